@@ -1,0 +1,296 @@
+"""The address plan, derived deterministically from the inventory and an environment's supernet.
+
+Layout (regions carved in this order unless the environment gives them explicitly):
+  core        the business-systems service prefix, one LAN per data center, router loopbacks,
+              and the core links (PE-PE, DC-PE, the DC1-DC2 interconnect)
+  management  one flat subnet (one bridge in the lab): the operations center first, then the core
+              nodes, then one fixed-size slot per town
+  towns       one block per town: LAN, client segment, primary and backup circuits, loopback
+
+A town's block and management slot are chosen by its `number`, never by its position in the file, so
+adding a town (or reordering the file) leaves every existing town's addresses as they were.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+
+from .model.addressing import AddressingFile
+from .model.environment import EnvironmentConfig
+from .model.sites import DataCenter
+from .model.towns import Town
+from .model.wan import CarrierEdge
+
+LAB_SUPERNET = IPv4Network("198.18.0.0/15")  # RFC 2544 benchmarking range: the only one the lab may use
+CORE_DC_SLOTS = 4  # data center LAN slots reserved in the core region
+CORE_MGMT_SLOTS = 64  # management addresses reserved for the operations center and core nodes
+
+
+class PlanError(ValueError):
+    """The plan cannot be made; `subject` says which inventory entry is at fault."""
+
+    def __init__(self, message: str, subject: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.subject = subject  # ("town", id) | ("addressing", field) | ("environment", field)
+
+
+@dataclass(frozen=True)
+class Link:
+    """A point-to-point link; `a` is the provider side (PE, or DC1 on the interconnect)."""
+
+    name: str
+    kind: str  # "circuit-primary" | "circuit-backup" | "core"
+    a_node: str
+    a: IPv4Interface
+    b_node: str
+    b: IPv4Interface
+
+    @property
+    def network(self) -> IPv4Network:
+        return self.a.network
+
+
+@dataclass(frozen=True)
+class TownAddresses:
+    town: str
+    block: IPv4Network
+    lan: IPv4Network
+    lan_gateway: IPv4Interface
+    servers: dict[str, IPv4Interface]
+    clients: IPv4Network
+    client_gateway: IPv4Interface
+    loopback: IPv4Address
+    primary: Link
+    backup: Link
+    management: IPv4Network
+
+
+@dataclass(frozen=True)
+class AddressPlan:
+    environment: str
+    supernet: IPv4Network
+    regions: dict[str, IPv4Network]
+    management: IPv4Network
+    ops_address: IPv4Interface  # the operations center (the root namespace in the lab)
+    service_prefix: IPv4Network
+    service_address: IPv4Address
+    dc_lans: dict[str, IPv4Network]
+    dc_gateways: dict[str, IPv4Interface]
+    dc_hosts: dict[str, IPv4Interface]  # dc1-app1 -> its address on its DC LAN
+    loopbacks: dict[str, IPv4Address]  # router name -> loopback
+    core_links: tuple[Link, ...]
+    towns: dict[str, TownAddresses]
+    mgmt: dict[str, IPv4Interface] = field(default_factory=dict)  # node name -> management address
+
+    def leaves(self) -> Iterator[tuple[str, IPv4Network]]:
+        """Every allocation that must not overlap another, with a label naming it."""
+        yield "management network", self.management
+        yield "service prefix", self.service_prefix
+        for dc, lan in self.dc_lans.items():
+            yield f"data center {dc} LAN", lan
+        for router, address in self.loopbacks.items():
+            yield f"loopback of {router}", IPv4Network(address)
+        for link in self.core_links:
+            yield f"link {link.name}", link.network
+        for t in self.towns.values():
+            yield f"town {t.town} LAN", t.lan
+            yield f"town {t.town} client segment", t.clients
+            yield f"town {t.town} primary circuit", t.primary.network
+            yield f"town {t.town} backup circuit", t.backup.network
+
+
+class _Allocator:
+    """Hands out aligned prefixes from a network, in order."""
+
+    def __init__(self, network: IPv4Network) -> None:
+        self.network = network
+        self.next = int(network.network_address)
+
+    def take(self, prefixlen: int, what: str) -> IPv4Network:
+        size = 2 ** (32 - prefixlen)
+        start = -(-self.next // size) * size
+        end = start + size - 1
+        if prefixlen < self.network.prefixlen or end > int(self.network.broadcast_address):
+            raise PlanError(f"{self.network} has no room left for {what} (/{prefixlen})", ("environment", "supernet"))
+        self.next = end + 1
+        return IPv4Network((start, prefixlen))
+
+
+def _prefix_for(count: int) -> int:
+    """The longest prefix holding `count` addresses."""
+    return 32 - max(0, (count - 1).bit_length())
+
+
+def _link(name: str, kind: str, net: IPv4Network, a_node: str, b_node: str) -> Link:
+    hosts = [net.network_address, net.network_address + 1] if net.prefixlen == 31 else list(net.hosts())[:2]
+    return Link(name, kind, a_node, IPv4Interface((hosts[0], net.prefixlen)),
+                b_node, IPv4Interface((hosts[1], net.prefixlen)))
+
+
+def plan_addresses(
+    env: EnvironmentConfig,
+    addressing: AddressingFile,
+    towns: Sequence[Town],
+    datacenters: Sequence[DataCenter],
+    edges: Sequence[CarrierEdge],
+) -> AddressPlan:
+    a = addressing
+    mgmt_slot = 2 ** (32 - a.management_per_town_prefix)
+    sizes = {
+        "core": a.core_prefix,
+        "management": _prefix_for(CORE_MGMT_SLOTS + a.town_capacity * mgmt_slot),
+        "towns": _prefix_for(a.town_capacity * 2 ** (32 - a.town_block_prefix)),
+    }
+    regions = _regions(env, sizes)
+
+    # Core: the service prefix, the DC LANs, loopbacks, links.
+    core = _Allocator(regions["core"])
+    service_prefix = core.take(a.service_prefix, "the service prefix")
+    dc_slots = [core.take(a.dc_lan_prefix, f"data center LAN {i + 1}") for i in range(CORE_DC_SLOTS)]
+    if len(datacenters) > CORE_DC_SLOTS:
+        raise PlanError(f"the plan has room for {CORE_DC_SLOTS} data centers", ("datacenters", "datacenters"))
+    routers = [e.name for e in edges] + [dc.edge_router.name for dc in datacenters]
+    loopback_block = core.take(_prefix_for(max(len(routers), 2) * 2), "router loopbacks")
+    loopbacks = {name: loopback_block.network_address + i for i, name in enumerate(routers)}
+    link_block_prefix = a.circuit_prefix
+    core_links: list[Link] = []
+    if len(edges) >= 2:
+        core_links.append(_link(f"{edges[0].id}-{edges[1].id}", "core", core.take(link_block_prefix, "PE link"),
+                                edges[0].name, edges[1].name))
+    edge_name = {e.id: e.name for e in edges}
+    for dc in datacenters:
+        core_links.append(_link(f"{dc.id}-{dc.carrier_edge}", "core", core.take(link_block_prefix, "DC link"),
+                                edge_name.get(dc.carrier_edge, dc.carrier_edge), dc.edge_router.name))
+    if len(datacenters) >= 2:
+        primary, backup = datacenters[0], datacenters[1]
+        core_links.append(_link(f"{primary.id}-{backup.id}", "core", core.take(link_block_prefix, "DC interconnect"),
+                                primary.edge_router.name, backup.edge_router.name))
+
+    dc_lans, dc_gateways, dc_hosts = {}, {}, {}
+    for dc, lan in zip(datacenters, dc_slots, strict=False):
+        dc_lans[dc.id] = lan
+        hosts = lan.hosts()
+        dc_gateways[dc.id] = IPv4Interface((next(hosts), lan.prefixlen))
+        for name in dc.server_names("app") + dc.server_names("db"):
+            dc_hosts[name] = IPv4Interface((_next_host(hosts, lan, name), lan.prefixlen))
+
+    # Management: ops center, core nodes, then a slot per town.
+    management = regions["management"]
+    mgmt_hosts = management.hosts()
+    ops = IPv4Interface((next(mgmt_hosts), management.prefixlen))
+    mgmt: dict[str, IPv4Interface] = {}
+    core_nodes = routers + [n for dc in datacenters for n in dc.server_names("app") + dc.server_names("db")]
+    if len(core_nodes) + 1 > CORE_MGMT_SLOTS - 2:
+        raise PlanError("too many core nodes for the management plan", ("datacenters", "datacenters"))
+    for name in core_nodes:
+        mgmt[name] = IPv4Interface((next(mgmt_hosts), management.prefixlen))
+
+    # Towns: block and management slot by number.
+    town_region = regions["towns"]
+    block_size = 2 ** (32 - a.town_block_prefix)
+    plans: dict[str, TownAddresses] = {}
+    for town in towns:
+        if town.number > a.town_capacity:
+            raise PlanError(
+                f"number {town.number} is beyond the address plan's town_capacity ({a.town_capacity}); "
+                "raise town_capacity in addressing.yaml (this re-plans every address: see the README)",
+                ("town", town.id),
+            )
+        slot = town.number - 1
+        block = IPv4Network((int(town_region.network_address) + slot * block_size, a.town_block_prefix))
+        inner = _Allocator(block)
+        lan = inner.take(a.town_lan_prefix, "the town LAN")
+        clients = inner.take(a.town_client_prefix, "the client segment")
+        primary_net = inner.take(a.circuit_prefix, "the primary circuit")
+        backup_net = inner.take(a.circuit_prefix, "the backup circuit")
+        lan_hosts = lan.hosts()
+        lan_gateway = IPv4Interface((next(lan_hosts), lan.prefixlen))
+        servers = {s.name: IPv4Interface((_next_host(lan_hosts, lan, s.name), lan.prefixlen)) for s in town.servers}
+        pe = {e.id: e.name for e in edges}
+        t_mgmt = IPv4Network((int(management.network_address) + CORE_MGMT_SLOTS + slot * mgmt_slot,
+                              a.management_per_town_prefix))
+        t_mgmt_hosts = [t_mgmt.network_address + i for i in range(mgmt_slot)]
+        names = [town.router.name] + [s.name for s in town.servers]
+        if len(names) > mgmt_slot:
+            raise PlanError(f"{len(names)} nodes do not fit its management slot of {mgmt_slot}", ("town", town.id))
+        for name, address in zip(names, t_mgmt_hosts, strict=False):
+            mgmt[name] = IPv4Interface((address, management.prefixlen))
+        plans[town.id] = TownAddresses(
+            town=town.id,
+            block=block,
+            lan=lan,
+            lan_gateway=lan_gateway,
+            servers=servers,
+            clients=clients,
+            client_gateway=IPv4Interface((clients.network_address + 1, clients.prefixlen)),
+            loopback=block.broadcast_address,
+            primary=_link(f"{town.id}-primary", "circuit-primary", primary_net,
+                          pe.get(town.circuits.primary.carrier_edge, "?"), town.router.name),
+            backup=_link(f"{town.id}-backup", "circuit-backup", backup_net,
+                         pe.get(town.circuits.backup.carrier_edge, "?"), town.router.name),
+            management=t_mgmt,
+        )
+
+    return AddressPlan(
+        environment=env.name,
+        supernet=env.supernet,
+        regions=regions,
+        management=management,
+        ops_address=ops,
+        service_prefix=service_prefix,
+        service_address=service_prefix.network_address + 1,
+        dc_lans=dc_lans,
+        dc_gateways=dc_gateways,
+        dc_hosts=dc_hosts,
+        loopbacks=loopbacks,
+        core_links=tuple(core_links),
+        towns=plans,
+        mgmt=mgmt,
+    )
+
+
+def _next_host(hosts: Iterator[IPv4Address], lan: IPv4Network, name: str) -> IPv4Address:
+    try:
+        return next(hosts)
+    except StopIteration:
+        raise PlanError(f"{lan} has no address left for {name}", ("addressing", "town_lan_prefix")) from None
+
+
+def _regions(env: EnvironmentConfig, sizes: dict[str, int]) -> dict[str, IPv4Network]:
+    given = {name: getattr(env.regions, name) for name in sizes}
+    carve = _Allocator(env.supernet)
+    regions: dict[str, IPv4Network] = {}
+    for name, prefixlen in sizes.items():
+        explicit = given[name]
+        if explicit is None:
+            regions[name] = carve.take(prefixlen, f"the {name} region")
+            continue
+        if explicit.prefixlen > prefixlen:
+            raise PlanError(f"regions.{name} {explicit} is too small: the plan needs a /{prefixlen}",
+                            ("environment", f"regions.{name}"))
+        regions[name] = explicit
+        carve.next = max(carve.next, int(explicit.broadcast_address) + 1)
+    return regions
+
+
+def plan_problems(plan: AddressPlan, kind: str) -> list[tuple[tuple[str, ...], str]]:
+    """Overlaps, allocations outside the supernet, and (lab) anything outside 198.18.0.0/15."""
+    found: list[tuple[tuple[str, ...], str]] = []
+    if kind == "lab" and not plan.supernet.subnet_of(LAB_SUPERNET):
+        found.append((("environment", "supernet"),
+                      f"a lab may only use addresses inside {LAB_SUPERNET}; {plan.supernet} is not"))
+    names = list(plan.regions.items())
+    for i, (name, region) in enumerate(names):
+        if not region.subnet_of(plan.supernet):
+            found.append((("environment", f"regions.{name}"), f"{region} is outside the supernet {plan.supernet}"))
+        for other, other_region in names[i + 1 :]:
+            if region.overlaps(other_region):
+                found.append((("environment", f"regions.{name}"),
+                              f"{region} overlaps regions.{other} {other_region}"))
+    leaves = sorted(plan.leaves(), key=lambda item: (int(item[1].network_address), -item[1].prefixlen))
+    for (label, net), (next_label, next_net) in zip(leaves, leaves[1:], strict=False):
+        if net.overlaps(next_net):
+            found.append((("environment", "regions"), f"{label} {net} overlaps {next_label} {next_net}"))
+    return found

@@ -1,0 +1,222 @@
+"""Loading the inventory: every file parsed, validated against its model, then checked by the rules.
+
+`check_inventory` collects every problem (syntax, schema, cross-file rules) before giving an answer;
+`load_inventory` is the strict entry point the rest of municloud uses.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import BaseModel, ValidationError
+
+from .model.addressing import AddressingFile
+from .model.environment import EnvironmentConfig
+from .model.sites import DatacentersFile, DataCenter
+from .model.sla import ServiceCalendar, ServiceTier, SlaFile
+from .model.systems import BusinessSystem, SystemsFile
+from .model.towns import Town, TownsFile
+from .model.wan import WanFile
+from .problems import InventoryError, Problem
+from .schema_errors import schema_problems
+from .source import SourceFile
+
+DEFAULT_ROOT = Path(__file__).resolve().parent
+
+# Every inventory file: its key, its file name under the root, and its model.
+FILES: dict[str, tuple[str, type[BaseModel]]] = {
+    "systems": ("systems.yaml", SystemsFile),
+    "towns": ("towns.yaml", TownsFile),
+    "datacenters": ("datacenters.yaml", DatacentersFile),
+    "wan": ("wan.yaml", WanFile),
+    "sla": ("sla.yaml", SlaFile),
+    "addressing": ("addressing.yaml", AddressingFile),
+}
+ENVIRONMENTS_DIR = "environments"
+
+
+def default_root() -> Path:
+    """The inventory the commands use: $MUNICLOUD_INVENTORY, else the repo's own inventory/."""
+    return Path(os.environ.get("MUNICLOUD_INVENTORY") or DEFAULT_ROOT)
+
+
+@dataclass
+class LoadedFiles:
+    """What was read: a source per file (for pointing at lines) and each model that validated."""
+
+    root: Path
+    sources: dict[str, SourceFile] = field(default_factory=dict)
+    models: dict[str, BaseModel] = field(default_factory=dict)
+    environments: dict[str, EnvironmentConfig] = field(default_factory=dict)
+
+    def __getattr__(self, key: str) -> BaseModel:
+        try:
+            return self.models[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """The validated inventory: the single source of truth every other part derives from."""
+
+    root: Path
+    towns: tuple[Town, ...]
+    systems: tuple[BusinessSystem, ...]
+    datacenters: tuple[DataCenter, ...]
+    towns_file: TownsFile
+    datacenters_file: DatacentersFile
+    wan: WanFile
+    sla: SlaFile
+    addressing: AddressingFile
+    environments: dict[str, EnvironmentConfig]
+
+    @cached_property
+    def town_by_id(self) -> dict[str, Town]:
+        return {t.id: t for t in self.towns}
+
+    @cached_property
+    def system_by_id(self) -> dict[str, BusinessSystem]:
+        return {s.id: s for s in self.systems}
+
+    @cached_property
+    def tier_by_id(self) -> dict[str, ServiceTier]:
+        return {t.id: t for t in self.sla.tiers}
+
+    @cached_property
+    def calendar_by_id(self) -> dict[str, ServiceCalendar]:
+        return {c.id: c for c in self.sla.calendars}
+
+    @property
+    def primary_dc(self) -> DataCenter:
+        return next(dc for dc in self.datacenters if dc.role == "primary")
+
+    @property
+    def backup_dc(self) -> DataCenter:
+        return next(dc for dc in self.datacenters if dc.role == "backup")
+
+    def town(self, town_id: str) -> Town:
+        try:
+            return self.town_by_id[town_id]
+        except KeyError:
+            raise KeyError(f"no town '{town_id}' in the inventory") from None
+
+    def subscribed_systems(self, town: Town) -> list[BusinessSystem]:
+        return [self.system_by_id[s] for s in town.subscriptions]
+
+    def environment(self, name: str) -> EnvironmentConfig:
+        try:
+            return self.environments[name]
+        except KeyError:
+            known = ", ".join(sorted(self.environments)) or "none"
+            raise KeyError(f"no environment '{name}' (known: {known})") from None
+
+
+@dataclass
+class CheckResult:
+    inventory: Inventory | None
+    problems: list[Problem]
+    skipped_rules: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def read_files(root: Path) -> tuple[LoadedFiles, list[Problem]]:
+    files = LoadedFiles(root=root)
+    problems: list[Problem] = []
+    for key, (name, model) in FILES.items():
+        source, problem = _read(root, root / name)
+        files.sources[key] = source
+        if problem:
+            problems.append(problem)
+            continue
+        validated, found = _validate(source, model)
+        problems += found
+        if validated is not None:
+            files.models[key] = validated
+    env_dir = root / ENVIRONMENTS_DIR
+    for path in sorted(env_dir.glob("*.yaml")) if env_dir.is_dir() else []:
+        source, problem = _read(root, path)
+        files.sources[f"environment:{path.stem}"] = source
+        if problem:
+            problems.append(problem)
+            continue
+        env, found = _validate(source, EnvironmentConfig)
+        problems += found
+        if isinstance(env, EnvironmentConfig):
+            if env.name != path.stem:
+                problems.append(source.problem(("name",), f"must match the file name '{path.stem}'"))
+            files.environments[env.name] = env
+    return files, problems
+
+
+def check_inventory(root: Path | None = None) -> CheckResult:
+    from .rules import run_rules  # the rules import this module's types
+
+    root = root or default_root()
+    files, problems = read_files(root)
+    rule_problems, skipped = run_rules(files)
+    problems += rule_problems
+    inventory = None if problems else _assemble(files)
+    return CheckResult(inventory, sorted(problems, key=_order), skipped)
+
+
+def load_inventory(root: Path | None = None) -> Inventory:
+    result = check_inventory(root)
+    if result.inventory is None:
+        raise InventoryError(result.problems, result.skipped_rules)
+    return result.inventory
+
+
+def _read(root: Path, path: Path) -> tuple[SourceFile, Problem | None]:
+    display = _display(path)
+    if not path.is_file():
+        return SourceFile(path, display), Problem(display, None, "", "", "file missing")
+    return SourceFile.read(path, display)
+
+
+def _validate(source: SourceFile, model: type[BaseModel]) -> tuple[BaseModel | None, list[Problem]]:
+    if not isinstance(source.data, dict):
+        return None, [source.problem((), "the file must hold a YAML mapping at the top")]
+    try:
+        return model.model_validate(source.data), []
+    except ValidationError as err:
+        return None, schema_problems(source, model, err)
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _order(problem: Problem) -> tuple[str, int, str]:
+    return (problem.file, problem.line or 0, problem.rule)
+
+
+def _assemble(files: LoadedFiles) -> Inventory:
+    towns: TownsFile = files.models["towns"]  # type: ignore[assignment]
+    systems: SystemsFile = files.models["systems"]  # type: ignore[assignment]
+    dcs: DatacentersFile = files.models["datacenters"]  # type: ignore[assignment]
+    return Inventory(
+        root=files.root,
+        towns=tuple(towns.towns),
+        systems=tuple(systems.systems),
+        datacenters=tuple(dcs.datacenters),
+        towns_file=towns,
+        datacenters_file=dcs,
+        wan=files.models["wan"],  # type: ignore[arg-type]
+        sla=files.models["sla"],  # type: ignore[arg-type]
+        addressing=files.models["addressing"],  # type: ignore[arg-type]
+        environments=dict(files.environments),
+    )
+
+
+__all__: Sequence[str] = ("Inventory", "CheckResult", "check_inventory", "load_inventory", "read_files")

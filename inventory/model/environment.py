@@ -1,0 +1,43 @@
+"""An environment (inventory/environments/<name>.yaml): where the logical inventory is materialised."""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Network
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from .base import InventoryModel, Slug
+from .towns import RouterPlatform
+
+
+class Regions(InventoryModel):
+    """Explicit sub-ranges of the supernet. Leave out to have them carved in order."""
+
+    core: IPv4Network | None = Field(default=None, strict=False)
+    management: IPv4Network | None = Field(default=None, strict=False)
+    towns: IPv4Network | None = Field(default=None, strict=False)
+
+
+class SshAccess(InventoryModel):
+    router_user: str
+    server_user: str
+    key_file: Path | None = Field(default=None, strict=False)
+    key_file_env: str | None = None  # name of an environment variable holding the key's path
+    host_key_policy: Literal["pin", "accept-new"]
+
+
+class EnvironmentConfig(InventoryModel):
+    name: Slug
+    kind: Literal["lab", "prod"]
+    description: str = ""
+    supernet: IPv4Network = Field(strict=False)
+    regions: Regions = Regions()
+    ssh: SshAccess
+    # Every router of this environment runs this platform (the lab: frr); None means each router's
+    # own platform from the inventory (production).
+    router_platform: RouterPlatform | None = None
+    # The resolved binding (management addresses, host keys) written by `lab up` or from Pulumi
+    # stack outputs; when absent, the binding is derived from the address plan alone.
+    binding_file: Path | None = Field(default=None, strict=False)

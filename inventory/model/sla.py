@@ -1,0 +1,112 @@
+"""The SLA contract and the drill targets (sla.yaml).
+
+The seed says the SLA is a guarantee type with penalty clauses but gives no figures: the shipped
+sla.yaml carries defaults, each marked in a comment as a default to be replaced by the contract's.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from .base import InventoryModel, NonEmptyText, Slug, TimeOfDay
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+MonthDay = Annotated[str, Field(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")]
+
+
+class ServiceCalendar(InventoryModel):
+    """When a system is contractually in service (the SLA counts only these minutes)."""
+
+    id: Slug
+    name: NonEmptyText
+    days: Annotated[list[Weekday], Field(min_length=1)]
+    start: TimeOfDay
+    end: TimeOfDay
+    exclude_national_holidays: bool
+    exclude_dates: list[MonthDay] = []  # every year, e.g. the year-end closure 12-29 .. 01-03
+
+    @model_validator(mode="after")
+    def _start_before_end(self) -> ServiceCalendar:
+        if self.start >= self.end:
+            raise ValueError(f"start ({self.start:%H:%M}) must be before end ({_hhmm(self.end)})")
+        return self
+
+
+class PenaltyBand(InventoryModel):
+    """Availability in [min_percent, max_percent) earns credit_percent of the month's fee."""
+
+    min_percent: Annotated[float, Field(ge=0, le=100)]
+    max_percent: Annotated[float, Field(ge=0, le=100)]
+    credit_percent: Annotated[float, Field(ge=0, le=100)]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PenaltyBand:
+        if self.min_percent >= self.max_percent:
+            raise ValueError(f"min_percent ({self.min_percent}) must be below max_percent ({self.max_percent})")
+        return self
+
+
+class DrillTarget(InventoryModel):
+    rto_seconds: Annotated[int, Field(gt=0)]
+    rpo_seconds: Annotated[int, Field(ge=0)]
+
+
+class ServiceTier(InventoryModel):
+    id: Slug
+    name: NonEmptyText
+    availability_target_percent: Annotated[float, Field(gt=0, lt=100)]
+    service_hours: Slug
+    penalty_bands: Annotated[list[PenaltyBand], Field(min_length=1)]
+    drill: DrillTarget
+
+
+class MaintenanceWindow(InventoryModel):
+    """Planned maintenance, excluded from the SLA. Recurring (weekly or the n-th weekday of every
+    month) or once (an absolute period)."""
+
+    id: Slug
+    name: NonEmptyText
+    recurrence: Literal["weekly", "monthly", "once"]
+    weekday: Weekday | None = None
+    nth: Annotated[int, Field(ge=1, le=5)] | None = None  # monthly: the n-th <weekday>
+    start: TimeOfDay | None = None
+    end: TimeOfDay | None = None
+    starts_at: datetime | None = None  # once
+    ends_at: datetime | None = None
+
+    @model_validator(mode="after")
+    def _shape(self) -> MaintenanceWindow:
+        if self.recurrence == "once":
+            if self.starts_at is None or self.ends_at is None:
+                raise ValueError("a 'once' window needs starts_at and ends_at")
+            if self.starts_at >= self.ends_at:
+                raise ValueError("starts_at must be before ends_at")
+            if any(v is not None for v in (self.weekday, self.nth, self.start, self.end)):
+                raise ValueError("a 'once' window takes only starts_at and ends_at")
+            return self
+        if self.weekday is None or self.start is None or self.end is None:
+            raise ValueError(f"a '{self.recurrence}' window needs weekday, start and end")
+        if self.start >= self.end:
+            raise ValueError(f"start ({self.start:%H:%M}) must be before end ({_hhmm(self.end)})")
+        if self.recurrence == "monthly" and self.nth is None:
+            raise ValueError("a 'monthly' window needs nth (1 to 5: the n-th weekday of the month)")
+        if self.recurrence == "weekly" and self.nth is not None:
+            raise ValueError("'nth' is only allowed on a 'monthly' window")
+        if self.starts_at is not None or self.ends_at is not None:
+            raise ValueError("starts_at and ends_at are only allowed on a 'once' window")
+        return self
+
+
+class SlaFile(InventoryModel):
+    min_outage_seconds: Annotated[int, Field(ge=0)]
+    calendars: Annotated[list[ServiceCalendar], Field(min_length=1)]
+    tiers: Annotated[list[ServiceTier], Field(min_length=1)]
+    maintenance_windows: list[MaintenanceWindow] = []
+
+
+def _hhmm(value: time) -> str:
+    return "24:00" if value == time.max else value.strftime("%H:%M")

@@ -1,0 +1,58 @@
+"""The carrier wide-area network (広域NW): carrier edge routers, BGP and BFD settings (wan.yaml)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, model_validator
+
+from .base import Asn, Hostname, InventoryModel, NonEmptyText, Slug
+
+
+class CarrierEdge(InventoryModel):
+    id: Slug
+    name: Hostname
+
+
+class Carrier(InventoryModel):
+    name: NonEmptyText
+    asn: Asn
+    edges: Annotated[list[CarrierEdge], Field(min_length=2)]
+
+
+class Bfd(InventoryModel):
+    transmit_interval_ms: Annotated[int, Field(ge=10, le=60000)]
+    receive_interval_ms: Annotated[int, Field(ge=10, le=60000)]
+    detect_multiplier: Annotated[int, Field(ge=2, le=255)]
+
+
+class BgpTimers(InventoryModel):
+    keepalive_s: Annotated[int, Field(ge=1)]
+    hold_s: Annotated[int, Field(ge=3)]
+
+    @model_validator(mode="after")
+    def _hold_covers_keepalives(self) -> BgpTimers:
+        if self.hold_s < 3 * self.keepalive_s:
+            raise ValueError(
+                f"hold_s ({self.hold_s}) must be at least three keepalives ({3 * self.keepalive_s})"
+            )
+        return self
+
+
+class PathPreference(InventoryModel):
+    primary_local_preference: Annotated[int, Field(ge=0)]
+    backup_local_preference: Annotated[int, Field(ge=0)]
+    backup_as_path_prepend: Annotated[int, Field(ge=0, le=10)]
+
+    @model_validator(mode="after")
+    def _primary_wins(self) -> PathPreference:
+        if self.primary_local_preference <= self.backup_local_preference:
+            raise ValueError("primary_local_preference must be higher than backup_local_preference")
+        return self
+
+
+class WanFile(InventoryModel):
+    carrier: Carrier
+    bgp: BgpTimers
+    bfd: Bfd
+    path_preference: PathPreference

@@ -1,0 +1,50 @@
+"""Cross-file rules of the inventory: each a small function registered with `@rule`.
+
+A rule says which files it needs; it runs only when all of them validated against their models (a
+rule over a broken file would report nonsense), and the check says which rules it had to skip.
+A rule yields findings: (file key, location inside that file, what is broken).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from ..loader import LoadedFiles
+from ..problems import Loc, Problem
+
+Finding = tuple[str, Loc, str]
+RuleFunction = Callable[[LoadedFiles], Iterable[Finding]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    needs: tuple[str, ...]
+    check: RuleFunction
+
+
+RULES: list[Rule] = []
+
+
+def rule(*needs: str) -> Callable[[RuleFunction], RuleFunction]:
+    def register(check: RuleFunction) -> RuleFunction:
+        RULES.append(Rule(check.__name__, needs, check))
+        return check
+
+    return register
+
+
+def run_rules(files: LoadedFiles) -> tuple[list[Problem], list[str]]:
+    from . import contract, identity, network, subscriptions  # noqa: F401  (registers the rules)
+
+    problems: list[Problem] = []
+    skipped: list[str] = []
+    for r in RULES:
+        missing = [n for n in r.needs if n not in files.models and n != "environments"]
+        if missing:
+            skipped.append(f"{r.name} (needs {', '.join(missing)})")
+            continue
+        for file_key, loc, message in r.check(files):
+            problems.append(files.sources[file_key].problem(loc, message))
+    return problems, skipped

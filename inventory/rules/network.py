@@ -1,0 +1,87 @@
+"""The WAN and the address plan: circuits, AS numbers, router names, overlaps, the lab's range."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..address_plan import PlanError, plan_addresses, plan_problems
+from ..loader import LoadedFiles
+from ..problems import Loc
+from . import Finding, rule
+from .identity import duplicates
+
+
+@rule("towns", "wan", "datacenters")
+def circuits_land_on_two_carrier_edges(files: LoadedFiles) -> Iterator[Finding]:
+    edges = {e.id for e in files.wan.carrier.edges}
+    known = ", ".join(sorted(edges))
+    yield from duplicates(((e.id, ("carrier", "edges", i, "id")) for i, e in enumerate(files.wan.carrier.edges)),
+                          "wan", "carrier edge id")
+    circuit_ids: list[tuple[object, Loc]] = []
+    for i, town in enumerate(files.towns.towns):
+        for role in ("primary", "backup"):
+            circuit = getattr(town.circuits, role)
+            loc = ("towns", i, "circuits", role)
+            circuit_ids.append((circuit.id, (*loc, "id")))
+            if circuit.carrier_edge not in edges:
+                yield "towns", (*loc, "carrier_edge"), f"unknown carrier edge '{circuit.carrier_edge}' (known: {known})"
+        if town.circuits.primary.carrier_edge == town.circuits.backup.carrier_edge:
+            yield "towns", ("towns", i, "circuits", "backup", "carrier_edge"), (
+                f"the backup circuit must land on another carrier edge than the primary "
+                f"(both on '{town.circuits.primary.carrier_edge}')"
+            )
+    yield from duplicates(circuit_ids, "towns", "circuit id")
+    for i, dc in enumerate(files.datacenters.datacenters):
+        if dc.carrier_edge not in edges:
+            yield "datacenters", ("datacenters", i, "carrier_edge"), (
+                f"unknown carrier edge '{dc.carrier_edge}' (known: {known})"
+            )
+
+
+@rule("towns", "wan", "datacenters")
+def as_numbers_and_router_names_are_unique(files: LoadedFiles) -> Iterator[Finding]:
+    asns: list[tuple[object, Loc, str]] = [(files.wan.carrier.asn, ("carrier", "asn"), "wan")]
+    names: list[tuple[object, Loc, str]] = [
+        (e.name, ("carrier", "edges", i, "name"), "wan") for i, e in enumerate(files.wan.carrier.edges)
+    ]
+    for i, dc in enumerate(files.datacenters.datacenters):
+        asns.append((dc.edge_router.asn, ("datacenters", i, "edge_router", "asn"), "datacenters"))
+        names.append((dc.edge_router.name, ("datacenters", i, "edge_router", "name"), "datacenters"))
+    for i, town in enumerate(files.towns.towns):
+        asns.append((town.router.asn, ("towns", i, "router", "asn"), "towns"))
+        names.append((town.router.name, ("towns", i, "router", "name"), "towns"))
+    for values, what in ((asns, "AS number"), (names, "router name")):
+        seen: set[object] = set()
+        for value, loc, file_key in values:
+            if value in seen:
+                yield file_key, loc, f"{what} {value!r} is already used by another router"
+            seen.add(value)
+
+
+@rule("towns", "wan", "datacenters", "addressing", "environments")
+def address_plans_fit_their_environments(files: LoadedFiles) -> Iterator[Finding]:
+    towns = files.towns.towns
+    for name, env in files.environments.items():
+        env_key = f"environment:{name}"
+        try:
+            plan = plan_addresses(env, files.addressing, towns, files.datacenters.datacenters,
+                                  files.wan.carrier.edges)
+        except PlanError as err:
+            yield _plan_finding(files, env_key, err.subject, f"environment {name}: {err}")
+            continue
+        for subject, message in plan_problems(plan, env.kind):
+            yield _plan_finding(files, env_key, subject, message)
+        if env.kind == "lab" and env.router_platform not in (None, "frr"):
+            yield env_key, ("router_platform",), "the lab's routers run FRR: router_platform must be 'frr'"
+
+
+def _plan_finding(files: LoadedFiles, env_key: str, subject: tuple[str, ...], message: str) -> Finding:
+    kind, what = subject if subject else ("environment", "supernet")
+    if kind == "town":
+        index = next(i for i, t in enumerate(files.towns.towns) if t.id == what)
+        return "towns", ("towns", index, "number"), message
+    if kind == "addressing":
+        return "addressing", (what,), message
+    if kind == "datacenters":
+        return "datacenters", ("datacenters",), message
+    return env_key, tuple(what.split(".")), message
