@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from .model.addressing import AddressingFile
 from .model.environment import EnvironmentConfig
-from .model.sites import DatacentersFile, DataCenter
+from .model.sites import DataCenter, DatacentersFile
 from .model.sla import ServiceCalendar, ServiceTier, SlaFile
 from .model.systems import BusinessSystem, SystemsFile
 from .model.towns import Town, TownsFile
@@ -107,6 +107,17 @@ class Inventory:
 
     def subscribed_systems(self, town: Town) -> list[BusinessSystem]:
         return [self.system_by_id[s] for s in town.subscriptions]
+
+    def tenant_parameters(self, town: Town) -> dict[str, dict[str, object]]:
+        """The town's effective parameters for each subscribed system: the package's defaults, then
+        the town's own settings (パラメタ・制御情報)."""
+        effective: dict[str, dict[str, object]] = {}
+        for system in self.subscribed_systems(town):
+            values = {key: spec.default for key, spec in system.parameters.items()}
+            values.update(town.parameters.get(system.id, {}))
+            if values:
+                effective[system.id] = values
+        return effective
 
     def environment(self, name: str) -> EnvironmentConfig:
         try:
@@ -219,4 +230,4 @@ def _assemble(files: LoadedFiles) -> Inventory:
     )
 
 
-__all__: Sequence[str] = ("Inventory", "CheckResult", "check_inventory", "load_inventory", "read_files")
+__all__: Sequence[str] = ("CheckResult", "Inventory", "check_inventory", "load_inventory", "read_files")

@@ -58,6 +58,8 @@ def _rule(source: SourceFile, model: type[BaseModel], loc: Loc, error: Any) -> s
     value = source.value_at(loc)
     if kind.endswith("_type") or kind in ("model_type", "dict_type", "list_type", "union_tag_invalid"):
         return f"{message}; got {_describe(value)}"
+    if kind in ("enum", "literal_error"):
+        return f"{message}; got {value!r}"
     if kind in ("string_pattern_mismatch",):
         return f"{value!r} is not a valid id: use lower-case romaji, digits and single hyphens (e.g. 'higashichichibu')"
     return message

@@ -84,7 +84,7 @@ class SourceFile:
             return cls(path, display), Problem(display, None, "", "", f"not UTF-8 text: {err.reason}")
         source = cls(path, display, _text=text)
         try:
-            source.data = yaml.load(text, Loader=InventoryLoader)  # noqa: S506 (a safe loader)
+            source.data = yaml.load(text, Loader=InventoryLoader)
         except yaml.MarkedYAMLError as err:
             mark = err.problem_mark or err.context_mark
             line = mark.line + 1 if mark else None
@@ -124,9 +124,7 @@ class SourceFile:
     def value_at(self, loc: Loc) -> Any:
         node = self.data
         for part in loc:
-            if isinstance(node, dict) and part in node:
-                node = node[part]
-            elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            if (isinstance(node, dict) and part in node) or (isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)):
                 node = node[part]
             else:
                 return None

@@ -1,0 +1,39 @@
+"""`municloud`: the operator's command line and the composition root of the suite."""
+
+from __future__ import annotations
+
+import typer
+
+from .. import __version__
+from . import inventory_cmd
+
+app = typer.Typer(
+    name="municloud",
+    help=(
+        "Infrastructure-as-code and operations for the shared municipal cloud (自治体クラウド) of 18 towns "
+        "and villages: one inventory as the source of truth, the lab, network changes, provisioning, "
+        "SLA reports and BCP drills.\n\n"
+        "Exit codes: 0 success, 1 an operation failed, 2 invalid input (nothing was changed)."
+    ),
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+app.add_typer(inventory_cmd.app, name="inventory")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"municloud {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    """municloud: the shared municipal cloud's operations suite."""
+
+
+if __name__ == "__main__":
+    app()
