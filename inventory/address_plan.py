@@ -13,6 +13,7 @@ adding a town (or reordering the file) leaves every existing town's addresses as
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
@@ -113,7 +114,9 @@ class _Allocator:
         start = -(-self.next // size) * size
         end = start + size - 1
         if prefixlen < self.network.prefixlen or end > int(self.network.broadcast_address):
-            raise PlanError(f"{self.network} has no room left for {what} (/{prefixlen})", ("environment", "supernet"))
+            raise PlanError(
+                f"{self.network} has no room left for {what} (/{prefixlen})", ("environment", "supernet")
+            )
         self.next = end + 1
         return IPv4Network((start, prefixlen))
 
@@ -125,8 +128,14 @@ def _prefix_for(count: int) -> int:
 
 def _link(name: str, kind: str, net: IPv4Network, a_node: str, b_node: str) -> Link:
     hosts = [net.network_address, net.network_address + 1] if net.prefixlen == 31 else list(net.hosts())[:2]
-    return Link(name, kind, a_node, IPv4Interface((hosts[0], net.prefixlen)),
-                b_node, IPv4Interface((hosts[1], net.prefixlen)))
+    return Link(
+        name,
+        kind,
+        a_node,
+        IPv4Interface((hosts[0], net.prefixlen)),
+        b_node,
+        IPv4Interface((hosts[1], net.prefixlen)),
+    )
 
 
 def plan_addresses(
@@ -157,16 +166,37 @@ def plan_addresses(
     link_block_prefix = a.circuit_prefix
     core_links: list[Link] = []
     if len(edges) >= 2:
-        core_links.append(_link(f"{edges[0].id}-{edges[1].id}", "core", core.take(link_block_prefix, "PE link"),
-                                edges[0].name, edges[1].name))
+        core_links.append(
+            _link(
+                f"{edges[0].id}-{edges[1].id}",
+                "core",
+                core.take(link_block_prefix, "PE link"),
+                edges[0].name,
+                edges[1].name,
+            )
+        )
     edge_name = {e.id: e.name for e in edges}
     for dc in datacenters:
-        core_links.append(_link(f"{dc.id}-{dc.carrier_edge}", "core", core.take(link_block_prefix, "DC link"),
-                                edge_name.get(dc.carrier_edge, dc.carrier_edge), dc.edge_router.name))
+        core_links.append(
+            _link(
+                f"{dc.id}-{dc.carrier_edge}",
+                "core",
+                core.take(link_block_prefix, "DC link"),
+                edge_name.get(dc.carrier_edge, dc.carrier_edge),
+                dc.edge_router.name,
+            )
+        )
     if len(datacenters) >= 2:
         primary, backup = datacenters[0], datacenters[1]
-        core_links.append(_link(f"{primary.id}-{backup.id}", "core", core.take(link_block_prefix, "DC interconnect"),
-                                primary.edge_router.name, backup.edge_router.name))
+        core_links.append(
+            _link(
+                f"{primary.id}-{backup.id}",
+                "core",
+                core.take(link_block_prefix, "DC interconnect"),
+                primary.edge_router.name,
+                backup.edge_router.name,
+            )
+        )
 
     dc_lans, dc_gateways, dc_hosts = {}, {}, {}
     for dc, lan in zip(datacenters, dc_slots, strict=False):
@@ -207,14 +237,22 @@ def plan_addresses(
         backup_net = inner.take(a.circuit_prefix, "the backup circuit")
         lan_hosts = lan.hosts()
         lan_gateway = IPv4Interface((next(lan_hosts), lan.prefixlen))
-        servers = {s.name: IPv4Interface((_next_host(lan_hosts, lan, s.name), lan.prefixlen)) for s in town.servers}
+        servers = {
+            s.name: IPv4Interface((_next_host(lan_hosts, lan, s.name), lan.prefixlen)) for s in town.servers
+        }
         pe = {e.id: e.name for e in edges}
-        t_mgmt = IPv4Network((int(management.network_address) + CORE_MGMT_SLOTS + slot * mgmt_slot,
-                              a.management_per_town_prefix))
+        t_mgmt = IPv4Network(
+            (
+                int(management.network_address) + CORE_MGMT_SLOTS + slot * mgmt_slot,
+                a.management_per_town_prefix,
+            )
+        )
         t_mgmt_hosts = [t_mgmt.network_address + i for i in range(mgmt_slot)]
         names = [town.router.name] + [s.name for s in town.servers]
         if len(names) > mgmt_slot:
-            raise PlanError(f"{len(names)} nodes do not fit its management slot of {mgmt_slot}", ("town", town.id))
+            raise PlanError(
+                f"{len(names)} nodes do not fit its management slot of {mgmt_slot}", ("town", town.id)
+            )
         for name, address in zip(names, t_mgmt_hosts, strict=False):
             mgmt[name] = IPv4Interface((address, management.prefixlen))
         plans[town.id] = TownAddresses(
@@ -226,10 +264,20 @@ def plan_addresses(
             clients=clients,
             client_gateway=IPv4Interface((clients.network_address + 1, clients.prefixlen)),
             loopback=block.broadcast_address,
-            primary=_link(f"{town.id}-primary", "circuit-primary", primary_net,
-                          pe.get(town.circuits.primary.carrier_edge, "?"), town.router.name),
-            backup=_link(f"{town.id}-backup", "circuit-backup", backup_net,
-                         pe.get(town.circuits.backup.carrier_edge, "?"), town.router.name),
+            primary=_link(
+                f"{town.id}-primary",
+                "circuit-primary",
+                primary_net,
+                pe.get(town.circuits.primary.carrier_edge, "?"),
+                town.router.name,
+            ),
+            backup=_link(
+                f"{town.id}-backup",
+                "circuit-backup",
+                backup_net,
+                pe.get(town.circuits.backup.carrier_edge, "?"),
+                town.router.name,
+            ),
             management=t_mgmt,
         )
 
@@ -268,8 +316,10 @@ def _regions(env: EnvironmentConfig, sizes: dict[str, int]) -> dict[str, IPv4Net
             regions[name] = carve.take(prefixlen, f"the {name} region")
             continue
         if explicit.prefixlen > prefixlen:
-            raise PlanError(f"regions.{name} {explicit} is too small: the plan needs a /{prefixlen}",
-                            ("environment", f"regions.{name}"))
+            raise PlanError(
+                f"regions.{name} {explicit} is too small: the plan needs a /{prefixlen}",
+                ("environment", f"regions.{name}"),
+            )
         regions[name] = explicit
         carve.next = max(carve.next, int(explicit.broadcast_address) + 1)
     return regions
@@ -279,18 +329,25 @@ def plan_problems(plan: AddressPlan, kind: str) -> list[tuple[tuple[str, ...], s
     """Overlaps, allocations outside the supernet, and (lab) anything outside 198.18.0.0/15."""
     found: list[tuple[tuple[str, ...], str]] = []
     if kind == "lab" and not plan.supernet.subnet_of(LAB_SUPERNET):
-        found.append((("environment", "supernet"),
-                      f"a lab may only use addresses inside {LAB_SUPERNET}; {plan.supernet} is not"))
+        found.append(
+            (
+                ("environment", "supernet"),
+                f"a lab may only use addresses inside {LAB_SUPERNET}; {plan.supernet} is not",
+            )
+        )
     names = list(plan.regions.items())
     for i, (name, region) in enumerate(names):
         if not region.subnet_of(plan.supernet):
-            found.append((("environment", f"regions.{name}"), f"{region} is outside the supernet {plan.supernet}"))
+            found.append(
+                (("environment", f"regions.{name}"), f"{region} is outside the supernet {plan.supernet}")
+            )
         for other, other_region in names[i + 1 :]:
             if region.overlaps(other_region):
-                found.append((("environment", f"regions.{name}"),
-                              f"{region} overlaps regions.{other} {other_region}"))
+                found.append(
+                    (("environment", f"regions.{name}"), f"{region} overlaps regions.{other} {other_region}")
+                )
     leaves = sorted(plan.leaves(), key=lambda item: (int(item[1].network_address), -item[1].prefixlen))
-    for (label, net), (next_label, next_net) in zip(leaves, leaves[1:], strict=False):
+    for (label, net), (next_label, next_net) in itertools.pairwise(leaves):
         if net.overlaps(next_net):
             found.append((("environment", "regions"), f"{label} {net} overlaps {next_label} {next_net}"))
     return found

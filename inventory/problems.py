@@ -22,7 +22,13 @@ class Problem:
         return ": ".join(part for part in (where, self.entry, self.field, self.rule) if part)
 
     def as_dict(self) -> dict[str, object]:
-        return {"file": self.file, "line": self.line, "entry": self.entry, "field": self.field, "rule": self.rule}
+        return {
+            "file": self.file,
+            "line": self.line,
+            "entry": self.entry,
+            "field": self.field,
+            "rule": self.rule,
+        }
 
 
 class InventoryError(Exception):

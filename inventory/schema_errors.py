@@ -13,8 +13,15 @@ from pydantic import BaseModel, ValidationError
 from .problems import Loc, Problem
 from .source import SourceFile
 
-_TYPE_NAMES = {dict: "a mapping", list: "a list", str: "a string", int: "an integer", float: "a number",
-               bool: "true or false", type(None): "nothing (null)"}
+_TYPE_NAMES = {
+    dict: "a mapping",
+    list: "a list",
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+    bool: "true or false",
+    type(None): "nothing (null)",
+}
 
 
 def schema_problems(source: SourceFile, model: type[BaseModel], err: ValidationError) -> list[Problem]:
@@ -36,7 +43,11 @@ def _data_loc(source: SourceFile, loc: Loc, kind: str) -> Loc:
             isinstance(parent, list) and isinstance(part, int) and 0 <= part < len(parent)
         )
         if not exists:
-            if kind in ("missing", "extra_forbidden") and isinstance(parent, dict) and len(out) == len(loc) - 1:
+            if (
+                kind in ("missing", "extra_forbidden")
+                and isinstance(parent, dict)
+                and len(out) == len(loc) - 1
+            ):
                 out.append(part)
             break
         out.append(part)
@@ -66,8 +77,11 @@ def _rule(source: SourceFile, model: type[BaseModel], loc: Loc, error: Any) -> s
 
 
 def _describe(value: Any) -> str:
-    return f"{_TYPE_NAMES.get(type(value), type(value).__name__)} ({value!r})" if not isinstance(
-        value, dict | list) else _TYPE_NAMES[type(value)]
+    return (
+        f"{_TYPE_NAMES.get(type(value), type(value).__name__)} ({value!r})"
+        if not isinstance(value, dict | list)
+        else _TYPE_NAMES[type(value)]
+    )
 
 
 def _allowed_keys(model: type[BaseModel], loc: Loc) -> set[str]:

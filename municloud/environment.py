@@ -83,8 +83,9 @@ class EnvironmentBinding:
 
 def environment_plan(inventory: Inventory, name: str) -> AddressPlan:
     env = inventory.environment(name)
-    return plan_addresses(env, inventory.addressing, inventory.towns, inventory.datacenters,
-                          inventory.wan.carrier.edges)
+    return plan_addresses(
+        env, inventory.addressing, inventory.towns, inventory.datacenters, inventory.wan.carrier.edges
+    )
 
 
 def bind_environment(inventory: Inventory, name: str, binding_file: Path | None = None) -> EnvironmentBinding:
@@ -99,24 +100,45 @@ def bind_environment(inventory: Inventory, name: str, binding_file: Path | None 
     if unknown:
         raise KeyError(f"{path}: towns {', '.join(unknown)} are not in the inventory")
 
-    def host(name: str, kind: HostKind, role: str, site: str, town: str | None,
-             data: IPv4Interface | None, platform: str | None = None) -> BoundHost:
+    def host(
+        name: str,
+        kind: HostKind,
+        role: str,
+        site: str,
+        town: str | None,
+        data: IPv4Interface | None,
+        platform: str | None = None,
+    ) -> BoundHost:
         override = binding.hosts.get(name, BoundHostOverride())
         user = env.ssh.router_user if kind == "router" else env.ssh.server_user
-        return BoundHost(name, kind, role, site, town, override.mgmt_address or plan.mgmt[name].ip, data, user,
-                         (env.router_platform or platform) if kind == "router" else None, override.host_key)
+        return BoundHost(
+            name,
+            kind,
+            role,
+            site,
+            town,
+            override.mgmt_address or plan.mgmt[name].ip,
+            data,
+            user,
+            (env.router_platform or platform) if kind == "router" else None,
+            override.host_key,
+        )
 
     hosts: list[BoundHost] = []
     for edge in inventory.wan.carrier.edges:
         hosts.append(host(edge.name, "router", "pe", "carrier", None, None, "frr"))
     for dc in inventory.datacenters:
-        hosts.append(host(dc.edge_router.name, "router", "dc-edge", dc.id, None, plan.dc_gateways[dc.id], "frr"))
+        hosts.append(
+            host(dc.edge_router.name, "router", "dc-edge", dc.id, None, plan.dc_gateways[dc.id], "frr")
+        )
         for role in ("app", "db"):
             hosts += [host(n, "server", role, dc.id, None, plan.dc_hosts[n]) for n in dc.server_names(role)]
     for town_id in town_ids:
         town = inventory.town(town_id)
         t = plan.towns[town_id]
-        hosts.append(host(town.router.name, "router", "ce", town_id, town_id, t.lan_gateway, town.router.platform))
+        hosts.append(
+            host(town.router.name, "router", "ce", town_id, town_id, t.lan_gateway, town.router.platform)
+        )
         hosts += [host(s.name, "server", s.role, town_id, town_id, t.servers[s.name]) for s in town.servers]
     return EnvironmentBinding(name, env, plan, town_ids, tuple(hosts), _key_file(env))
 

@@ -46,7 +46,9 @@ class PenaltyBand(InventoryModel):
     @model_validator(mode="after")
     def _ordered(self) -> PenaltyBand:
         if self.min_percent >= self.max_percent:
-            raise ValueError(f"min_percent ({self.min_percent}) must be below max_percent ({self.max_percent})")
+            raise ValueError(
+                f"min_percent ({self.min_percent}) must be below max_percent ({self.max_percent})"
+            )
         return self
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 
@@ -15,9 +16,13 @@ from .identity import duplicates
 def tiers_and_calendars_are_consistent(files: LoadedFiles) -> Iterator[Finding]:
     sla = files.sla
     yield from duplicates(((t.id, ("tiers", i, "id")) for i, t in enumerate(sla.tiers)), "sla", "tier id")
-    yield from duplicates(((c.id, ("calendars", i, "id")) for i, c in enumerate(sla.calendars)), "sla", "calendar id")
     yield from duplicates(
-        ((w.id, ("maintenance_windows", i, "id")) for i, w in enumerate(sla.maintenance_windows)), "sla", "window id"
+        ((c.id, ("calendars", i, "id")) for i, c in enumerate(sla.calendars)), "sla", "calendar id"
+    )
+    yield from duplicates(
+        ((w.id, ("maintenance_windows", i, "id")) for i, w in enumerate(sla.maintenance_windows)),
+        "sla",
+        "window id",
     )
     calendars = {c.id for c in sla.calendars}
     for i, tier in enumerate(sla.tiers):
@@ -40,12 +45,17 @@ def penalty_bands_cover_0_to_100(files: LoadedFiles) -> Iterator[Finding]:
         if edge < 100:
             yield "sla", loc, f"gap: no band covers {edge}% to 100%"
         credits = [b.credit_percent for _, b in bands]
-        if any(lower < higher for lower, higher in zip(credits, credits[1:], strict=False)):
+        if any(lower < higher for lower, higher in itertools.pairwise(credits)):
             yield "sla", loc, "credit must not grow as availability rises (lower bands earn at least as much)"
         for j, band in bands:
-            if band.min_percent <= tier.availability_target_percent < band.max_percent and band.credit_percent:
-                yield "sla", (*loc, j), (
-                    f"the band holding the target {tier.availability_target_percent}% must earn no credit"
+            if (
+                band.min_percent <= tier.availability_target_percent < band.max_percent
+                and band.credit_percent
+            ):
+                yield (
+                    "sla",
+                    (*loc, j),
+                    (f"the band holding the target {tier.availability_target_percent}% must earn no credit"),
                 )
 
 
@@ -80,7 +90,13 @@ def _times_overlap(a: MaintenanceWindow, b: MaintenanceWindow) -> bool:
 def _occurrences(w: MaintenanceWindow, first: date, last: date) -> Iterator[tuple[datetime, datetime]]:
     day = first
     while day <= last:
-        if WEEKDAYS[day.weekday()] == w.weekday and (w.recurrence == "weekly" or (day.day - 1) // 7 + 1 == w.nth):
-            end = datetime.combine(day, w.end) if w.end != time.max else datetime.combine(day + timedelta(days=1), time())
+        if WEEKDAYS[day.weekday()] == w.weekday and (
+            w.recurrence == "weekly" or (day.day - 1) // 7 + 1 == w.nth
+        ):
+            end = (
+                datetime.combine(day, w.end)
+                if w.end != time.max
+                else datetime.combine(day + timedelta(days=1), time())
+            )
             yield datetime.combine(day, w.start), end  # type: ignore[arg-type]
         day += timedelta(days=1)

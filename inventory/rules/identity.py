@@ -15,7 +15,9 @@ def duplicates(items: Iterable[tuple[object, Loc]], file_key: str, what: str) ->
     for value, loc in items:
         if value in first:
             earlier = first[value]
-            where = f"{earlier[0]} #{earlier[1] + 1}" if len(earlier) > 1 and isinstance(earlier[1], int) else ""
+            where = (
+                f"{earlier[0]} #{earlier[1] + 1}" if len(earlier) > 1 and isinstance(earlier[1], int) else ""
+            )
             yield file_key, loc, f"{what} {value!r} is already used{' by ' + where if where else ''}"
         else:
             first[value] = loc
@@ -25,7 +27,9 @@ def duplicates(items: Iterable[tuple[object, Loc]], file_key: str, what: str) ->
 def towns_are_unique(files: LoadedFiles) -> Iterator[Finding]:
     towns = files.towns.towns
     for attr, what in (("id", "id"), ("name", "name"), ("romaji", "romaji name"), ("number", "number")):
-        yield from duplicates(((getattr(t, attr), ("towns", i, attr)) for i, t in enumerate(towns)), "towns", what)
+        yield from duplicates(
+            ((getattr(t, attr), ("towns", i, attr)) for i, t in enumerate(towns)), "towns", what
+        )
 
 
 @rule("systems")
@@ -42,8 +46,10 @@ def population_matches_control_total(files: LoadedFiles) -> Iterator[Finding]:
     expected = files.towns.expected_total_population
     total = sum(t.population for t in files.towns.towns)
     if expected is not None and total != expected:
-        yield "towns", ("expected_total_population",), (
-            f"the towns' populations add up to {total:,}, not {expected:,}"
+        yield (
+            "towns",
+            ("expected_total_population",),
+            (f"the towns' populations add up to {total:,}, not {expected:,}"),
         )
 
 
@@ -68,17 +74,23 @@ def datacenters_have_one_primary(files: LoadedFiles) -> Iterator[Finding]:
     yield from duplicates(((d.id, ("datacenters", i, "id")) for i, d in enumerate(dcs)), "datacenters", "id")
     roles = [d.role for d in dcs]
     if roles.count("primary") != 1:
-        yield "datacenters", ("datacenters",), f"exactly one data center must be 'primary' (found {roles.count('primary')})"
+        yield (
+            "datacenters",
+            ("datacenters",),
+            f"exactly one data center must be 'primary' (found {roles.count('primary')})",
+        )
     if "backup" not in roles:
         yield "datacenters", ("datacenters",), "a backup data center is required (the BCP fails over to it)"
     for i, dc in enumerate(dcs):
         yield from duplicates(
             ((n.vlan, ("datacenters", i, "networks", j, "vlan")) for j, n in enumerate(dc.networks)),
-            "datacenters", "VLAN",
+            "datacenters",
+            "VLAN",
         )
         yield from duplicates(
             ((n.id, ("datacenters", i, "networks", j, "id")) for j, n in enumerate(dc.networks)),
-            "datacenters", "network id",
+            "datacenters",
+            "network id",
         )
         if not any(n.purpose == "replication" for n in dc.networks):
             yield "datacenters", ("datacenters", i, "networks"), "a 'replication' network is required"

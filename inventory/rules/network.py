@@ -15,8 +15,11 @@ from .identity import duplicates
 def circuits_land_on_two_carrier_edges(files: LoadedFiles) -> Iterator[Finding]:
     edges = {e.id for e in files.wan.carrier.edges}
     known = ", ".join(sorted(edges))
-    yield from duplicates(((e.id, ("carrier", "edges", i, "id")) for i, e in enumerate(files.wan.carrier.edges)),
-                          "wan", "carrier edge id")
+    yield from duplicates(
+        ((e.id, ("carrier", "edges", i, "id")) for i, e in enumerate(files.wan.carrier.edges)),
+        "wan",
+        "carrier edge id",
+    )
     circuit_ids: list[tuple[object, Loc]] = []
     for i, town in enumerate(files.towns.towns):
         for role in ("primary", "backup"):
@@ -24,17 +27,27 @@ def circuits_land_on_two_carrier_edges(files: LoadedFiles) -> Iterator[Finding]:
             loc = ("towns", i, "circuits", role)
             circuit_ids.append((circuit.id, (*loc, "id")))
             if circuit.carrier_edge not in edges:
-                yield "towns", (*loc, "carrier_edge"), f"unknown carrier edge '{circuit.carrier_edge}' (known: {known})"
+                yield (
+                    "towns",
+                    (*loc, "carrier_edge"),
+                    f"unknown carrier edge '{circuit.carrier_edge}' (known: {known})",
+                )
         if town.circuits.primary.carrier_edge == town.circuits.backup.carrier_edge:
-            yield "towns", ("towns", i, "circuits", "backup", "carrier_edge"), (
-                f"the backup circuit must land on another carrier edge than the primary "
-                f"(both on '{town.circuits.primary.carrier_edge}')"
+            yield (
+                "towns",
+                ("towns", i, "circuits", "backup", "carrier_edge"),
+                (
+                    f"the backup circuit must land on another carrier edge than the primary "
+                    f"(both on '{town.circuits.primary.carrier_edge}')"
+                ),
             )
     yield from duplicates(circuit_ids, "towns", "circuit id")
     for i, dc in enumerate(files.datacenters.datacenters):
         if dc.carrier_edge not in edges:
-            yield "datacenters", ("datacenters", i, "carrier_edge"), (
-                f"unknown carrier edge '{dc.carrier_edge}' (known: {known})"
+            yield (
+                "datacenters",
+                ("datacenters", i, "carrier_edge"),
+                (f"unknown carrier edge '{dc.carrier_edge}' (known: {known})"),
             )
 
 
@@ -64,8 +77,9 @@ def address_plans_fit_their_environments(files: LoadedFiles) -> Iterator[Finding
     for name, env in files.environments.items():
         env_key = f"environment:{name}"
         try:
-            plan = plan_addresses(env, files.addressing, towns, files.datacenters.datacenters,
-                                  files.wan.carrier.edges)
+            plan = plan_addresses(
+                env, files.addressing, towns, files.datacenters.datacenters, files.wan.carrier.edges
+            )
         except PlanError as err:
             yield _plan_finding(files, env_key, err.subject, f"environment {name}: {err}")
             continue

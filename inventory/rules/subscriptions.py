@@ -33,8 +33,10 @@ def subscriptions_follow_system_classes(files: LoadedFiles) -> Iterator[Finding]
             taken.add(sid)
         missing = [s.label for s in required if s.id not in taken]
         if missing:
-            yield "towns", ("towns", i, "subscriptions"), (
-                f"every ◎ (required) system must be subscribed; missing: {', '.join(missing)}"
+            yield (
+                "towns",
+                ("towns", i, "subscriptions"),
+                (f"every ◎ (required) system must be subscribed; missing: {', '.join(missing)}"),
             )
         for j, ext in enumerate(town.external_systems):
             loc = ("towns", i, "external_systems", j, "system")
@@ -44,8 +46,12 @@ def subscriptions_follow_system_classes(files: LoadedFiles) -> Iterator[Finding]
             elif system.system_class is SystemClass.REQUIRED:
                 yield "towns", loc, f"{system.label} is ◎ (required): it must be ours, not {ext.vendor}'s"
             elif system.system_class is SystemClass.OPTION:
-                yield "towns", loc, (
-                    f"{system.label} is ○ (option): take ours or none, never another vendor's system ({ext.vendor})"
+                yield (
+                    "towns",
+                    loc,
+                    (
+                        f"{system.label} is ○ (option): take ours or none, never another vendor's system ({ext.vendor})"
+                    ),
                 )
             elif ext.system in taken:
                 yield "towns", loc, f"{system.label} is both subscribed and covered by {ext.vendor}'s system"
@@ -67,7 +73,11 @@ def tenant_parameters_are_valid(files: LoadedFiles) -> Iterator[Finding]:
             for key, value in values.items():
                 spec = system.parameters.get(key)
                 if spec is None:
-                    yield "towns", (*loc, key), _unknown(f"parameter of {system.label}", key, list(system.parameters))
+                    yield (
+                        "towns",
+                        (*loc, key),
+                        _unknown(f"parameter of {system.label}", key, list(system.parameters)),
+                    )
                 elif problem := spec.check(value):
                     yield "towns", (*loc, key), problem
 
@@ -80,4 +90,8 @@ def systems_reference_tiers_and_calendars(files: LoadedFiles) -> Iterator[Findin
         if system.tier not in tiers:
             yield "systems", ("systems", i, "tier"), _unknown("tier", system.tier, tiers)
         if system.service_hours is not None and system.service_hours not in calendars:
-            yield "systems", ("systems", i, "service_hours"), _unknown("calendar", system.service_hours, calendars)
+            yield (
+                "systems",
+                ("systems", i, "service_hours"),
+                _unknown("calendar", system.service_hours, calendars),
+            )

@@ -23,7 +23,9 @@ app = typer.Typer(
 )
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of a table.")]
-EnvOption = Annotated[str, typer.Option("--env", "-e", help="Environment: lab or prod (inventory/environments/).")]
+EnvOption = Annotated[
+    str, typer.Option("--env", "-e", help="Environment: lab or prod (inventory/environments/).")
+]
 
 
 @app.command()
@@ -34,12 +36,14 @@ def check(as_json: JsonOption = False) -> None:
     """
     result = check_inventory()
     if as_json:
-        print_json({
-            "root": str(default_root()),
-            "ok": result.ok,
-            "problems": [p.as_dict() for p in result.problems],
-            "skipped_rules": result.skipped_rules,
-        })
+        print_json(
+            {
+                "root": str(default_root()),
+                "ok": result.ok,
+                "problems": [p.as_dict() for p in result.problems],
+                "skipped_rules": result.skipped_rules,
+            }
+        )
     elif result.ok:
         inv = result.inventory
         assert inv is not None
@@ -71,13 +75,18 @@ def show(
     if town and town not in inv.town_by_id:
         fail(f"no town '{town}' in the inventory")
     if as_json:
-        print_json({
-            "total_population": total,
-            "towns": [
-                {**t.model_dump(mode="json", by_alias=True), "population_share": round(t.population / total, 6)}
-                for t in towns
-            ],
-        })
+        print_json(
+            {
+                "total_population": total,
+                "towns": [
+                    {
+                        **t.model_dump(mode="json", by_alias=True),
+                        "population_share": round(t.population / total, 6),
+                    }
+                    for t in towns
+                ],
+            }
+        )
         return
     table = Table(title="自治体クラウド 参加団体 (member towns)", show_footer=True)
     table.add_column("#", justify="right")
@@ -96,17 +105,26 @@ def show(
         status = {"live": "[green]live[/]", "migrating": "[yellow]migrating[/]", "planned": "[dim]planned[/]"}
         when = f" {t.cutover.date}" if t.cutover.date else ""
         table.add_row(
-            str(t.number), t.name, t.romaji, f"{t.population:,}", f"{t.population / total:.1%}",
+            str(t.number),
+            t.name,
+            t.romaji,
+            f"{t.population:,}",
+            f"{t.population / total:.1%}",
             f"wave {t.cutover.wave} {status[t.cutover.status]}{when}",
-            str(count[SystemClass.REQUIRED]), str(count[SystemClass.OPTION]), str(count[SystemClass.VENDOR_OPTION]),
-            str(len(t.external_systems)), f"{t.router.name} ({t.router.platform})",
+            str(count[SystemClass.REQUIRED]),
+            str(count[SystemClass.OPTION]),
+            str(count[SystemClass.VENDOR_OPTION]),
+            str(len(t.external_systems)),
+            f"{t.router.name} ({t.router.platform})",
         )
     out.print(table)
     if town:
         t = towns[0]
-        out.print(f"[bold]{t.name}[/] ({t.romaji}): site {t.site.name}, servers "
-                  f"{', '.join(f'{s.name} ({s.role})' for s in t.servers)}; clients {t.clients.pcs} PCs, "
-                  f"{t.clients.printers} printers")
+        out.print(
+            f"[bold]{t.name}[/] ({t.romaji}): site {t.site.name}, servers "
+            f"{', '.join(f'{s.name} ({s.role})' for s in t.servers)}; clients {t.clients.pcs} PCs, "
+            f"{t.clients.printers} printers"
+        )
         for role in ("primary", "backup"):
             c = getattr(t.circuits, role)
             out.print(f"  {role} circuit {c.id} to {c.carrier_edge}, {c.bandwidth_mbps} Mbit/s")
@@ -114,8 +132,10 @@ def show(
         for e in t.external_systems:
             out.print(f"  external: {inv.system_by_id[e.system].label} by {e.vendor}")
         for sid, params in t.parameters.items():
-            out.print(f"  parameters of {inv.system_by_id[sid].label}: " +
-                      ", ".join(f"{k}={v}" for k, v in params.items()))
+            out.print(
+                f"  parameters of {inv.system_by_id[sid].label}: "
+                + ", ".join(f"{k}={v}" for k, v in params.items())
+            )
 
 
 @app.command()
@@ -124,15 +144,25 @@ def systems(as_json: JsonOption = False) -> None:
     inv = inventory_or_exit()
     takers = {s.id: sum(1 for t in inv.towns if s.id in t.subscriptions) for s in inv.systems}
     if as_json:
-        print_json([{**s.model_dump(mode="json", by_alias=True), "towns_subscribed": takers[s.id]}
-                    for s in inv.systems])
+        print_json(
+            [
+                {**s.model_dump(mode="json", by_alias=True), "towns_subscribed": takers[s.id]}
+                for s in inv.systems
+            ]
+        )
         return
     table = Table(title="業務システム (business systems)")
     for col in ("#", "業務 (system)", "English", "class", "tier", "towns"):
         table.add_column(col, justify="right" if col in ("#", "towns") else "left")
     for s in inv.systems:
-        table.add_row(str(s.number), s.name, s.name_en, f"{s.system_class.value} {s.system_class.label}", s.tier,
-                      f"{takers[s.id]}/{len(inv.towns)}")
+        table.add_row(
+            str(s.number),
+            s.name,
+            s.name_en,
+            f"{s.system_class.value} {s.system_class.label}",
+            s.tier,
+            f"{takers[s.id]}/{len(inv.towns)}",
+        )
     out.print(table)
 
 
@@ -146,34 +176,45 @@ def plan_addresses_cmd(env: EnvOption = "lab", as_json: JsonOption = False) -> N
     with invalid_input_exits():
         plan = environment_plan(inv, env)
     if as_json:
-        print_json({
-            "environment": plan.environment,
-            "supernet": str(plan.supernet),
-            "regions": {k: str(v) for k, v in plan.regions.items()},
-            "management": str(plan.management),
-            "ops_address": str(plan.ops_address),
-            "service_prefix": str(plan.service_prefix),
-            "service_address": str(plan.service_address),
-            "dc_lans": {k: str(v) for k, v in plan.dc_lans.items()},
-            "loopbacks": {k: str(v) for k, v in plan.loopbacks.items()},
-            "core_links": [_link_json(link) for link in plan.core_links],
-            "mgmt": {k: str(v) for k, v in plan.mgmt.items()},
-            "towns": {
-                tid: {
-                    "block": str(t.block), "lan": str(t.lan), "lan_gateway": str(t.lan_gateway),
-                    "servers": {k: str(v) for k, v in t.servers.items()}, "clients": str(t.clients),
-                    "client_gateway": str(t.client_gateway), "loopback": str(t.loopback),
-                    "primary": _link_json(t.primary), "backup": _link_json(t.backup),
-                    "management": str(t.management),
-                }
-                for tid, t in plan.towns.items()
-            },
-        })
+        print_json(
+            {
+                "environment": plan.environment,
+                "supernet": str(plan.supernet),
+                "regions": {k: str(v) for k, v in plan.regions.items()},
+                "management": str(plan.management),
+                "ops_address": str(plan.ops_address),
+                "service_prefix": str(plan.service_prefix),
+                "service_address": str(plan.service_address),
+                "dc_lans": {k: str(v) for k, v in plan.dc_lans.items()},
+                "loopbacks": {k: str(v) for k, v in plan.loopbacks.items()},
+                "core_links": [_link_json(link) for link in plan.core_links],
+                "mgmt": {k: str(v) for k, v in plan.mgmt.items()},
+                "towns": {
+                    tid: {
+                        "block": str(t.block),
+                        "lan": str(t.lan),
+                        "lan_gateway": str(t.lan_gateway),
+                        "servers": {k: str(v) for k, v in t.servers.items()},
+                        "clients": str(t.clients),
+                        "client_gateway": str(t.client_gateway),
+                        "loopback": str(t.loopback),
+                        "primary": _link_json(t.primary),
+                        "backup": _link_json(t.backup),
+                        "management": str(t.management),
+                    }
+                    for tid, t in plan.towns.items()
+                },
+            }
+        )
         return
-    out.print(f"[bold]{plan.environment}[/]: supernet {plan.supernet}; regions "
-              + ", ".join(f"{k} {v}" for k, v in plan.regions.items()))
-    out.print(f"management {plan.management} (operations center {plan.ops_address.ip}); "
-              f"service prefix {plan.service_prefix} (service address {plan.service_address})")
+    out.print(
+        f"[bold]{plan.environment}[/]: supernet {plan.supernet}; regions "
+        + ", ".join(f"{k} {v}" for k, v in plan.regions.items())
+    )
+    out.print(
+        f"management {plan.management} (operations center {plan.ops_address.ip}); "
+        f"service prefix {plan.service_prefix} (service address {plan.service_address})"
+    )
     core = Table(title="core")
     for col in ("link", "A", "B"):
         core.add_column(col)
@@ -183,24 +224,48 @@ def plan_addresses_cmd(env: EnvOption = "lab", as_json: JsonOption = False) -> N
         core.add_row(f"{dc} LAN", str(lan), f"gateway {plan.dc_gateways[dc].ip}")
     out.print(core)
     table = Table(title="towns")
-    for col in ("town", "block", "LAN", "clients", "primary (PE/CE)", "backup (PE/CE)", "loopback", "management"):
+    for col in (
+        "town",
+        "block",
+        "LAN",
+        "clients",
+        "primary (PE/CE)",
+        "backup (PE/CE)",
+        "loopback",
+        "management",
+    ):
         table.add_column(col)
     names = {t.id: t.name for t in inv.towns}
     for tid, t in plan.towns.items():
-        table.add_row(f"{names[tid]} {tid}", str(t.block), str(t.lan), str(t.clients),
-                      f"{t.primary.a.ip}/{t.primary.b}", f"{t.backup.a.ip}/{t.backup.b}", str(t.loopback),
-                      str(t.management))
+        table.add_row(
+            f"{names[tid]} {tid}",
+            str(t.block),
+            str(t.lan),
+            str(t.clients),
+            f"{t.primary.a.ip}/{t.primary.b}",
+            f"{t.backup.a.ip}/{t.backup.b}",
+            str(t.loopback),
+            str(t.management),
+        )
     out.print(table)
 
 
 def _link_json(link) -> dict[str, str]:
-    return {"name": link.name, "a_node": link.a_node, "a": str(link.a), "b_node": link.b_node, "b": str(link.b)}
+    return {
+        "name": link.name,
+        "a_node": link.a_node,
+        "a": str(link.a),
+        "b_node": link.b_node,
+        "b": str(link.b),
+    }
 
 
 @app.command()
 def ansible(
     env: EnvOption = "lab",
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
 ) -> None:
     """Write the Ansible YAML inventory of an environment: groups per role, per town and per site."""
     inv = inventory_or_exit()
