@@ -85,7 +85,10 @@ class AptProxy:
         with open(log, "w") as out:
             proc = subprocess.Popen(
                 [ACNG, "-c", str(self.conf_dir)],
-                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         ref = ProcRef.of(proc.pid)
         if ref is None:

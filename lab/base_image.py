@@ -110,11 +110,7 @@ class BaseImage:
 
 
 def _sources_list(m: DebianMirrors) -> str:
-    return (
-        f"deb {m.mirror} {SUITE} main\n"
-        f"deb {m.mirror} {SUITE}-updates main\n"
-        f"deb {m.security} {SUITE}-security main\n"
-    )
+    return f"deb {m.mirror} {SUITE} main\ndeb {m.mirror} {SUITE}-updates main\ndeb {m.security} {SUITE}-security main\n"
 
 
 def _chroot(rootfs: Path, script: str, timeout: float) -> None:

@@ -164,13 +164,8 @@ class Containers:
         if not wait_until(lambda: ssh_banner(addr), timeout, 0.25):
             raise LabError(f"container {spec.name}: no SSH on {addr}:22 after {timeout:.0f} s")
 
-    def stop(self, name: str, kill: bool = False, timeout: int = 20) -> None:
-        if lxc_state(name) in ("ABSENT", "STOPPED"):
-            return
-        cmd = ["lxc-stop", "-n", name, *(["-k"] if kill else ["-t", str(timeout)])]
-        run(cmd, check=False, timeout=timeout + 30)
-        if lxc_state(name) not in ("ABSENT", "STOPPED"):
-            run(["lxc-stop", "-n", name, "-k"], check=False, timeout=30)
+    def stop(self, spec: ContainerSpec, kill: bool = False) -> None:
+        stop_container(self.name(spec), kill=kill)
 
     @staticmethod
     def destroy(name: str) -> None:
@@ -178,6 +173,16 @@ class Containers:
         cdir = LXC_PATH / name
         if cdir.is_dir() and not cdir.is_symlink():
             shutil.rmtree(cdir)
+
+
+def stop_container(name: str, kill: bool = False, timeout: int = 20) -> None:
+    """Stop a container: a clean shutdown (systemd halts on SIGRTMIN+3) or `kill`."""
+    if lxc_state(name) in ("ABSENT", "STOPPED"):
+        return
+    cmd = ["lxc-stop", "-n", name, *(["-k"] if kill else ["-t", str(timeout)])]
+    run(cmd, check=False, timeout=timeout + 30)
+    if lxc_state(name) not in ("ABSENT", "STOPPED"):
+        run(["lxc-stop", "-n", name, "-k"], check=False, timeout=30)
 
 
 def _mkdirs_like(lower: Path, upper: Path, rel: Path) -> None:

@@ -78,8 +78,20 @@ def ensure_netops_user(home: Path) -> None:
         pwd.getpwnam(NETOPS_USER)
     except KeyError:
         home.parent.mkdir(parents=True, exist_ok=True)
-        run(["useradd", "--system", "--home-dir", str(home), "--create-home", "--shell", "/bin/sh",
-             "--groups", "frr,frrvty", NETOPS_USER])
+        run(
+            [
+                "useradd",
+                "--system",
+                "--home-dir",
+                str(home),
+                "--create-home",
+                "--shell",
+                "/bin/sh",
+                "--groups",
+                "frr,frrvty",
+                NETOPS_USER,
+            ]
+        )
         run(["usermod", "-p", "*", NETOPS_USER])  # no password, but not locked: key logins work
     groups = {g.gr_name for g in grp.getgrall() if NETOPS_USER in g.gr_mem}
     if not {"frr", "frrvty"} <= groups:
@@ -221,8 +233,20 @@ class Routers:
         d.mkdir(parents=True, exist_ok=True)
         hostkey = d / "ssh_host_ed25519_key"
         if not hostkey.exists():
-            run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"{spec.hostname} lab host key",
-                 "-f", str(hostkey)])
+            run(
+                [
+                    "ssh-keygen",
+                    "-q",
+                    "-t",
+                    "ed25519",
+                    "-N",
+                    "",
+                    "-C",
+                    f"{spec.hostname} lab host key",
+                    "-f",
+                    str(hostkey),
+                ]
+            )
         conf = d / "sshd_config"
         conf.write_text(
             f"ListenAddress {spec.mgmt_address.ip}:22\n"
@@ -239,7 +263,9 @@ class Routers:
         log = self.log_dir / f"sshd-{spec.name}.log"
         proc = subprocess.Popen(
             ["nsenter", "-t", str(zebra.pid), "--uts", "--net", SSHD, "-D", "-f", str(conf), "-E", str(log)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
         ref = ProcRef.of(proc.pid)

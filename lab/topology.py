@@ -13,7 +13,7 @@ Build one by hand (see `sample_topology()`), or derive it from an inventory in a
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Any
 
@@ -260,7 +260,9 @@ class Topology:
                 problems.append(f"{kind} {host.name}: unknown LAN {host.lan!r}")
                 continue
             if host.address.network != lan.network or host.address.ip == lan.gateway.ip:
-                problems.append(f"{kind} {host.name}: {host.address} is not a host address of LAN {lan.name} {lan.network}")
+                problems.append(
+                    f"{kind} {host.name}: {host.address} is not a host address of LAN {lan.name} {lan.network}"
+                )
         if problems:
             raise TopologyError("invalid lab topology:\n  - " + "\n  - ".join(problems))
 
@@ -310,9 +312,15 @@ def sample_topology(prefix: str = DEFAULT_PREFIX) -> Topology:
             RouterSpec("ce1", "CE1", "198.18.0.21/24", ("198.18.255.21/32",), site="town1", role="ce"),
         ),
         links=(
-            LinkSpec("core", Endpoint("pe1", "eth1", "198.18.64.1/30"), Endpoint("pe2", "eth1", "198.18.64.2/30"), "core"),
-            LinkSpec("t1-primary", Endpoint("ce1", "eth1", "198.18.64.5/30"), Endpoint("pe1", "eth2", "198.18.64.6/30")),
-            LinkSpec("t1-backup", Endpoint("ce1", "eth2", "198.18.64.9/30"), Endpoint("pe2", "eth2", "198.18.64.10/30")),
+            LinkSpec(
+                "core", Endpoint("pe1", "eth1", "198.18.64.1/30"), Endpoint("pe2", "eth1", "198.18.64.2/30"), "core"
+            ),
+            LinkSpec(
+                "t1-primary", Endpoint("ce1", "eth1", "198.18.64.5/30"), Endpoint("pe1", "eth2", "198.18.64.6/30")
+            ),
+            LinkSpec(
+                "t1-backup", Endpoint("ce1", "eth2", "198.18.64.9/30"), Endpoint("pe2", "eth2", "198.18.64.10/30")
+            ),
         ),
         lans=(LanSpec("t1-lan", "ce1", "eth3", "198.19.1.1/24"),),
         containers=(ContainerSpec("t1-srv", "t1-srv", "198.18.0.101/24", "t1-lan", "198.19.1.10/24", site="town1"),),
@@ -331,6 +339,5 @@ __all__ = [
     "RouterSpec",
     "Topology",
     "TopologyError",
-    "field",
     "sample_topology",
 ]

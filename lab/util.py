@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import time
@@ -129,16 +130,12 @@ def stop_processes(refs: Sequence[ProcRef], grace: float = 5.0) -> list[ProcRef]
 
     live = [r for r in refs if r.alive()]
     for ref in live:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(ref.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
     wait_until(lambda: not any(r.alive() for r in live), grace, 0.05)
     for ref in live:
         if ref.alive():
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(ref.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
     wait_until(lambda: not any(r.alive() for r in live), 3.0, 0.05)
     return [r for r in live if r.alive()]

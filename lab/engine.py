@@ -1,0 +1,847 @@
+"""The lab engine: bring a `Topology` up on this machine, report its status, inject and heal
+faults, and take everything down again, from any state.
+
+    from lab.engine import Lab
+    lab = Lab()                       # state in /var/lib/municloud/lab
+    report = lab.up(topology, progress=lambda what, done, total: ...)
+    lab.fault_cut_link("t1-primary")  # silent: nftables drop, link stays up
+    lab.heal()
+    lab.status().to_dict()
+    lab.down()
+
+Every method needs root (NotRootError otherwise) and holds the lab's lock while it changes things.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lab import faults as fx
+from lab import names
+from lab import netns as nx
+from lab.apt_proxy import DEFAULT_CACHE as APT_CACHE
+from lab.apt_proxy import AptProxy
+from lab.base_image import DEFAULT_CACHE as BASE_CACHE
+from lab.base_image import BaseImage, ensure_base_image
+from lab.containers import LXC_PATH, Containers, list_containers, lxc_state, ssh_banner, stop_container
+from lab.routers import FRR_ETC, FRR_RUN, NETOPS_USER, Routers, ensure_netops_user
+from lab.state import DEFAULT_STATE_DIR, LabState, exclusive
+from lab.topology import LAB_RANGE, MGMT_IFNAME, Topology
+from lab.util import LabError, ProcRef, require_root, run, stop_processes
+
+Progress = Callable[[str, int, int], None]  # (what is being done, units done, units in all)
+ROUTE_PROTO = "77"  # marks the lab's routes in the root namespace
+DEFAULT_PREFIX = "mc"
+
+
+@dataclass
+class UpReport:
+    seconds: float
+    steps: list[tuple[str, float]]
+    base_image: str | None
+    base_image_built_seconds: float | None
+    created: list[str] = field(default_factory=list)  # what this run created or repaired
+
+
+@dataclass
+class DownReport:
+    seconds: float
+    removed: list[str]
+    leftovers: list[str]  # what is still on the system afterwards (normally empty)
+
+
+@dataclass
+class NodeStatus:
+    name: str
+    kind: str  # router, container, client, lan, service
+    up: bool
+    mgmt_address: str | None
+    addresses: list[str]
+    detail: str = ""
+    faults: list[str] = field(default_factory=list)
+
+
+@dataclass
+class LabStatus:
+    phase: str  # empty, building, up, down
+    topology: str | None
+    nodes: list[NodeStatus]
+    faults: list[dict[str, Any]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def all_up(self) -> bool:
+        return bool(self.nodes) and all(n.up for n in self.nodes)
+
+
+class _Ticker:
+    def __init__(self, progress: Progress | None, total: int) -> None:
+        self.progress = progress
+        self.total = total
+        self.done = 0
+        self.lock = threading.Lock()
+
+    def __call__(self, what: str, units: int = 1) -> None:
+        with self.lock:
+            self.done = min(self.total, self.done + units)
+            if self.progress:
+                self.progress(what, self.done, self.total)
+
+
+class Lab:
+    def __init__(
+        self,
+        state_dir: Path | str = DEFAULT_STATE_DIR,
+        base_cache: Path | str = BASE_CACHE,
+        apt_cache: Path | str = APT_CACHE,
+        prefix: str = DEFAULT_PREFIX,
+    ) -> None:
+        self.state_dir = Path(state_dir)
+        self.base_cache = Path(base_cache)
+        self.apt_cache = Path(apt_cache)
+        self.default_prefix = prefix
+
+    # ---- paths other parts of municloud need ---------------------------------------------------------
+    @property
+    def keys_dir(self) -> Path:
+        return self.state_dir / "keys"
+
+    @property
+    def private_key(self) -> Path:
+        """The lab's SSH key: `netops` on every router, `root` on every container."""
+        return self.keys_dir / "id_ed25519"
+
+    def _state(self) -> LabState:
+        return LabState(self.state_dir)
+
+    def topology(self) -> Topology | None:
+        data = self._state().data.get("topology")
+        return Topology.from_dict(data) if data else None
+
+    def binding(self) -> dict[str, Any]:
+        """How to reach what the lab built: for the `lab` environment binding."""
+        topo = self.topology()
+        if topo is None:
+            return {"routers": {}, "hosts": {}}
+        return {
+            "routers": {
+                r.name: {
+                    "host": str(r.mgmt_address.ip),
+                    "port": 22,
+                    "username": NETOPS_USER,
+                    "key_file": str(self.private_key),
+                    "platform": "frr_vtysh",
+                    "pathspace": names.router_ns(topo.prefix, r.name),
+                    "known_hosts": str(self.keys_dir / "known_hosts"),
+                }
+                for r in topo.routers
+            },
+            "hosts": {
+                c.name: {
+                    "host": str(c.mgmt_address.ip),
+                    "port": 22,
+                    "username": "root",
+                    "key_file": str(self.private_key),
+                    "container": names.container_name(topo.prefix, c.name),
+                    "data_address": str(c.address.ip),
+                }
+                for c in topo.containers
+            },
+            "clients": {
+                c.name: {"netns": names.client_ns(topo.prefix, c.name), "address": str(c.address.ip)}
+                for c in topo.clients
+            },
+            "apt_proxy": f"http://{topo.ops_address.ip}:{topo.apt_proxy_port}",
+        }
+
+    # ---- up ----------------------------------------------------------------------------------------
+    def up(self, topology: Topology, progress: Progress | None = None, with_containers: bool = True) -> UpReport:
+        """Build the lab, or repair what is missing in a running one (touching nothing else).
+        Faults in force stay in force (`heal()` removes them)."""
+        require_root()
+        topology.validate()
+        with exclusive(self.state_dir, "lab up"):
+            return self._up(topology, progress, with_containers)
+
+    def _up(self, topo: Topology, progress: Progress | None, with_containers: bool) -> UpReport:
+        started = time.monotonic()
+        state = self._state()
+        old = state.data.get("topology")
+        if old and Topology.from_dict(old) != topo and state.data.get("phase") != "empty":
+            raise LabError("a lab with a different topology is already up: run `lab down` first")
+        state.set("topology", topo.to_dict())
+        state.set("prefix", topo.prefix)
+        state.set("phase", "building")
+        (state.dir / "log").mkdir(parents=True, exist_ok=True)
+        containers = topo.containers if with_containers else ()
+        total = 3 + 2 * len(topo.routers) + len(topo.links) + len(topo.lans) + len(topo.clients) + 3 * len(containers)
+        tick = _Ticker(progress, total)
+        steps: list[tuple[str, float]] = []
+        created: list[str] = []
+        t0 = time.monotonic()
+
+        def step(name: str) -> None:
+            nonlocal t0
+            now = time.monotonic()
+            steps.append((name, round(now - t0, 2)))
+            t0 = now
+
+        # the base image builds (or comes from the cache) while the network comes up
+        base_box: dict[str, Any] = {}
+        base_thread = None
+        if containers:
+
+            def build() -> None:
+                try:
+                    base_box["image"] = ensure_base_image(self.base_cache)
+                except BaseException as exc:  # re-raised in the main thread
+                    base_box["error"] = exc
+
+            base_thread = threading.Thread(target=build, name="base-image", daemon=True)
+            base_thread.start()
+
+        self._prepare_host(state)
+        tick("host ready (keys, user, sysctls)")
+        # management bridge: the operations center's only link into the lab
+        state.add("links", topo.mgmt_bridge)
+        if nx.ensure_bridge(None, topo.mgmt_bridge):
+            created.append(f"bridge {topo.mgmt_bridge}")
+        nx.ensure_addresses(None, topo.mgmt_bridge, [topo.ops_address])
+        Path(f"/proc/sys/net/ipv4/conf/{topo.mgmt_bridge}/forwarding").write_text("0")
+        nx.set_up(None, topo.mgmt_bridge)
+        self._guard_root_route(state)
+        tick(f"management bridge {topo.mgmt_bridge}")
+        step("host and management bridge")
+
+        routers = Routers(state, topo, self.keys_dir, state.dir / "log")
+        faulted_routers = {f["target"] for f in state.data["faults"] if f["kind"] == "router_stopped"}
+        faulted_containers = {f["target"] for f in state.data["faults"] if f["kind"] == "container_stopped"}
+        hard_cut = {f["target"] for f in state.data["faults"] if f["kind"] == "link_down"}
+        for r in topo.routers:
+            routers.ensure_namespace(r)
+            tick(f"router {r.name}: namespace")
+        for lk in topo.links:
+            a_ns, b_ns = routers.ns(lk.a.router), routers.ns(lk.b.router)
+            if nx.ensure_veth(a_ns, lk.a.ifname, b_ns, lk.b.ifname):
+                created.append(f"link {lk.name}")
+            for end, ns in ((lk.a, a_ns), (lk.b, b_ns)):
+                nx.ensure_addresses(ns, end.ifname, [end.address])
+                if lk.name not in hard_cut:
+                    nx.set_up(ns, end.ifname)
+            tick(f"link {lk.name}")
+        for lan in topo.lans:
+            self._ensure_lan(state, topo, routers, lan.name)
+            tick(f"LAN {lan.name}")
+        for c in topo.clients:
+            self._ensure_client(state, topo, c.name)
+            tick(f"client {c.name}")
+        step("namespaces, links, LANs, clients")
+
+        to_start = [r for r in topo.routers if r.name not in faulted_routers and not routers.running(r.name)]
+        created += [f"router {r.name}" for r in to_start]
+
+        def start_router(r: Any) -> None:
+            routers.start(r)
+            tick(f"router {r.name}: FRR and sshd")
+
+        _parallel(start_router, to_start, workers=4, what="router")
+        tick("routers running", len(topo.routers) - len(to_start))
+        step("routers (FRR, sshd)")
+
+        base: BaseImage | None = None
+        if containers:
+            assert base_thread is not None
+            base_thread.join(timeout=3600)
+            if "error" in base_box:
+                raise LabError(f"base image: {base_box['error']}") from base_box["error"]
+            base = base_box["image"]
+            tick("base image ready")
+            step("base image" + (" (built)" if base.built_seconds else " (cached)"))
+            proxy = AptProxy(state, topo.ops_address.ip, topo.apt_proxy_port, self.apt_cache)
+            proxy.ensure()
+            tick(f"apt proxy on {proxy.url}")
+            step("apt proxy")
+            ct = Containers(state, topo, self.keys_dir, proxy.url)
+            self._raise_inotify_limits()
+            for c in containers:
+                if ct.ensure_defined(c, base):
+                    created.append(f"container {c.name}")
+                tick(f"container {c.name}: defined")
+            todo = [c for c in containers if c.name not in faulted_containers]
+
+            def start_container(c: Any) -> None:
+                ct.start(c)
+                tick(f"container {c.name}: started")
+                ct.wait_ssh(c, timeout=90)
+                tick(f"container {c.name}: SSH ready")
+
+            _parallel(start_container, todo, workers=8, what="container")
+            tick("containers", 2 * (len(containers) - len(todo)))
+            step("containers")
+        else:
+            tick("no containers", 2)
+        self._write_known_hosts(topo)
+        state.set("phase", "up")
+        tick("lab up", total)
+        return UpReport(
+            seconds=round(time.monotonic() - started, 2),
+            steps=steps,
+            base_image=str(base.rootfs) if base else None,
+            base_image_built_seconds=base.built_seconds if base else None,
+            created=created,
+        )
+
+    def _prepare_host(self, state: LabState) -> None:
+        self.keys_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.state_dir, 0o755)
+        os.chmod(self.keys_dir, 0o755)  # sshd reads authorized_keys here (StrictModes: root-owned)
+        if not self.private_key.exists():
+            run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "municloud-lab", "-f", str(self.private_key)])
+        pub = self.private_key.with_suffix(".pub").read_text()
+        auth = self.keys_dir / "authorized_keys"
+        auth.write_text(pub)
+        auth.chmod(0o644)
+        ensure_netops_user(Path("/var/lib/municloud/netops"))
+
+    def _guard_root_route(self, state: LabState) -> None:
+        """Lab addresses outside the management subnet are unreachable from the operations center:
+        never sent to the machine's default gateway."""
+        routes = nx.ip_json(None, "route", "show", "proto", ROUTE_PROTO)
+        if not any(r.get("dst") == str(LAB_RANGE) for r in routes):
+            nx.ip(None, "route", "add", "unreachable", str(LAB_RANGE), "proto", ROUTE_PROTO, check=False)
+        state.add("routes", f"unreachable {LAB_RANGE} proto {ROUTE_PROTO}")
+
+    @staticmethod
+    def _raise_inotify_limits() -> None:
+        for key, want in (("max_user_instances", 1024), ("max_user_watches", 524288)):
+            path = Path(f"/proc/sys/fs/inotify/{key}")
+            with contextlib.suppress(OSError, ValueError):
+                if int(path.read_text()) < want:
+                    path.write_text(str(want))
+
+    def _ensure_lan(self, state: LabState, topo: Topology, routers: Routers, lan_name: str) -> None:
+        lan = topo.lan(lan_name)
+        ns = names.lan_ns(topo.prefix, lan.name)
+        state.add("namespaces", ns)
+        nx.ensure_ns(ns, forwarding=False)
+        bridge = names.lan_bridge(topo.prefix, lan.name)
+        nx.ensure_bridge(ns, bridge)
+        nx.set_up(ns, bridge)
+        port = names.lan_port(topo.prefix, f"r-{lan.router}")
+        rns = routers.ns(lan.router)
+        nx.ensure_veth(rns, lan.ifname, ns, port)
+        nx.set_master(ns, port, bridge)
+        nx.set_up(ns, port)
+        nx.ensure_addresses(rns, lan.ifname, [lan.gateway])
+        nx.set_up(rns, lan.ifname)
+
+    def _ensure_client(self, state: LabState, topo: Topology, client: str) -> None:
+        c = topo.client(client)
+        lan = topo.lan(c.lan)
+        ns = names.client_ns(topo.prefix, c.name)
+        state.add("namespaces", ns)
+        nx.ensure_ns(ns, forwarding=False)
+        lan_ns = names.lan_ns(topo.prefix, lan.name)
+        port = names.lan_port(topo.prefix, f"n-{c.name}")
+        nx.ensure_veth(ns, "eth0", lan_ns, port)
+        nx.set_master(lan_ns, port, names.lan_bridge(topo.prefix, lan.name))
+        nx.set_up(lan_ns, port)
+        nx.ensure_addresses(ns, "eth0", [c.address])
+        nx.set_up(ns, "eth0")
+        nx.ensure_default_route(ns, str(lan.gateway.ip))
+
+    def _write_known_hosts(self, topo: Topology) -> None:
+        """Pin the routers' host keys (the lab generated them) for SSH clients that check."""
+        lines = []
+        for r in topo.routers:
+            pub = self.state_dir / "routers" / r.name / "ssh_host_ed25519_key.pub"
+            if pub.exists():
+                key = " ".join(pub.read_text().split()[:2])
+                lines.append(f"{r.mgmt_address.ip} {key}")
+        (self.keys_dir / "known_hosts").write_text("\n".join(lines) + ("\n" if lines else ""))
+
+    # ---- down --------------------------------------------------------------------------------------
+    def down(self, progress: Progress | None = None) -> DownReport:
+        """Remove everything of the lab's, found from the state file AND on the system by prefix."""
+        require_root()
+        with exclusive(self.state_dir, "lab down"):
+            return self._down(progress)
+
+    def _down(self, progress: Progress | None) -> DownReport:
+        started = time.monotonic()
+        state = self._state()
+        prefix = state.data.get("prefix") or self.default_prefix
+        removed: list[str] = []
+        tick = _Ticker(progress, 7)
+        state.set("phase", "down")
+
+        # 1. containers (stopped concurrently, then their directories)
+        cts = sorted(set(list_containers(prefix)) | set(state.data["containers"]))
+
+        def stop_ct(name: str) -> None:
+            stop_container(name, kill=True)
+
+        _parallel(stop_ct, cts, workers=8, what="container", raise_errors=False)
+        self._kill(_pids_in_lxc_cgroups(prefix))
+        for name in cts:
+            _umount_under(LXC_PATH / name)
+            Containers.destroy(name)
+            removed.append(f"container {name}")
+        tick("containers removed")
+
+        # 2. processes: recorded ones, FRR pid files, and everything inside the lab's namespaces
+        refs: list[ProcRef] = []
+        for rec in state.data["processes"].values():
+            with contextlib.suppress(KeyError, ValueError):
+                refs.append(ProcRef.from_json(rec))
+        refs += _frr_pidfile_refs(prefix)
+        inodes = {i for i in (nx.ns_inode(ns) for ns in nx.list_ns(prefix)) if i}
+        refs += nx.pids_in_netns(inodes)
+        refs += _acng_refs(self.state_dir)
+        killed = self._kill(refs)
+        removed += [f"process {r.pid}" for r in killed]
+        state.set("processes", {})
+        tick("processes stopped")
+
+        # 3. namespaces (their links, bridges and nftables tables go with them)
+        for ns in sorted(set(nx.list_ns(prefix)) | set(state.data["namespaces"])):
+            if (nx.NETNS_DIR / ns).exists():
+                nx.delete_ns(ns)
+                removed.append(f"namespace {ns}")
+        tick("namespaces deleted")
+
+        # 4. root namespace: links, bridges, nftables tables, routes
+        for ifname in sorted(set(nx.list_links(None, prefix)) | set(state.data["links"])):
+            if nx.link_exists(None, ifname):
+                nx.ip(None, "link", "delete", "dev", ifname, check=False)
+                removed.append(f"link {ifname}")
+        for fam, table in _root_nft_tables(prefix):
+            run(["nft", "delete", "table", fam, table], check=False)
+            removed.append(f"nft table {fam} {table}")
+        for r in nx.ip_json(None, "route", "show", "proto", ROUTE_PROTO):
+            nx.ip(None, "route", "delete", r.get("type", "unicast"), r["dst"], "proto", ROUTE_PROTO, check=False)
+            removed.append(f"route {r['dst']}")
+        tick("links, tables, routes removed")
+
+        # 5. FRR instance directories, mounts and cgroups
+        for d in (FRR_ETC, FRR_RUN):
+            if d.is_dir():
+                for sub in d.glob(f"{prefix}-*"):
+                    shutil.rmtree(sub, ignore_errors=True)
+        for mnt in _lab_mounts(prefix):
+            run(["umount", "-l", mnt], check=False)
+        for cg in _lab_cgroups(prefix):
+            _rmdir_tree(cg)
+        tick("directories, mounts, cgroups removed")
+
+        # 6. the state file goes back to empty; keys and logs stay (they are not system objects)
+        state.reset()
+        shutil.rmtree(self.state_dir / "routers", ignore_errors=True)
+        shutil.rmtree(self.state_dir / "apt-cacher-ng", ignore_errors=True)
+        tick("state cleared")
+        left = leftovers(prefix)
+        tick("checked", 7)
+        return DownReport(seconds=round(time.monotonic() - started, 2), removed=removed, leftovers=left)
+
+    @staticmethod
+    def _kill(refs: Iterable[ProcRef]) -> list[ProcRef]:
+        unique = sorted({r for r in refs if r.alive()}, key=lambda r: r.pid)
+        left = stop_processes(unique, grace=5.0)
+        if left:
+            raise LabError(f"processes {[r.pid for r in left]} did not stop")
+        return unique
+
+    # ---- status ------------------------------------------------------------------------------------
+    def status(self) -> LabStatus:
+        require_root()
+        state = self._state()
+        topo = self.topology()
+        if topo is None:
+            return LabStatus(state.data.get("phase", "empty"), None, [], state.data["faults"])
+        faults_by_target: dict[str, list[str]] = {}
+        for f in state.data["faults"]:
+            targets = [f["target"], *f.get("links", [])]
+            for t in targets:
+                faults_by_target.setdefault(t, []).append(f["id"])
+        routers = Routers(state, topo, self.keys_dir, state.dir / "log")
+        nodes: list[NodeStatus] = []
+        for r in topo.routers:
+            ns = routers.ns(r.name)
+            exists = nx.ns_exists(ns)
+            frr, sshd = routers.frr_running(r.name), routers.sshd_ref(r.name) is not None
+            addrs = _ns_addresses(ns) if exists else []
+            detail = "" if exists else "namespace missing"
+            if exists and not (frr and sshd):
+                detail = f"FRR {'running' if frr else 'stopped'}, sshd {'running' if sshd else 'stopped'}"
+            link_faults = [
+                fid
+                for lk in topo.links
+                if r.name in (lk.a.router, lk.b.router)
+                for fid in faults_by_target.get(lk.name, [])
+            ]
+            nodes.append(
+                NodeStatus(
+                    r.name,
+                    "router",
+                    exists and frr and sshd,
+                    str(r.mgmt_address.ip),
+                    addrs,
+                    detail,
+                    sorted(set(faults_by_target.get(r.name, []) + link_faults)),
+                )
+            )
+        for c in topo.containers:
+            name = names.container_name(topo.prefix, c.name)
+            st = lxc_state(name)
+            ssh = st == "RUNNING" and ssh_banner(str(c.mgmt_address.ip), timeout=0.5)
+            nodes.append(
+                NodeStatus(
+                    c.name,
+                    "container",
+                    ssh,
+                    str(c.mgmt_address.ip),
+                    [str(c.mgmt_address), str(c.address)],
+                    f"lxc {st.lower()}",
+                    faults_by_target.get(c.name, []),
+                )
+            )
+        for cl in topo.clients:
+            ns = names.client_ns(topo.prefix, cl.name)
+            exists = nx.ns_exists(ns)
+            nodes.append(
+                NodeStatus(
+                    cl.name,
+                    "client",
+                    exists,
+                    None,
+                    _ns_addresses(ns) if exists else [],
+                    "" if exists else "namespace missing",
+                )
+            )
+        for lan in topo.lans:
+            ns = names.lan_ns(topo.prefix, lan.name)
+            exists = nx.ns_exists(ns)
+            nodes.append(
+                NodeStatus(lan.name, "lan", exists, None, [str(lan.network)], "" if exists else "namespace missing")
+            )
+        if topo.containers:
+            proxy = AptProxy(state, topo.ops_address.ip, topo.apt_proxy_port, self.apt_cache)
+            nodes.append(
+                NodeStatus(
+                    "apt-proxy",
+                    "service",
+                    proxy.ref() is not None and proxy.listening(),
+                    str(topo.ops_address.ip),
+                    [proxy.url],
+                )
+            )
+        return LabStatus(state.data.get("phase", "empty"), topo.name, nodes, state.data["faults"])
+
+    # ---- faults ------------------------------------------------------------------------------------
+    def faults(self) -> list[dict[str, Any]]:
+        return list(self._state().data["faults"])
+
+    def _fault_ctx(self) -> tuple[LabState, Topology]:
+        require_root()
+        state = self._state()
+        topo = self.topology()
+        if topo is None or state.data.get("phase") != "up":
+            raise LabError("no lab is up (run `lab up` first)")
+        return state, topo
+
+    def fault_cut_link(self, link: str, hard: bool = False) -> dict[str, Any]:
+        """Cut a link: silently (nftables ingress drop on both ends, link stays up) or hard (down)."""
+        with exclusive(self.state_dir, "fault"):
+            state, topo = self._fault_ctx()
+            lk = topo.link(link)
+            kind = "link_down" if hard else "link_silent"
+            fault = {"id": f"{kind}:{link}", "kind": kind, "target": link, "since": time.time(), "tables": []}
+            if any(f["id"] == fault["id"] for f in state.data["faults"]):
+                return next(f for f in state.data["faults"] if f["id"] == fault["id"])
+            fault["tables"] = self._cut(topo, [lk.name], hard, "cut")
+            state.add("faults", fault)
+            return fault
+
+    def fault_isolate_site(
+        self, site: str | None = None, links: Sequence[str] | None = None, hard: bool = False
+    ) -> dict[str, Any]:
+        """Cut (silently by default) every link joining `site` to the rest, or the `links` given."""
+        with exclusive(self.state_dir, "fault"):
+            state, topo = self._fault_ctx()
+            if links is None:
+                if site is None:
+                    raise ValueError("give a site or a list of links")
+                links = [lk.name for lk in topo.links_of_site(site)]
+                if not links:
+                    raise LabError(f"site {site!r} has no links to the rest of the lab")
+            for name in links:
+                topo.link(name)
+            target = site or "+".join(links)
+            fid = f"site_isolated:{target}"
+            for f in state.data["faults"]:
+                if f["id"] == fid:
+                    return f
+            fault = {
+                "id": fid,
+                "kind": "site_isolated",
+                "target": target,
+                "links": list(links),
+                "hard": hard,
+                "since": time.time(),
+            }
+            fault["tables"] = self._cut(topo, list(links), hard, "iso")
+            state.add("faults", fault)
+            return fault
+
+    def _cut(self, topo: Topology, links: Sequence[str], hard: bool, tag: str) -> list[dict[str, str]]:
+        done: list[dict[str, str]] = []
+        for name in links:
+            lk = topo.link(name)
+            for end in lk.endpoints:
+                ns = names.router_ns(topo.prefix, end.router)
+                if hard:
+                    fx.hard_cut(ns, end.ifname)
+                    done.append({"ns": ns, "ifname": end.ifname})
+                else:
+                    table = fx.cut_table(topo.prefix, f"{tag}_{name}")
+                    fx.silent_cut(ns, end.ifname, table)
+                    done.append({"ns": ns, "table": table, "ifname": end.ifname})
+        return done
+
+    def fault_stop_router(self, router: str) -> dict[str, Any]:
+        """Stop a router's FRR and sshd (its namespace and links stay, as a powered-off box's)."""
+        with exclusive(self.state_dir, "fault"):
+            state, topo = self._fault_ctx()
+            topo.router(router)
+            fid = f"router_stopped:{router}"
+            fault = {"id": fid, "kind": "router_stopped", "target": router, "since": time.time()}
+            if not any(f["id"] == fid for f in state.data["faults"]):
+                state.add("faults", fault)
+            Routers(state, topo, self.keys_dir, state.dir / "log").stop(router)
+            return fault
+
+    def fault_stop_container(self, container: str, kill: bool = False) -> dict[str, Any]:
+        with exclusive(self.state_dir, "fault"):
+            state, topo = self._fault_ctx()
+            c = topo.container(container)
+            fid = f"container_stopped:{container}"
+            fault = {"id": fid, "kind": "container_stopped", "target": container, "since": time.time()}
+            if not any(f["id"] == fid for f in state.data["faults"]):
+                state.add("faults", fault)
+            stop_container(names.container_name(topo.prefix, c.name), kill=kill)
+            return fault
+
+    def restore(self, fault_id: str) -> None:
+        """Remove one fault (see `faults()` for the ids)."""
+        with exclusive(self.state_dir, "heal"):
+            state, topo = self._fault_ctx()
+            for f in list(state.data["faults"]):
+                if f["id"] == fault_id:
+                    self._restore(state, topo, f)
+                    return
+            raise LabError(f"no fault {fault_id!r} in force")
+
+    def heal(self) -> list[dict[str, Any]]:
+        """Remove every fault in force (newest first); return what was healed."""
+        require_root()
+        with exclusive(self.state_dir, "heal"):
+            state = self._state()
+            topo = self.topology()
+            if topo is None:
+                return []
+            healed = []
+            for f in reversed(list(state.data["faults"])):
+                self._restore(state, topo, f)
+                healed.append(f)
+            return healed
+
+    # convenience names for the drills
+    def restore_link(self, link: str) -> None:
+        for kind in ("link_silent", "link_down"):
+            if any(f["id"] == f"{kind}:{link}" for f in self.faults()):
+                self.restore(f"{kind}:{link}")
+
+    def fault_start_router(self, router: str) -> None:
+        self.restore(f"router_stopped:{router}")
+
+    def fault_start_container(self, container: str) -> None:
+        self.restore(f"container_stopped:{container}")
+
+    def _restore(self, state: LabState, topo: Topology, f: dict[str, Any]) -> None:
+        kind = f["kind"]
+        if kind in ("link_silent", "link_down", "site_isolated"):
+            for t in f.get("tables", []):
+                if "table" in t:
+                    fx.silent_restore(t["ns"], t["table"])
+                else:
+                    fx.hard_restore(t["ns"], t["ifname"])
+        elif kind == "router_stopped":
+            Routers(state, topo, self.keys_dir, state.dir / "log").start(topo.router(f["target"]))
+        elif kind == "container_stopped":
+            c = topo.container(f["target"])
+            proxy = f"http://{topo.ops_address.ip}:{topo.apt_proxy_port}"
+            ct = Containers(state, topo, self.keys_dir, proxy)
+            ct.start(c)
+            ct.wait_ssh(c, timeout=90)
+        state.remove("faults", f)
+
+
+# ---- discovery on the system (down() does not trust the state file alone) ---------------------------
+def _parallel(
+    fn: Callable[[Any], None], items: Sequence[Any], workers: int, what: str, raise_errors: bool = True
+) -> None:
+    if not items:
+        return
+    errors: list[str] = []
+    with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
+        futures = {pool.submit(fn, item): item for item in items}
+        for fut, item in futures.items():
+            try:
+                fut.result(timeout=600)
+            except Exception as exc:
+                errors.append(f"{what} {getattr(item, 'name', item)}: {exc}")
+    if errors and raise_errors:
+        raise LabError("; ".join(errors))
+
+
+def _frr_pidfile_refs(prefix: str) -> list[ProcRef]:
+    refs = []
+    if FRR_RUN.is_dir():
+        for d in FRR_RUN.glob(f"{prefix}-*"):
+            for pf in d.glob("*.pid"):
+                with contextlib.suppress(OSError, ValueError):
+                    pid = int(pf.read_text().split()[0])
+                    if d.name.encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
+                        ref = ProcRef.of(pid)
+                        if ref:
+                            refs.append(ref)
+    return refs
+
+
+def _acng_refs(state_dir: Path) -> list[ProcRef]:
+    """The lab's apt-cacher-ng, found by its config directory on its command line."""
+    marker = str(state_dir / "apt-cacher-ng").encode()
+    refs = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if marker in Path(f"/proc/{entry.name}/cmdline").read_bytes():
+                    ref = ProcRef.of(int(entry.name))
+                    if ref and ref.pid != os.getpid():
+                        refs.append(ref)
+    return refs
+
+
+def _pids_in_lxc_cgroups(prefix: str) -> list[ProcRef]:
+    marks = (f"lxc.payload.{prefix}-", f"lxc.monitor.{prefix}-", f"/lxc/{prefix}-")
+    refs = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                cg = Path(f"/proc/{entry.name}/cgroup").read_text()
+                if any(m in cg for m in marks):
+                    ref = ProcRef.of(int(entry.name))
+                    if ref:
+                        refs.append(ref)
+    return refs
+
+
+def _root_nft_tables(prefix: str) -> list[tuple[str, str]]:
+    out = run(["nft", "list", "tables"], check=False, timeout=15).stdout
+    tables = []
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[0] == "table" and parts[2].startswith(f"{prefix}_"):
+            tables.append((parts[1], parts[2]))
+    return tables
+
+
+def _lab_mounts(prefix: str) -> list[str]:
+    marks = (f"/run/netns/{prefix}-", f"{LXC_PATH}/{prefix}-", f"/lxc.payload.{prefix}-")
+    mounts = []
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/mountinfo").read_text().splitlines():
+            mnt = line.split()[4]
+            if any(m in mnt for m in marks):
+                mounts.append(mnt)
+    return sorted(mounts, key=len, reverse=True)
+
+
+def _lab_cgroups(prefix: str) -> list[Path]:
+    root = Path("/sys/fs/cgroup")
+    found: list[Path] = []
+    pats = (f"lxc.payload.{prefix}-*", f"lxc.monitor.{prefix}-*", f"lxc/{prefix}-*", f"lxc.pivot/{prefix}-*")
+    for ctrl in [root, *root.iterdir()] if root.is_dir() else []:
+        if ctrl.is_dir():
+            for pat in pats:
+                found += [p for p in ctrl.glob(pat) if p.is_dir()]
+    return found
+
+
+def _rmdir_tree(path: Path) -> None:
+    """Remove an (empty of processes) cgroup directory tree, deepest first."""
+    for sub in sorted((p for p in path.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+        with contextlib.suppress(OSError):
+            sub.rmdir()
+    with contextlib.suppress(OSError):
+        path.rmdir()
+
+
+def _umount_under(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/mountinfo").read_text().splitlines():
+            mnt = line.split()[4]
+            if mnt.startswith(str(path)):
+                run(["umount", "-l", mnt], check=False)
+
+
+def _ns_addresses(ns: str) -> list[str]:
+    out = []
+    for link in nx.ip_json(ns, "-4", "addr", "show"):
+        if link.get("ifname") == "lo" and all(a["local"].startswith("127.") for a in link.get("addr_info", [])):
+            continue
+        for a in link.get("addr_info", []):
+            if not a["local"].startswith("127."):
+                out.append(f"{link['ifname']} {a['local']}/{a['prefixlen']}")
+    return out
+
+
+def leftovers(prefix: str = DEFAULT_PREFIX, state_dir: Path = DEFAULT_STATE_DIR) -> list[str]:
+    """Everything of a lab with this prefix still on the system (empty after a good `down()`)."""
+    left = [f"namespace {ns}" for ns in nx.list_ns(prefix)]
+    left += [f"link {x}" for x in nx.list_links(None, prefix)]
+    left += [f"nft table {f} {t}" for f, t in _root_nft_tables(prefix)]
+    left += [f"container {c}" for c in list_containers(prefix)]
+    left += [f"route {r['dst']}" for r in nx.ip_json(None, "route", "show", "proto", ROUTE_PROTO)]
+    left += [f"process {r.pid}" for r in _frr_pidfile_refs(prefix) + _acng_refs(state_dir)]
+    left += [f"process {r.pid} (lxc)" for r in _pids_in_lxc_cgroups(prefix)]
+    left += [f"mount {m}" for m in _lab_mounts(prefix)]
+    left += [f"cgroup {c}" for c in _lab_cgroups(prefix)]
+    for d in (FRR_ETC, FRR_RUN):
+        if d.is_dir():
+            left += [f"directory {p}" for p in d.glob(f"{prefix}-*")]
+    return left
+
+
+__all__ = [
+    "MGMT_IFNAME",
+    "DownReport",
+    "Lab",
+    "LabError",
+    "LabStatus",
+    "NodeStatus",
+    "Progress",
+    "UpReport",
+    "leftovers",
+]
