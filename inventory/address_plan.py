@@ -114,9 +114,7 @@ class _Allocator:
         start = -(-self.next // size) * size
         end = start + size - 1
         if prefixlen < self.network.prefixlen or end > int(self.network.broadcast_address):
-            raise PlanError(
-                f"{self.network} has no room left for {what} (/{prefixlen})", ("environment", "supernet")
-            )
+            raise PlanError(f"{self.network} has no room left for {what} (/{prefixlen})", ("environment", "supernet"))
         self.next = end + 1
         return IPv4Network((start, prefixlen))
 
@@ -237,9 +235,7 @@ def plan_addresses(
         backup_net = inner.take(a.circuit_prefix, "the backup circuit")
         lan_hosts = lan.hosts()
         lan_gateway = IPv4Interface((next(lan_hosts), lan.prefixlen))
-        servers = {
-            s.name: IPv4Interface((_next_host(lan_hosts, lan, s.name), lan.prefixlen)) for s in town.servers
-        }
+        servers = {s.name: IPv4Interface((_next_host(lan_hosts, lan, s.name), lan.prefixlen)) for s in town.servers}
         pe = {e.id: e.name for e in edges}
         t_mgmt = IPv4Network(
             (
@@ -250,9 +246,7 @@ def plan_addresses(
         t_mgmt_hosts = [t_mgmt.network_address + i for i in range(mgmt_slot)]
         names = [town.router.name] + [s.name for s in town.servers]
         if len(names) > mgmt_slot:
-            raise PlanError(
-                f"{len(names)} nodes do not fit its management slot of {mgmt_slot}", ("town", town.id)
-            )
+            raise PlanError(f"{len(names)} nodes do not fit its management slot of {mgmt_slot}", ("town", town.id))
         for name, address in zip(names, t_mgmt_hosts, strict=False):
             mgmt[name] = IPv4Interface((address, management.prefixlen))
         plans[town.id] = TownAddresses(
@@ -338,14 +332,10 @@ def plan_problems(plan: AddressPlan, kind: str) -> list[tuple[tuple[str, ...], s
     names = list(plan.regions.items())
     for i, (name, region) in enumerate(names):
         if not region.subnet_of(plan.supernet):
-            found.append(
-                (("environment", f"regions.{name}"), f"{region} is outside the supernet {plan.supernet}")
-            )
+            found.append((("environment", f"regions.{name}"), f"{region} is outside the supernet {plan.supernet}"))
         for other, other_region in names[i + 1 :]:
             if region.overlaps(other_region):
-                found.append(
-                    (("environment", f"regions.{name}"), f"{region} overlaps regions.{other} {other_region}")
-                )
+                found.append((("environment", f"regions.{name}"), f"{region} overlaps regions.{other} {other_region}"))
     leaves = sorted(plan.leaves(), key=lambda item: (int(item[1].network_address), -item[1].prefixlen))
     for (label, net), (next_label, next_net) in itertools.pairwise(leaves):
         if net.overlaps(next_net):

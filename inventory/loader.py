@@ -52,6 +52,9 @@ class LoadedFiles:
     sources: dict[str, SourceFile] = field(default_factory=dict)
     models: dict[str, BaseModel] = field(default_factory=dict)
     environments: dict[str, EnvironmentConfig] = field(default_factory=dict)
+    # Files whose list entries partly failed validation: key -> (list name, original index of each
+    # entry kept). Rules still run over the valid entries, so one bad town hides no other problem.
+    partial: dict[str, tuple[str, list[int]]] = field(default_factory=dict)
 
     def __getattr__(self, key: str) -> BaseModel:
         try:
@@ -149,6 +152,8 @@ def read_files(root: Path) -> tuple[LoadedFiles, list[Problem]]:
             continue
         validated, found = _validate(source, model)
         problems += found
+        if validated is None and found:
+            validated = _salvage(files, key, source, model)
         if validated is not None:
             files.models[key] = validated
     env_dir = root / ENVIRONMENTS_DIR
@@ -199,6 +204,33 @@ def _validate(source: SourceFile, model: type[BaseModel]) -> tuple[BaseModel | N
         return model.model_validate(source.data), []
     except ValidationError as err:
         return None, schema_problems(source, model, err)
+
+
+def _salvage(files: LoadedFiles, key: str, source: SourceFile, model: type[BaseModel]) -> BaseModel | None:
+    """The file's model without its invalid list entries, when the errors are all inside entries."""
+    try:
+        model.model_validate(source.data)
+    except ValidationError as err:
+        locs = [tuple(e["loc"]) for e in err.errors()]
+    else:  # pragma: no cover - only called after a failure
+        return None
+    if not all(len(loc) > 1 and isinstance(loc[1], int) for loc in locs):
+        return None
+    lists = {loc[0] for loc in locs}
+    if len(lists) != 1:
+        return None
+    (list_name,) = lists
+    bad = {loc[1] for loc in locs}
+    entries = source.data.get(list_name)
+    if not isinstance(entries, list):
+        return None
+    kept = [i for i in range(len(entries)) if i not in bad]
+    try:
+        partial = model.model_validate({**source.data, list_name: [entries[i] for i in kept]})
+    except ValidationError:
+        return None
+    files.partial[key] = (str(list_name), kept)
+    return partial
 
 
 def _display(path: Path) -> str:

@@ -43,11 +43,7 @@ def _data_loc(source: SourceFile, loc: Loc, kind: str) -> Loc:
             isinstance(parent, list) and isinstance(part, int) and 0 <= part < len(parent)
         )
         if not exists:
-            if (
-                kind in ("missing", "extra_forbidden")
-                and isinstance(parent, dict)
-                and len(out) == len(loc) - 1
-            ):
+            if kind in ("missing", "extra_forbidden") and isinstance(parent, dict) and len(out) == len(loc) - 1:
                 out.append(part)
             break
         out.append(part)

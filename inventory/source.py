@@ -46,9 +46,7 @@ InventoryLoader.yaml_implicit_resolvers = {
     first: [(tag, rx) for tag, rx in resolvers if tag not in (_BOOL, _INT)]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
-InventoryLoader.add_implicit_resolver(
-    _BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
+InventoryLoader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 InventoryLoader.add_implicit_resolver(_INT, re.compile(r"^[-+]?(?:0|[1-9][0-9_]*)$"), list("-+0123456789"))
 
 # What one entry of a top-level list is called in messages.
@@ -144,9 +142,7 @@ class SourceFile:
                 ident = item.get("id") or item.get("name") if isinstance(item, dict) else None
                 name = ENTRY_NAMES.get(owner, owner)
                 prefix = format_field(loc[: i - 1])
-                entry = (
-                    f"{prefix + '.' if prefix else ''}{name} {ident!r}" if ident else f"{name} #{part + 1}"
-                )
+                entry = f"{prefix + '.' if prefix else ''}{name} {ident!r}" if ident else f"{name} #{part + 1}"
                 field_parts = list(loc[i + 1 :])
                 break
         return Problem(self.display, self.line_of(loc), entry, format_field(field_parts), rule)

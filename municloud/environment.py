@@ -128,17 +128,13 @@ def bind_environment(inventory: Inventory, name: str, binding_file: Path | None 
     for edge in inventory.wan.carrier.edges:
         hosts.append(host(edge.name, "router", "pe", "carrier", None, None, "frr"))
     for dc in inventory.datacenters:
-        hosts.append(
-            host(dc.edge_router.name, "router", "dc-edge", dc.id, None, plan.dc_gateways[dc.id], "frr")
-        )
+        hosts.append(host(dc.edge_router.name, "router", "dc-edge", dc.id, None, plan.dc_gateways[dc.id], "frr"))
         for role in ("app", "db"):
             hosts += [host(n, "server", role, dc.id, None, plan.dc_hosts[n]) for n in dc.server_names(role)]
     for town_id in town_ids:
         town = inventory.town(town_id)
         t = plan.towns[town_id]
-        hosts.append(
-            host(town.router.name, "router", "ce", town_id, town_id, t.lan_gateway, town.router.platform)
-        )
+        hosts.append(host(town.router.name, "router", "ce", town_id, town_id, t.lan_gateway, town.router.platform))
         hosts += [host(s.name, "server", s.role, town_id, town_id, t.servers[s.name]) for s in town.servers]
     return EnvironmentBinding(name, env, plan, town_ids, tuple(hosts), _key_file(env))
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, time
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import Field, model_validator
 
@@ -15,6 +16,14 @@ from .base import InventoryModel, NonEmptyText, Slug, TimeOfDay
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# Every time of day in the contract is Japan time.
+CONTRACT_TZ = ZoneInfo("Asia/Tokyo")
+
+
+def to_contract_time(moment: datetime) -> datetime:
+    return moment.astimezone(CONTRACT_TZ).replace(tzinfo=None) if moment.tzinfo else moment
+
+
 MonthDay = Annotated[str, Field(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")]
 
 
@@ -46,9 +55,7 @@ class PenaltyBand(InventoryModel):
     @model_validator(mode="after")
     def _ordered(self) -> PenaltyBand:
         if self.min_percent >= self.max_percent:
-            raise ValueError(
-                f"min_percent ({self.min_percent}) must be below max_percent ({self.max_percent})"
-            )
+            raise ValueError(f"min_percent ({self.min_percent}) must be below max_percent ({self.max_percent})")
         return self
 
 
@@ -77,8 +84,13 @@ class MaintenanceWindow(InventoryModel):
     nth: Annotated[int, Field(ge=1, le=5)] | None = None  # monthly: the n-th <weekday>
     start: TimeOfDay | None = None
     end: TimeOfDay | None = None
-    starts_at: datetime | None = None  # once
-    ends_at: datetime | None = None
+    starts_at: datetime | None = Field(default=None, strict=False)  # once; ISO 8601, with its offset
+    ends_at: datetime | None = Field(default=None, strict=False)
+
+    def local_period(self) -> tuple[datetime, datetime]:
+        """A 'once' window as naive Japan times, comparable with the recurring windows' times."""
+        assert self.starts_at is not None and self.ends_at is not None
+        return to_contract_time(self.starts_at), to_contract_time(self.ends_at)
 
     @model_validator(mode="after")
     def _shape(self) -> MaintenanceWindow:

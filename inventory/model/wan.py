@@ -33,9 +33,7 @@ class BgpTimers(InventoryModel):
     @model_validator(mode="after")
     def _hold_covers_keepalives(self) -> BgpTimers:
         if self.hold_s < 3 * self.keepalive_s:
-            raise ValueError(
-                f"hold_s ({self.hold_s}) must be at least three keepalives ({3 * self.keepalive_s})"
-            )
+            raise ValueError(f"hold_s ({self.hold_s}) must be at least three keepalives ({3 * self.keepalive_s})")
         return self
 
 

@@ -2,6 +2,8 @@
 
 A rule says which files it needs; it runs only when all of them validated against their models (a
 rule over a broken file would report nonsense), and the check says which rules it had to skip.
+When only some entries of a list failed (one bad town), the rules run over the others, except the
+rules that need that file complete (a control total, references into it).
 A rule yields findings: (file key, location inside that file, what is broken).
 """
 
@@ -21,15 +23,16 @@ RuleFunction = Callable[[LoadedFiles], Iterable[Finding]]
 class Rule:
     name: str
     needs: tuple[str, ...]
+    complete: tuple[str, ...]
     check: RuleFunction
 
 
 RULES: list[Rule] = []
 
 
-def rule(*needs: str) -> Callable[[RuleFunction], RuleFunction]:
+def rule(*needs: str, complete: tuple[str, ...] = ()) -> Callable[[RuleFunction], RuleFunction]:
     def register(check: RuleFunction) -> RuleFunction:
-        RULES.append(Rule(check.__name__, needs, check))
+        RULES.append(Rule(check.__name__, needs, complete, check))
         return check
 
     return register
@@ -42,9 +45,19 @@ def run_rules(files: LoadedFiles) -> tuple[list[Problem], list[str]]:
     skipped: list[str] = []
     for r in RULES:
         missing = [n for n in r.needs if n not in files.models and n != "environments"]
+        missing += [n for n in r.complete if n in files.partial]
         if missing:
             skipped.append(f"{r.name} (needs {', '.join(missing)})")
             continue
         for file_key, loc, message in r.check(files):
-            problems.append(files.sources[file_key].problem(loc, message))
+            problems.append(files.sources[file_key].problem(_original_loc(files, file_key, loc), message))
     return problems, skipped
+
+
+def _original_loc(files: LoadedFiles, file_key: str, loc: Loc) -> Loc:
+    """Map an index into a salvaged list back to the entry's index in the file."""
+    if file_key in files.partial and len(loc) > 1 and loc[0] == files.partial[file_key][0]:
+        index = loc[1]
+        if isinstance(index, int):
+            return (loc[0], files.partial[file_key][1][index], *loc[2:])
+    return loc

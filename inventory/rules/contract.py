@@ -12,13 +12,11 @@ from . import Finding, rule
 from .identity import duplicates
 
 
-@rule("sla")
+@rule("sla", complete=("sla",))
 def tiers_and_calendars_are_consistent(files: LoadedFiles) -> Iterator[Finding]:
     sla = files.sla
     yield from duplicates(((t.id, ("tiers", i, "id")) for i, t in enumerate(sla.tiers)), "sla", "tier id")
-    yield from duplicates(
-        ((c.id, ("calendars", i, "id")) for i, c in enumerate(sla.calendars)), "sla", "calendar id"
-    )
+    yield from duplicates(((c.id, ("calendars", i, "id")) for i, c in enumerate(sla.calendars)), "sla", "calendar id")
     yield from duplicates(
         ((w.id, ("maintenance_windows", i, "id")) for i, w in enumerate(sla.maintenance_windows)),
         "sla",
@@ -48,10 +46,7 @@ def penalty_bands_cover_0_to_100(files: LoadedFiles) -> Iterator[Finding]:
         if any(lower < higher for lower, higher in itertools.pairwise(credits)):
             yield "sla", loc, "credit must not grow as availability rises (lower bands earn at least as much)"
         for j, band in bands:
-            if (
-                band.min_percent <= tier.availability_target_percent < band.max_percent
-                and band.credit_percent
-            ):
+            if band.min_percent <= tier.availability_target_percent < band.max_percent and band.credit_percent:
                 yield (
                     "sla",
                     (*loc, j),
@@ -75,12 +70,11 @@ def _overlap(a: MaintenanceWindow, b: MaintenanceWindow) -> bool:
         # Two monthly windows on different n-th weekdays never meet; weekly meets every n-th.
         return not (a.recurrence == b.recurrence == "monthly" and a.nth != b.nth)
     if a.recurrence == b.recurrence == "once":
-        return a.starts_at < b.ends_at and b.starts_at < a.ends_at  # type: ignore[operator]
+        (a_start, a_end), (b_start, b_end) = a.local_period(), b.local_period()
+        return a_start < b_end and b_start < a_end
     once, recurring = (a, b) if a.recurrence == "once" else (b, a)
-    return any(
-        start < once.ends_at and once.starts_at < end  # type: ignore[operator]
-        for start, end in _occurrences(recurring, once.starts_at.date(), once.ends_at.date())  # type: ignore[union-attr]
-    )
+    start, end = once.local_period()
+    return any(s < end and start < e for s, e in _occurrences(recurring, start.date(), end.date()))
 
 
 def _times_overlap(a: MaintenanceWindow, b: MaintenanceWindow) -> bool:
@@ -90,13 +84,9 @@ def _times_overlap(a: MaintenanceWindow, b: MaintenanceWindow) -> bool:
 def _occurrences(w: MaintenanceWindow, first: date, last: date) -> Iterator[tuple[datetime, datetime]]:
     day = first
     while day <= last:
-        if WEEKDAYS[day.weekday()] == w.weekday and (
-            w.recurrence == "weekly" or (day.day - 1) // 7 + 1 == w.nth
-        ):
+        if WEEKDAYS[day.weekday()] == w.weekday and (w.recurrence == "weekly" or (day.day - 1) // 7 + 1 == w.nth):
             end = (
-                datetime.combine(day, w.end)
-                if w.end != time.max
-                else datetime.combine(day + timedelta(days=1), time())
+                datetime.combine(day, w.end) if w.end != time.max else datetime.combine(day + timedelta(days=1), time())
             )
             yield datetime.combine(day, w.start), end  # type: ignore[arg-type]
         day += timedelta(days=1)

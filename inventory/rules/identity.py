@@ -15,9 +15,7 @@ def duplicates(items: Iterable[tuple[object, Loc]], file_key: str, what: str) ->
     for value, loc in items:
         if value in first:
             earlier = first[value]
-            where = (
-                f"{earlier[0]} #{earlier[1] + 1}" if len(earlier) > 1 and isinstance(earlier[1], int) else ""
-            )
+            where = f"{earlier[0]} #{earlier[1] + 1}" if len(earlier) > 1 and isinstance(earlier[1], int) else ""
             yield file_key, loc, f"{what} {value!r} is already used{' by ' + where if where else ''}"
         else:
             first[value] = loc
@@ -27,9 +25,7 @@ def duplicates(items: Iterable[tuple[object, Loc]], file_key: str, what: str) ->
 def towns_are_unique(files: LoadedFiles) -> Iterator[Finding]:
     towns = files.towns.towns
     for attr, what in (("id", "id"), ("name", "name"), ("romaji", "romaji name"), ("number", "number")):
-        yield from duplicates(
-            ((getattr(t, attr), ("towns", i, attr)) for i, t in enumerate(towns)), "towns", what
-        )
+        yield from duplicates(((getattr(t, attr), ("towns", i, attr)) for i, t in enumerate(towns)), "towns", what)
 
 
 @rule("systems")
@@ -41,7 +37,7 @@ def systems_are_unique(files: LoadedFiles) -> Iterator[Finding]:
         )
 
 
-@rule("towns")
+@rule("towns", complete=("towns",))
 def population_matches_control_total(files: LoadedFiles) -> Iterator[Finding]:
     expected = files.towns.expected_total_population
     total = sum(t.population for t in files.towns.towns)

@@ -11,7 +11,7 @@ from . import Finding, rule
 from .identity import duplicates
 
 
-@rule("towns", "wan", "datacenters")
+@rule("towns", "wan", "datacenters", complete=("datacenters",))
 def circuits_land_on_two_carrier_edges(files: LoadedFiles) -> Iterator[Finding]:
     edges = {e.id for e in files.wan.carrier.edges}
     known = ", ".join(sorted(edges))
@@ -71,15 +71,13 @@ def as_numbers_and_router_names_are_unique(files: LoadedFiles) -> Iterator[Findi
             seen.add(value)
 
 
-@rule("towns", "wan", "datacenters", "addressing", "environments")
+@rule("towns", "wan", "datacenters", "addressing", "environments", complete=("datacenters",))
 def address_plans_fit_their_environments(files: LoadedFiles) -> Iterator[Finding]:
     towns = files.towns.towns
     for name, env in files.environments.items():
         env_key = f"environment:{name}"
         try:
-            plan = plan_addresses(
-                env, files.addressing, towns, files.datacenters.datacenters, files.wan.carrier.edges
-            )
+            plan = plan_addresses(env, files.addressing, towns, files.datacenters.datacenters, files.wan.carrier.edges)
         except PlanError as err:
             yield _plan_finding(files, env_key, err.subject, f"environment {name}: {err}")
             continue

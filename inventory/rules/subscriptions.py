@@ -15,7 +15,7 @@ def _unknown(kind: str, name: str, known: list[str]) -> str:
     return f"unknown {kind} '{name}'" + (f" (did you mean '{close[0]}'?)" if close else "")
 
 
-@rule("towns", "systems")
+@rule("towns", "systems", complete=("systems",))
 def subscriptions_follow_system_classes(files: LoadedFiles) -> Iterator[Finding]:
     systems = {s.id: s for s in files.systems.systems}
     known = list(systems)
@@ -49,15 +49,13 @@ def subscriptions_follow_system_classes(files: LoadedFiles) -> Iterator[Finding]
                 yield (
                     "towns",
                     loc,
-                    (
-                        f"{system.label} is ○ (option): take ours or none, never another vendor's system ({ext.vendor})"
-                    ),
+                    (f"{system.label} is ○ (option): take ours or none, never another vendor's system ({ext.vendor})"),
                 )
             elif ext.system in taken:
                 yield "towns", loc, f"{system.label} is both subscribed and covered by {ext.vendor}'s system"
 
 
-@rule("towns", "systems")
+@rule("towns", "systems", complete=("systems",))
 def tenant_parameters_are_valid(files: LoadedFiles) -> Iterator[Finding]:
     systems = {s.id: s for s in files.systems.systems}
     for i, town in enumerate(files.towns.towns):
@@ -82,7 +80,7 @@ def tenant_parameters_are_valid(files: LoadedFiles) -> Iterator[Finding]:
                     yield "towns", (*loc, key), problem
 
 
-@rule("systems", "sla")
+@rule("systems", "sla", complete=("sla",))
 def systems_reference_tiers_and_calendars(files: LoadedFiles) -> Iterator[Finding]:
     tiers = [t.id for t in files.sla.tiers]
     calendars = [c.id for c in files.sla.calendars]

@@ -43,7 +43,7 @@ def print_json(data: Any) -> None:
 
 def print_problems(error: InventoryError) -> None:
     for problem in error.problems:
-        err.print(str(problem), highlight=False, markup=False)
+        err.print(str(problem), highlight=False, markup=False, soft_wrap=True)
     err.print(f"[bold red]{len(error.problems)} problem(s)[/] in the inventory; nothing was changed.")
 
 

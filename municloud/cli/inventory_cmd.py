@@ -23,9 +23,7 @@ app = typer.Typer(
 )
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of a table.")]
-EnvOption = Annotated[
-    str, typer.Option("--env", "-e", help="Environment: lab or prod (inventory/environments/).")
-]
+EnvOption = Annotated[str, typer.Option("--env", "-e", help="Environment: lab or prod (inventory/environments/).")]
 
 
 @app.command()
@@ -71,9 +69,9 @@ def show(
     inv = inventory_or_exit()
     total = sum(t.population for t in inv.towns)
     classes = {s.id: s.system_class for s in inv.systems}
-    towns = [inv.town(town)] if town else list(inv.towns) if not town else []
     if town and town not in inv.town_by_id:
-        fail(f"no town '{town}' in the inventory")
+        fail(f"no town '{town}' in the inventory (ids: {', '.join(inv.town_by_id)})")
+    towns = [inv.town(town)] if town else list(inv.towns)
     if as_json:
         print_json(
             {
@@ -133,8 +131,7 @@ def show(
             out.print(f"  external: {inv.system_by_id[e.system].label} by {e.vendor}")
         for sid, params in t.parameters.items():
             out.print(
-                f"  parameters of {inv.system_by_id[sid].label}: "
-                + ", ".join(f"{k}={v}" for k, v in params.items())
+                f"  parameters of {inv.system_by_id[sid].label}: " + ", ".join(f"{k}={v}" for k, v in params.items())
             )
 
 
@@ -145,10 +142,7 @@ def systems(as_json: JsonOption = False) -> None:
     takers = {s.id: sum(1 for t in inv.towns if s.id in t.subscriptions) for s in inv.systems}
     if as_json:
         print_json(
-            [
-                {**s.model_dump(mode="json", by_alias=True), "towns_subscribed": takers[s.id]}
-                for s in inv.systems
-            ]
+            [{**s.model_dump(mode="json", by_alias=True), "towns_subscribed": takers[s.id]} for s in inv.systems]
         )
         return
     table = Table(title="業務システム (business systems)")
@@ -263,9 +257,7 @@ def _link_json(link) -> dict[str, str]:
 @app.command()
 def ansible(
     env: EnvOption = "lab",
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
-    ] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
 ) -> None:
     """Write the Ansible YAML inventory of an environment: groups per role, per town and per site."""
     inv = inventory_or_exit()

@@ -1,0 +1,48 @@
+"""Fixtures for the inventory tests: a private copy of the shipped inventory to break on purpose."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from inventory.loader import DEFAULT_ROOT, CheckResult, check_inventory
+from inventory.source import InventoryLoader
+
+Edit = Callable[[str, Callable[[Any], None]], None]
+
+
+@pytest.fixture
+def inv_dir(tmp_path: Path) -> Path:
+    root = tmp_path / "inventory"
+    shutil.copytree(DEFAULT_ROOT, root, ignore=shutil.ignore_patterns("*.py", "__pycache__", "model", "rules"))
+    return root
+
+
+@pytest.fixture
+def edit(inv_dir: Path) -> Edit:
+    """edit("towns.yaml", fn): load the file, let fn change the data, write it back."""
+
+    def apply(name: str, change: Callable[[Any], None]) -> None:
+        path = inv_dir / name
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=InventoryLoader)  # noqa: S506
+        change(data)
+        path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+    return apply
+
+
+def town(data: dict, town_id: str) -> dict:
+    return next(t for t in data["towns"] if t["id"] == town_id)
+
+
+def problems_of(result: CheckResult) -> list[str]:
+    return [str(p) for p in result.problems]
+
+
+def check(root: Path) -> CheckResult:
+    return check_inventory(root)
