@@ -37,7 +37,15 @@ stamp="$venv/.municloud-installed"
 want=$(cat pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "setup: installing municloud and its Python dependencies into $venv"
-  "$venv/bin/pip" install -q --upgrade pip
-  "$venv/bin/pip" install -q -e '.[dev]'
+  log=$(mktemp)
+  # pip's output goes to a log shown only if it fails: quiet when all is well.
+  if ! { "$venv/bin/pip" install -q --disable-pip-version-check --upgrade pip \
+         && "$venv/bin/pip" install -q --disable-pip-version-check -e '.[dev]'; } >"$log" 2>&1; then
+    cat "$log" >&2
+    rm -f "$log"
+    echo "setup: pip failed (log above)" >&2
+    exit 1
+  fi
+  rm -f "$log"
   echo "$want" > "$stamp"
 fi

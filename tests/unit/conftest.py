@@ -29,7 +29,7 @@ def edit(inv_dir: Path) -> Edit:
 
     def apply(name: str, change: Callable[[Any], None]) -> None:
         path = inv_dir / name
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=InventoryLoader)  # noqa: S506
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=InventoryLoader)
         change(data)
         path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
