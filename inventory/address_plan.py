@@ -13,7 +13,6 @@ adding a town (or reordering the file) leaves every existing town's addresses as
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
@@ -336,8 +335,12 @@ def plan_problems(plan: AddressPlan, kind: str) -> list[tuple[tuple[str, ...], s
         for other, other_region in names[i + 1 :]:
             if region.overlaps(other_region):
                 found.append((("environment", f"regions.{name}"), f"{region} overlaps regions.{other} {other_region}"))
-    leaves = sorted(plan.leaves(), key=lambda item: (int(item[1].network_address), -item[1].prefixlen))
-    for (label, net), (next_label, next_net) in itertools.pairwise(leaves):
-        if net.overlaps(next_net):
-            found.append((("environment", "regions"), f"{label} {net} overlaps {next_label} {next_net}"))
+    # A sweep in address order: each allocation is compared with the one reaching furthest so far,
+    # so an overlap is found even when a big prefix swallows several small ones.
+    widest: tuple[str, IPv4Network] | None = None
+    for label, net in sorted(plan.leaves(), key=lambda item: (int(item[1].network_address), item[1].prefixlen)):
+        if widest is not None and net.overlaps(widest[1]):
+            found.append((("environment", "regions"), f"{label} {net} overlaps {widest[0]} {widest[1]}"))
+        if widest is None or int(net.broadcast_address) > int(widest[1].broadcast_address):
+            widest = (label, net)
     return found

@@ -223,8 +223,8 @@ def plan_addresses_cmd(env: EnvOption = "lab", as_json: JsonOption = False) -> N
         "block",
         "LAN",
         "clients",
-        "primary (PE/CE)",
-        "backup (PE/CE)",
+        "primary circuit",
+        "backup circuit",
         "loopback",
         "management",
     ):
@@ -236,8 +236,8 @@ def plan_addresses_cmd(env: EnvOption = "lab", as_json: JsonOption = False) -> N
             str(t.block),
             str(t.lan),
             str(t.clients),
-            f"{t.primary.a.ip}/{t.primary.b}",
-            f"{t.backup.a.ip}/{t.backup.b}",
+            str(t.primary.network),
+            str(t.backup.network),
             str(t.loopback),
             str(t.management),
         )

@@ -108,3 +108,13 @@ def test_town_block_follows_the_town_number(inv) -> None:
     starts = [int(b.network_address) for b in blocks]
     assert starts == sorted(starts) and len(set(starts)) == len(starts)
     assert blocks[0].network_address == plan.regions["towns"].network_address
+
+
+def test_an_allocation_swallowing_several_others_is_reported_against_each(inv) -> None:
+    import dataclasses
+
+    plan = _plan(inv, "lab")
+    swallowing = dataclasses.replace(plan, dc_lans={**plan.dc_lans, "dc9": IPv4Network("198.18.128.0/24")})
+    messages = [message for _, message in plan_problems(swallowing, "lab")]
+    assert any("town ina LAN" in m and "dc9" in m for m in messages)
+    assert any("town ina backup circuit" in m and "dc9" in m for m in messages)
