@@ -218,6 +218,7 @@ def plan_addresses(
     town_region = regions["towns"]
     block_size = 2 ** (32 - a.town_block_prefix)
     plans: dict[str, TownAddresses] = {}
+    pe = {e.id: e.name for e in edges}
     for town in towns:
         if town.number > a.town_capacity:
             raise PlanError(
@@ -235,7 +236,6 @@ def plan_addresses(
         lan_hosts = lan.hosts()
         lan_gateway = IPv4Interface((next(lan_hosts), lan.prefixlen))
         servers = {s.name: IPv4Interface((_next_host(lan_hosts, lan, s.name), lan.prefixlen)) for s in town.servers}
-        pe = {e.id: e.name for e in edges}
         t_mgmt = IPv4Network(
             (
                 int(management.network_address) + CORE_MGMT_SLOTS + slot * mgmt_slot,
@@ -248,6 +248,11 @@ def plan_addresses(
             raise PlanError(f"{len(names)} nodes do not fit its management slot of {mgmt_slot}", ("town", town.id))
         for name, address in zip(names, t_mgmt_hosts, strict=False):
             mgmt[name] = IPv4Interface((address, management.prefixlen))
+
+        def circuit(role: str, net: IPv4Network, town: Town = town) -> Link:
+            edge = getattr(town.circuits, role).carrier_edge
+            return _link(f"{town.id}-{role}", f"circuit-{role}", net, pe.get(edge, "?"), town.router.name)
+
         plans[town.id] = TownAddresses(
             town=town.id,
             block=block,
@@ -257,20 +262,8 @@ def plan_addresses(
             clients=clients,
             client_gateway=IPv4Interface((clients.network_address + 1, clients.prefixlen)),
             loopback=block.broadcast_address,
-            primary=_link(
-                f"{town.id}-primary",
-                "circuit-primary",
-                primary_net,
-                pe.get(town.circuits.primary.carrier_edge, "?"),
-                town.router.name,
-            ),
-            backup=_link(
-                f"{town.id}-backup",
-                "circuit-backup",
-                backup_net,
-                pe.get(town.circuits.backup.carrier_edge, "?"),
-                town.router.name,
-            ),
+            primary=circuit("primary", primary_net),
+            backup=circuit("backup", backup_net),
             management=t_mgmt,
         )
 
