@@ -35,9 +35,10 @@ def lxc_state(name: str) -> str:
 
 def list_containers(prefix: str) -> list[str]:
     out = run(["lxc-ls", "-1"], check=False, timeout=20).stdout.split()
-    found = {n for n in out if n.startswith(f"{prefix}-")}
+    start = f"{prefix}-" if prefix else ""
+    found = {n for n in out if n.startswith(start)}
     if LXC_PATH.is_dir():
-        found |= {p.name for p in LXC_PATH.iterdir() if p.name.startswith(f"{prefix}-")}
+        found |= {p.name for p in LXC_PATH.iterdir() if p.name.startswith(start) and (p / "config").exists()}
     return sorted(found)
 
 

@@ -185,7 +185,8 @@ class Lab:
         state.set("phase", "building")
         (state.dir / "log").mkdir(parents=True, exist_ok=True)
         containers = topo.containers if with_containers else ()
-        total = 3 + 2 * len(topo.routers) + len(topo.links) + len(topo.lans) + len(topo.clients) + 3 * len(containers)
+        total = 2 + 2 * len(topo.routers) + len(topo.links) + len(topo.lans) + len(topo.clients)
+        total += 2 + 3 * len(containers) if containers else 1
         tick = _Ticker(progress, total)
         steps: list[tuple[str, float]] = []
         created: list[str] = []
@@ -443,6 +444,10 @@ class Lab:
             run(["umount", "-l", mnt], check=False)
         for cg in _lab_cgroups(prefix):
             _rmdir_tree(cg)
+        if not list_containers(""):  # LXC's shared pivot cgroup, once no container at all is left
+            for pivot in Path("/sys/fs/cgroup").glob("*/lxc.pivot"):
+                with contextlib.suppress(OSError):
+                    pivot.rmdir()
         tick("directories, mounts, cgroups removed")
 
         # 6. the state file goes back to empty; keys and logs stay (they are not system objects)

@@ -297,33 +297,40 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def sample_topology(prefix: str = DEFAULT_PREFIX) -> Topology:
+def sample_topology(prefix: str = DEFAULT_PREFIX, mgmt_subnet: str = "198.18.0.0/24") -> Topology:
     """A small lab for the engine's own tests: two PE routers linked to each other, one CE with a
     primary circuit to pe1 and a backup circuit to pe2, one LAN behind the CE with one container
-    and one client namespace. Only 198.18.0.0/15 addresses."""
+    and one client namespace. Only 198.18.0.0/15 addresses.
+
+    Two labs can run side by side with different prefixes (starting with `mc`) and management
+    subnets (the data plane lives in the labs' own namespaces and never clashes)."""
+    net = IPv4Network(mgmt_subnet)
+    if net.prefixlen > 24:
+        raise ValueError("sample_topology needs a management subnet of /24 or larger")
+
+    def m(host: int) -> str:
+        return f"{net.network_address + host}/{net.prefixlen}"
+
+    def link(name: str, a: tuple[str, str, str], b: tuple[str, str, str], kind: str = "circuit") -> LinkSpec:
+        return LinkSpec(name, Endpoint(*a), Endpoint(*b), kind)
+
     return Topology(
         name="sample",
         prefix=prefix,
-        mgmt_subnet=IPv4Network("198.18.0.0/24"),
-        ops_address="198.18.0.1/24",
+        mgmt_subnet=net,
+        ops_address=m(1),
         routers=(
-            RouterSpec("pe1", "PE1", "198.18.0.11/24", ("198.18.255.1/32",), site="carrier", role="pe"),
-            RouterSpec("pe2", "PE2", "198.18.0.12/24", ("198.18.255.2/32",), site="carrier", role="pe"),
-            RouterSpec("ce1", "CE1", "198.18.0.21/24", ("198.18.255.21/32",), site="town1", role="ce"),
+            RouterSpec("pe1", "PE1", m(11), ("198.18.255.1/32",), site="carrier", role="pe"),
+            RouterSpec("pe2", "PE2", m(12), ("198.18.255.2/32",), site="carrier", role="pe"),
+            RouterSpec("ce1", "CE1", m(21), ("198.18.255.21/32",), site="town1", role="ce"),
         ),
         links=(
-            LinkSpec(
-                "core", Endpoint("pe1", "eth1", "198.18.64.1/30"), Endpoint("pe2", "eth1", "198.18.64.2/30"), "core"
-            ),
-            LinkSpec(
-                "t1-primary", Endpoint("ce1", "eth1", "198.18.64.5/30"), Endpoint("pe1", "eth2", "198.18.64.6/30")
-            ),
-            LinkSpec(
-                "t1-backup", Endpoint("ce1", "eth2", "198.18.64.9/30"), Endpoint("pe2", "eth2", "198.18.64.10/30")
-            ),
+            link("core", ("pe1", "eth1", "198.18.64.1/30"), ("pe2", "eth1", "198.18.64.2/30"), "core"),
+            link("t1-primary", ("ce1", "eth1", "198.18.64.5/30"), ("pe1", "eth2", "198.18.64.6/30")),
+            link("t1-backup", ("ce1", "eth2", "198.18.64.9/30"), ("pe2", "eth2", "198.18.64.10/30")),
         ),
         lans=(LanSpec("t1-lan", "ce1", "eth3", "198.19.1.1/24"),),
-        containers=(ContainerSpec("t1-srv", "t1-srv", "198.18.0.101/24", "t1-lan", "198.19.1.10/24", site="town1"),),
+        containers=(ContainerSpec("t1-srv", "t1-srv", m(101), "t1-lan", "198.19.1.10/24", site="town1"),),
         clients=(ClientNsSpec("t1-pc", "t1-lan", "198.19.1.100/24", site="town1"),),
     )
 
