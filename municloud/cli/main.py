@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from .. import __version__
-from . import inventory_cmd
+from . import inventory_cmd, lab_cmd
 
 app = typer.Typer(
     name="municloud",
@@ -20,6 +20,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(inventory_cmd.app, name="inventory")
+app.add_typer(lab_cmd.app, name="lab")
 
 
 def _version(value: bool) -> None:
