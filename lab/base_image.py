@@ -9,16 +9,21 @@ clone's own overlay layer (see containers.py).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from lab.apt_sources import DebianMirrors, debian_mirrors
-from lab.util import LabError, run
+from lab.util import LabError, ProcRef, run, wait_until
 
 SUITE = "bookworm"
 DEFAULT_CACHE = Path("/var/cache/municloud/base")
@@ -130,22 +135,147 @@ def _chroot(rootfs: Path, script: str, timeout: float) -> None:
     )
 
 
-def ensure_base_image(
-    cache_dir: Path = DEFAULT_CACHE,
-    log: Callable[[str], None] = lambda _msg: None,
-) -> BaseImage:
-    """Return the cached base image for the current recipe, building it first if it is missing."""
+def cached_base_image(cache_dir: Path = DEFAULT_CACHE) -> BaseImage | None:
     h = recipe_hash()
     final = cache_dir / h
     if (final / "recipe.json").is_file() and (final / "rootfs" / "usr/sbin/sshd").exists():
         return BaseImage(final / "rootfs", h, None)
+    return None
+
+
+BUILDER_FILE = "builder.json"
+BUILD_TIMEOUT = 3000.0
+
+
+def stop_builders(cache_dir: Path = DEFAULT_CACHE) -> list[int]:
+    """Stop any base-image build in progress (its whole process group: debootstrap, chroot apt)
+    and remove its unfinished directory. Returns the builders' pids."""
+    stopped = []
+    for marker in cache_dir.glob(f"*.building/{BUILDER_FILE}") if cache_dir.is_dir() else []:
+        try:
+            ref = ProcRef.from_json(json.loads(marker.read_text()))
+        except (OSError, ValueError, KeyError):
+            ref = None
+        if ref is not None:
+            _kill_group(ref.pid)
+            stopped.append(ref.pid)
+        _safe_rmtree(marker.parent)
+    return stopped
+
+
+def _safe_rmtree(path: Path) -> None:
+    """Remove a build directory, but never through a mount point (a bind-mounted /dev...)."""
+    prefix = str(path.resolve()) + "/"
+    mounts = [line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()]
+    for mnt in sorted((m for m in mounts if m.startswith(prefix)), key=len, reverse=True):
+        run(["umount", "-l", mnt], check=False)
+    mounts = [line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()]
+    if any(m.startswith(prefix) for m in mounts):
+        raise LabError(f"{path} still has mounts under it; not removing it")
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _kill_group(pgid: int) -> None:
+    """SIGKILL every process of a process group (a builder is its own session leader)."""
+
+    def members() -> list[int]:
+        out = []
+        for entry in os.scandir("/proc"):
+            if entry.name.isdigit():
+                with contextlib.suppress(OSError, ValueError, IndexError):
+                    stat = Path(f"/proc/{entry.name}/stat").read_text()
+                    fields = stat[stat.rindex(")") + 2 :].split()
+                    if int(fields[2]) == pgid and fields[0] != "Z":
+                        out.append(int(entry.name))
+        return out
+
+    for _ in range(3):
+        pids = members()
+        if not pids:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pgid, signal.SIGKILL)
+        wait_until(lambda: not members(), 5.0, 0.05)
+
+
+def ensure_base_image(
+    cache_dir: Path = DEFAULT_CACHE,
+    log: Callable[[str], None] = lambda _msg: None,
+) -> BaseImage:
+    """Return the cached base image for the current recipe, building it first if it is missing.
+
+    The build runs in its own process (a session leader): an interrupted `lab up` does not leave a
+    half-killed debootstrap behind, and `lab down` stops a build in progress (`stop_builders`).
+    A build already running (started by an earlier, interrupted `up`) is waited for."""
+    cached = cached_base_image(cache_dir)
+    if cached:
+        return cached
+    started = time.monotonic()
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    marker = cache_dir / f"{recipe_hash()}.building" / BUILDER_FILE
+    ref = None
+    with contextlib.suppress(OSError, ValueError, KeyError):
+        ref = ProcRef.from_json(json.loads(marker.read_text()))
+    if ref is None or not ref.alive():
+        stop_builders(cache_dir)
+        log("building the base image (debootstrap)")
+        repo = Path(__file__).resolve().parents[1]
+        out = open(cache_dir / "build.log", "w")  # noqa: SIM115 (handed to the child)
+        with out:
+            # in a private mount namespace: debootstrap's mounts (proc, sys, dev) vanish with it
+            proc = subprocess.Popen(
+                [
+                    "unshare",
+                    "--mount",
+                    "--propagation",
+                    "private",
+                    sys.executable,
+                    "-m",
+                    "lab.base_image",
+                    str(cache_dir),
+                ],
+                cwd=repo,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                env={**os.environ, "PYTHONPATH": str(repo)},
+            )
+        ref = ProcRef.of(proc.pid)
+    else:
+        log(f"waiting for the base-image build already running (pid {ref.pid})")
+    if ref is not None and not wait_until(
+        lambda: not ref.alive() or cached_base_image(cache_dir) is not None, BUILD_TIMEOUT, 0.5
+    ):
+        stop_builders(cache_dir)
+        raise LabError(f"base image build did not finish in {BUILD_TIMEOUT:.0f} s (see {cache_dir / 'build.log'})")
+    wait_until(lambda: ref is None or not ref.alive(), 30, 0.1)
+    cached = cached_base_image(cache_dir)
+    if cached is None:
+        tail = (
+            (cache_dir / "build.log").read_text(errors="replace")[-2000:] if (cache_dir / "build.log").exists() else ""
+        )
+        raise LabError(f"base image build failed (log {cache_dir / 'build.log'}):\n{tail}")
+    return BaseImage(cached.rootfs, cached.recipe_hash, time.monotonic() - started)
+
+
+def build_base_image(
+    cache_dir: Path = DEFAULT_CACHE,
+    log: Callable[[str], None] = lambda _msg: None,
+) -> BaseImage:
+    """Build the base image in this process (what the builder process runs)."""
+    h = recipe_hash()
+    final = cache_dir / h
     started = time.monotonic()
     cache_dir.mkdir(parents=True, exist_ok=True)
     work = cache_dir / f"{h}.building"
     if work.exists():
-        shutil.rmtree(work)
+        _safe_rmtree(work)
     rootfs = work / "rootfs"
     rootfs.mkdir(parents=True)
+    me = ProcRef.of(os.getpid())
+    assert me is not None
+    (work / BUILDER_FILE).write_text(json.dumps(me.to_json()))
     mirrors = debian_mirrors()
     try:
         log(f"debootstrap {SUITE} from {mirrors.mirror}")
@@ -173,8 +303,9 @@ def ensure_base_image(
         log("customising the base image")
         _chroot(rootfs, CUSTOMIZE, timeout=300)
         (work / "recipe.json").write_text(json.dumps({**recipe(), "hash": h}, indent=2))
+        (work / BUILDER_FILE).unlink()
     except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
+        _safe_rmtree(work)
         raise
     if final.exists():
         shutil.rmtree(final)
@@ -182,3 +313,8 @@ def ensure_base_image(
     if not (final / "rootfs" / "usr/sbin/sshd").exists():
         raise LabError(f"base image at {final} has no sshd after the build")
     return BaseImage(final / "rootfs", h, time.monotonic() - started)
+
+
+if __name__ == "__main__":  # the builder process started by ensure_base_image()
+    image = build_base_image(Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_CACHE, log=print)
+    print(f"built {image.rootfs} in {image.built_seconds:.0f} s", flush=True)

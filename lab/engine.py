@@ -31,7 +31,7 @@ from lab import netns as nx
 from lab.apt_proxy import DEFAULT_CACHE as APT_CACHE
 from lab.apt_proxy import AptProxy
 from lab.base_image import DEFAULT_CACHE as BASE_CACHE
-from lab.base_image import BaseImage, ensure_base_image
+from lab.base_image import BaseImage, ensure_base_image, stop_builders
 from lab.containers import LXC_PATH, Containers, list_containers, lxc_state, ssh_banner, stop_container
 from lab.routers import FRR_ETC, FRR_RUN, NETOPS_USER, Routers, ensure_netops_user
 from lab.state import DEFAULT_STATE_DIR, LabState, exclusive
@@ -411,6 +411,7 @@ class Lab:
         refs += nx.pids_in_netns(inodes)
         refs += _acng_refs(self.state_dir)
         killed = self._kill(refs)
+        removed += [f"base-image build {pid}" for pid in stop_builders(self.base_cache)]
         removed += [f"process {r.pid}" for r in killed]
         state.set("processes", {})
         tick("processes stopped")

@@ -15,7 +15,7 @@ from lab.names import container_name
 from tests.lab.conftest import PREFIX, STATE_DIR, SampleLab
 from tests.lab.system import lab_objects, link_flags, ping, ping_until, sh
 
-pytestmark = [pytest.mark.lab, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.lab, pytest.mark.timeout(1800)]  # the first may build the base image
 
 PE1_LO, PE2_LO = "198.18.255.1", "198.18.255.2"  # reached from the town LAN via primary / backup
 SRV = "198.19.1.10"  # the town server's LAN address
