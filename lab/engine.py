@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Any
 
@@ -431,9 +432,10 @@ class Lab:
         for fam, table in _root_nft_tables(prefix):
             run(["nft", "delete", "table", fam, table], check=False)
             removed.append(f"nft table {fam} {table}")
-        for r in nx.ip_json(None, "route", "show", "proto", ROUTE_PROTO):
-            nx.ip(None, "route", "delete", r.get("type", "unicast"), r["dst"], "proto", ROUTE_PROTO, check=False)
-            removed.append(f"route {r['dst']}")
+        if not _other_lab_bridges():  # the guard route is shared by labs running side by side
+            for r in nx.ip_json(None, "route", "show", "proto", ROUTE_PROTO):
+                nx.ip(None, "route", "delete", r.get("type", "unicast"), r["dst"], "proto", ROUTE_PROTO, check=False)
+                removed.append(f"route {r['dst']}")
         tick("links, tables, routes removed")
 
         # 5. FRR instance directories, mounts and cgroups
@@ -456,7 +458,7 @@ class Lab:
         shutil.rmtree(self.state_dir / "routers", ignore_errors=True)
         shutil.rmtree(self.state_dir / "apt-cacher-ng", ignore_errors=True)
         tick("state cleared")
-        left = leftovers(prefix)
+        left = leftovers(prefix, self.state_dir)
         tick("checked", 7)
         return DownReport(seconds=round(time.monotonic() - started, 2), removed=removed, leftovers=left)
 
@@ -721,6 +723,16 @@ def _parallel(
         raise LabError("; ".join(errors))
 
 
+def _other_lab_bridges() -> list[str]:
+    """Interfaces in the root namespace still holding a lab-range address (another lab's bridge)."""
+    out = []
+    for link in nx.ip_json(None, "-4", "addr", "show"):
+        for a in link.get("addr_info", []):
+            if IPv4Address(a["local"]) in LAB_RANGE:
+                out.append(link["ifname"])
+    return out
+
+
 def _frr_pidfile_refs(prefix: str) -> list[ProcRef]:
     refs = []
     if FRR_RUN.is_dir():
@@ -829,7 +841,8 @@ def leftovers(prefix: str = DEFAULT_PREFIX, state_dir: Path = DEFAULT_STATE_DIR)
     left += [f"link {x}" for x in nx.list_links(None, prefix)]
     left += [f"nft table {f} {t}" for f, t in _root_nft_tables(prefix)]
     left += [f"container {c}" for c in list_containers(prefix)]
-    left += [f"route {r['dst']}" for r in nx.ip_json(None, "route", "show", "proto", ROUTE_PROTO)]
+    if not _other_lab_bridges():
+        left += [f"route {r['dst']}" for r in nx.ip_json(None, "route", "show", "proto", ROUTE_PROTO)]
     left += [f"process {r.pid}" for r in _frr_pidfile_refs(prefix) + _acng_refs(state_dir)]
     left += [f"process {r.pid} (lxc)" for r in _pids_in_lxc_cgroups(prefix)]
     left += [f"mount {m}" for m in _lab_mounts(prefix)]

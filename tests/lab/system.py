@@ -32,7 +32,7 @@ def lab_objects(prefix: str, state_dir: Path) -> list[str]:
     for d in (Path("/var/lib/lxc"), Path("/etc/frr"), Path("/var/run/frr")):
         if d.is_dir():
             found += [f"dir {p}" for p in d.iterdir() if p.name.startswith(dash)]
-    markers = [f"-N {prefix}-r-".encode(), str(state_dir).encode(), f" {prefix}-c-".encode()]
+    markers = [f"-N {prefix}-r-".encode(), f"{state_dir}/".encode(), f" {prefix}-c-".encode()]
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
