@@ -293,21 +293,25 @@ def _next_host(hosts: Iterator[IPv4Address], lan: IPv4Network, name: str) -> IPv
 
 
 def _regions(env: EnvironmentConfig, sizes: dict[str, int]) -> dict[str, IPv4Network]:
+    """Explicit regions as given; the others carved in order from the supernet, around them."""
     given = {name: getattr(env.regions, name) for name in sizes}
+    for name, explicit in given.items():
+        if explicit is not None and explicit.prefixlen > sizes[name]:
+            raise PlanError(
+                f"regions.{name} {explicit} is too small: the plan needs a /{sizes[name]}",
+                ("environment", f"regions.{name}"),
+            )
+    taken = [net for net in given.values() if net is not None]
     carve = _Allocator(env.supernet)
     regions: dict[str, IPv4Network] = {}
     for name, prefixlen in sizes.items():
-        explicit = given[name]
-        if explicit is None:
-            regions[name] = carve.take(prefixlen, f"the {name} region")
+        if given[name] is not None:
+            regions[name] = given[name]
             continue
-        if explicit.prefixlen > prefixlen:
-            raise PlanError(
-                f"regions.{name} {explicit} is too small: the plan needs a /{prefixlen}",
-                ("environment", f"regions.{name}"),
-            )
-        regions[name] = explicit
-        carve.next = max(carve.next, int(explicit.broadcast_address) + 1)
+        candidate = carve.take(prefixlen, f"the {name} region")
+        while any(candidate.overlaps(net) for net in taken):
+            candidate = carve.take(prefixlen, f"the {name} region")
+        regions[name] = candidate
     return regions
 
 

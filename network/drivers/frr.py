@@ -14,6 +14,7 @@ Use it directly, `FrrVtyshSSH(host=..., username="netops", key_file=..., use_key
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from netmiko.cisco_base_connection import CiscoSSHConnection
@@ -56,8 +57,8 @@ class FrrVtyshSSH(CiscoSSHConnection):
 
 def register() -> None:
     """Make `ConnectHandler(device_type="frr_vtysh", ...)` use this driver."""
-    from netmiko import ssh_dispatcher
-
+    # `from netmiko import ssh_dispatcher` gives the function of that name, not the module.
+    ssh_dispatcher = importlib.import_module("netmiko.ssh_dispatcher")
     ssh_dispatcher.CLASS_MAPPER[DEVICE_TYPE] = FrrVtyshSSH
     if DEVICE_TYPE not in ssh_dispatcher.platforms:
         ssh_dispatcher.platforms.append(DEVICE_TYPE)

@@ -77,9 +77,11 @@ def test_plan_addresses_json_and_unknown_environment() -> None:
 
 
 @pytest.mark.parametrize("env", ["lab", "prod"])
-def test_ansible_inventory_groups_and_hostvars(env: str, tmp_path: Path) -> None:
+def test_ansible_inventory_groups_and_hostvars(env: str, tmp_path: Path, edit: Edit, inv_dir: Path) -> None:
+    # Without a binding file (a running lab writes one), the binding is the address plan's.
+    edit(f"environments/{env}.yaml", lambda d: d.pop("binding_file"))
     out = tmp_path / "hosts.yaml"
-    result = run("inventory", "ansible", "--env", env, "--output", str(out))
+    result = run("inventory", "ansible", "--env", env, "--output", str(out), env={"MUNICLOUD_INVENTORY": str(inv_dir)})
     assert result.exit_code == 0, result.output
     data = yaml.safe_load(out.read_text(encoding="utf-8"))
     groups = data["all"]["children"]
