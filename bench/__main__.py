@@ -31,8 +31,13 @@ def main() -> int:
             traceback.print_exc()
             row = {"figure": name, "target": "-", "measured": f"failed: {exc}", "met": False, "profile": "-"}
         missed += not row["met"]
-        table.add_row(str(row["figure"]), str(row["target"]), str(row["measured"]),
-                      "[green]met[/]" if row["met"] else "[red]missed[/]", str(row["profile"]))
+        table.add_row(
+            str(row["figure"]),
+            str(row["target"]),
+            str(row["measured"]),
+            "[green]met[/]" if row["met"] else "[red]missed[/]",
+            str(row["profile"]),
+        )
     console.print(table)
     return 1 if missed else 0
 

@@ -22,9 +22,10 @@ TARGET_SECONDS = 2.0
 
 
 def generate(root: Path, count: int = TOWNS) -> None:
-    shutil.copytree(DEFAULT_ROOT, root, ignore=shutil.ignore_patterns("*.py", "__pycache__", "model", "rules",
-                                                                        "environments"))
-    shipped = yaml.load((DEFAULT_ROOT / "towns.yaml").read_text(encoding="utf-8"), Loader=InventoryLoader)  # noqa: S506
+    shutil.copytree(
+        DEFAULT_ROOT, root, ignore=shutil.ignore_patterns("*.py", "__pycache__", "model", "rules", "environments")
+    )
+    shipped = yaml.load((DEFAULT_ROOT / "towns.yaml").read_text(encoding="utf-8"), Loader=InventoryLoader)
     towns = []
     for n in range(1, count + 1):
         base = shipped["towns"][(n - 1) % len(shipped["towns"])]
@@ -40,8 +41,9 @@ def generate(root: Path, count: int = TOWNS) -> None:
             "circuits": {role: {**c, "id": f"C-{n:05d}-{role}"} for role, c in base["circuits"].items()},
         }
         towns.append(town)
-    (root / "towns.yaml").write_text(yaml.safe_dump({"towns": towns}, allow_unicode=True, sort_keys=False),
-                                     encoding="utf-8")
+    (root / "towns.yaml").write_text(
+        yaml.safe_dump({"towns": towns}, allow_unicode=True, sort_keys=False), encoding="utf-8"
+    )
     addressing = yaml.safe_load((DEFAULT_ROOT / "addressing.yaml").read_text(encoding="utf-8"))
     addressing["town_capacity"] = 2048
     (root / "addressing.yaml").write_text(yaml.safe_dump(addressing), encoding="utf-8")
