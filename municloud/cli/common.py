@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import IntEnum
 from typing import Any, NoReturn
@@ -63,6 +63,3 @@ def inventory_or_exit() -> Inventory:
     with invalid_input_exits():
         return load_inventory()
     raise AssertionError("unreachable")
-
-
-Command = Callable[..., Any]

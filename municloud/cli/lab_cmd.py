@@ -80,14 +80,15 @@ def up(
         report = lab.up(topology, progress=progress)
     env = inv.environment("lab")
     if env.binding_file is not None:
+        reach = lab.binding()  # reads the lab's state file: once
         write_binding(
             env.binding_file,
             BindingFile(
                 environment="lab",
                 towns=[t.id for t in towns],
                 hosts={
-                    n: BoundHostOverride(mgmt_address=h["host"])
-                    for n, h in {**lab.binding()["routers"], **lab.binding()["hosts"]}.items()
+                    name: BoundHostOverride(mgmt_address=host["host"])
+                    for name, host in {**reach["routers"], **reach["hosts"]}.items()
                 },
             ),
         )

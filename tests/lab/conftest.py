@@ -88,18 +88,23 @@ def _need_root() -> None:
         pytest.skip("lab tests need root (namespaces, nftables, LXC)")
 
 
-@pytest.fixture(scope="session")
-def sample_lab() -> Iterator[SampleLab]:
+def running_lab(state_dir: Path, topo: Topology) -> Iterator[SampleLab]:
+    """Bring `topo` up under its own prefix and state directory; take it down at the end, also when
+    a test fails. Whatever an earlier, crashed session left is removed first."""
     _need_root()
-    lab = Lab(state_dir=STATE_DIR, prefix=PREFIX)
-    lab.down()  # whatever an earlier, crashed session left
-    topo = sample_topology(PREFIX, MGMT_SUBNET)
+    lab = Lab(state_dir=state_dir, prefix=topo.prefix)
+    lab.down()
     try:
         started = time.monotonic()
         report = lab.up(topo)
         yield SampleLab(lab, topo, report, time.monotonic() - started)
     finally:
         lab.down()
+
+
+@pytest.fixture(scope="session")
+def sample_lab() -> Iterator[SampleLab]:
+    yield from running_lab(STATE_DIR, sample_topology(PREFIX, MGMT_SUBNET))
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ has up; taken down at the end even when a test fails.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from lab.derive import derive_topology, profile_towns
 from lab.engine import Lab
 from lab.topology import Topology
 
-from .conftest import SampleLab, _need_root
+from .conftest import SampleLab, running_lab
 from .system import lab_objects
 
 PREFIX = "mcs"
@@ -39,16 +38,7 @@ def _small_topology() -> Topology:
 
 @pytest.fixture(scope="module")
 def small_lab() -> Iterator[SampleLab]:
-    _need_root()
-    lab = Lab(state_dir=STATE_DIR, prefix=PREFIX)
-    lab.down()
-    topo = _small_topology()
-    try:
-        started = time.monotonic()
-        report = lab.up(topo)
-        yield SampleLab(lab, topo, report, time.monotonic() - started)
-    finally:
-        lab.down()
+    yield from running_lab(STATE_DIR, _small_topology())
 
 
 def test_small_profile_has_the_inventorys_shape(small_lab: SampleLab) -> None:
