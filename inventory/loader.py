@@ -20,6 +20,7 @@ from .model.sites import DataCenter, DatacentersFile
 from .model.sla import ServiceCalendar, ServiceTier, SlaFile
 from .model.systems import BusinessSystem, SystemsFile
 from .model.towns import Town, TownsFile
+from .model.vsphere import VsphereFile
 from .model.wan import WanFile
 from .problems import InventoryError, Problem
 from .schema_errors import schema_problems
@@ -35,6 +36,7 @@ FILES: dict[str, tuple[str, type[BaseModel]]] = {
     "wan": ("wan.yaml", WanFile),
     "sla": ("sla.yaml", SlaFile),
     "addressing": ("addressing.yaml", AddressingFile),
+    "vsphere": ("vsphere.yaml", VsphereFile),
 }
 ENVIRONMENTS_DIR = "environments"
 
@@ -77,6 +79,7 @@ class Inventory:
     sla: SlaFile
     addressing: AddressingFile
     environments: dict[str, EnvironmentConfig]
+    vsphere: VsphereFile
 
     @cached_property
     def town_by_id(self) -> dict[str, Town]:
@@ -259,6 +262,7 @@ def _assemble(files: LoadedFiles) -> Inventory:
         sla=files.models["sla"],  # type: ignore[arg-type]
         addressing=files.models["addressing"],  # type: ignore[arg-type]
         environments=dict(files.environments),
+        vsphere=files.models["vsphere"],  # type: ignore[arg-type]
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from .base import Asn, Hostname, InventoryModel, NonEmptyText, Slug, Vlan
 
@@ -23,6 +23,14 @@ class DcNetwork(InventoryModel):
     purpose: Literal["app", "db", "replication", "management", "backup"]
     # Part of the resident-data layer (個人番号利用事務系) of the three-layer separation (三層分離).
     resident_data: bool
+    # Reaches the internet (インターネット接続系): never the same network as resident data.
+    internet_facing: bool = False
+
+    @model_validator(mode="after")
+    def _one_layer(self) -> DcNetwork:
+        if self.resident_data and self.internet_facing:
+            raise ValueError("a network cannot be both resident_data and internet_facing (三層分離)")
+        return self
 
 
 class EdgeRouter(InventoryModel):
