@@ -15,6 +15,7 @@ from pathlib import Path
 from pydantic import BaseModel, ValidationError
 
 from .model.addressing import AddressingFile
+from .model.costs import CostsFile
 from .model.environment import EnvironmentConfig
 from .model.sites import DataCenter, DatacentersFile
 from .model.sla import ServiceCalendar, ServiceTier, SlaFile
@@ -37,6 +38,7 @@ FILES: dict[str, tuple[str, type[BaseModel]]] = {
     "sla": ("sla.yaml", SlaFile),
     "addressing": ("addressing.yaml", AddressingFile),
     "vsphere": ("vsphere.yaml", VsphereFile),
+    "costs": ("costs.yaml", CostsFile),
 }
 ENVIRONMENTS_DIR = "environments"
 
@@ -78,6 +80,7 @@ class Inventory:
     wan: WanFile
     sla: SlaFile
     addressing: AddressingFile
+    costs: CostsFile
     environments: dict[str, EnvironmentConfig]
     vsphere: VsphereFile
 
@@ -261,6 +264,7 @@ def _assemble(files: LoadedFiles) -> Inventory:
         wan=files.models["wan"],  # type: ignore[arg-type]
         sla=files.models["sla"],  # type: ignore[arg-type]
         addressing=files.models["addressing"],  # type: ignore[arg-type]
+        costs=files.models["costs"],  # type: ignore[arg-type]
         environments=dict(files.environments),
         vsphere=files.models["vsphere"],  # type: ignore[arg-type]
     )

@@ -62,6 +62,7 @@ ENTRY_NAMES = {
     "servers": "server",
     "networks": "network",
     "server_tiers": "server tier",
+    "items": "cost item",
 }
 
 

@@ -39,7 +39,7 @@ def rule(*needs: str, complete: tuple[str, ...] = ()) -> Callable[[RuleFunction]
 
 
 def run_rules(files: LoadedFiles) -> tuple[list[Problem], list[str]]:
-    from . import contract, identity, network, subscriptions, vsphere  # noqa: F401  (registers the rules)
+    from . import contract, costs, identity, network, subscriptions, vsphere  # noqa: F401  (registers the rules)
 
     problems: list[Problem] = []
     skipped: list[str] = []
