@@ -6,6 +6,7 @@ they face, so an engineer reading `show interface` in the lab knows where each g
   PE:       pe-peer (the other PE), dc (its data center), t001 ... (the circuit to town n)
   DC edge:  wan (its PE), dci (the DC1-DC2 interconnect), lan (the DC LAN: app and db servers)
   CE:       wan-primary, wan-backup, lan (town hall LAN), clients (client segment)
+The names come from `network/interfaces.py`, the one map the renderer uses too.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from ipaddress import IPv4Interface
 from inventory.address_plan import AddressPlan
 from inventory.loader import Inventory
 from inventory.model.towns import Town
+from network.interfaces import interface_name
 
 from .topology import ClientNsSpec, ContainerSpec, Endpoint, LanSpec, LinkSpec, RouterSpec, Topology
 
@@ -51,7 +53,7 @@ def derive_topology(inventory: Inventory, plan: AddressPlan, towns: Sequence[Tow
         edge = dc.edge_router.name
         routers.append(RouterSpec(edge, edge, plan.mgmt[edge], loopback(edge), site=dc.id, role="dc-edge"))
         lan = f"{dc.id}-lan"
-        lans.append(LanSpec(lan, edge, "lan", plan.dc_gateways[dc.id]))
+        lans.append(LanSpec(lan, edge, interface_name("frr", "lan"), plan.dc_gateways[dc.id]))
         for name in dc.server_names("app") + dc.server_names("db"):
             role = "app" if name in dc.server_names("app") else "db"
             containers.append(
@@ -60,17 +62,17 @@ def derive_topology(inventory: Inventory, plan: AddressPlan, towns: Sequence[Tow
 
     for link in plan.core_links:
         if link.a_node in dc_by_edge and link.b_node in dc_by_edge:
-            a_if = b_if = "dci"
+            a_if = b_if = interface_name("frr", "dci")
         elif link.b_node in dc_by_edge:
-            a_if, b_if = "dc", "wan"
+            a_if, b_if = interface_name("frr", "dc"), interface_name("frr", "wan")
         else:
-            a_if = b_if = "pe-peer"
+            a_if = b_if = interface_name("frr", "pe-peer")
         links.append(
             LinkSpec(
                 link.name,
                 Endpoint(link.a_node, a_if, link.a),
                 Endpoint(link.b_node, b_if, link.b),
-                kind="interconnect" if a_if == "dci" else "core",
+                kind="interconnect" if a_if == interface_name("frr", "dci") else "core",
             )
         )
 
@@ -83,14 +85,18 @@ def derive_topology(inventory: Inventory, plan: AddressPlan, towns: Sequence[Tow
             links.append(
                 LinkSpec(
                     circuit_link.name,
-                    Endpoint(pe_name[circuit.carrier_edge], f"t{town.number:03d}", circuit_link.a),
-                    Endpoint(ce, f"wan-{role}", circuit_link.b),
+                    Endpoint(
+                        pe_name[circuit.carrier_edge],
+                        interface_name("frr", "town-circuit", town.number),
+                        circuit_link.a,
+                    ),
+                    Endpoint(ce, interface_name("frr", f"wan-{role}"), circuit_link.b),
                     kind=f"circuit-{role}",
                 )
             )
         lan, client_lan = f"{town.id}-lan", f"{town.id}-cli"
-        lans.append(LanSpec(lan, ce, "lan", t.lan_gateway))
-        lans.append(LanSpec(client_lan, ce, "clients", t.client_gateway))
+        lans.append(LanSpec(lan, ce, interface_name("frr", "lan"), t.lan_gateway))
+        lans.append(LanSpec(client_lan, ce, interface_name("frr", "clients"), t.client_gateway))
         for server in town.servers:
             containers.append(
                 ContainerSpec(

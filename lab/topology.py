@@ -17,9 +17,11 @@ from dataclasses import asdict, dataclass, fields
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Any
 
+from network.interfaces import interface_name
+
 LAB_RANGE = IPv4Network("198.18.0.0/15")  # RFC 2544 benchmarking range: the only one the lab uses
 DEFAULT_PREFIX = "mc"
-MGMT_IFNAME = "mgmt0"  # a router's management interface, inside its namespace
+MGMT_IFNAME = interface_name("frr", "mgmt")  # a router's management interface, inside its namespace
 
 
 class TopologyError(ValueError):

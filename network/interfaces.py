@@ -1,0 +1,76 @@
+"""Interface names per platform: the one place that says what a router's interfaces are called.
+
+The lab (`lab/derive.py`) names the FRR routers' interfaces from this map, and the renderer
+(`network/intent.py`) configures them by the same names, so the two can never drift apart.
+Roles:
+  every router   mgmt (management), loopback
+  pe             pe-peer (the other PE), dc (its data center), town-circuit (one per town, by number)
+  dc-edge        wan (its PE), dci (the DC1-DC2 interconnect), lan (the DC LAN)
+  ce             wan-primary, wan-backup, lan (town hall LAN), clients (client segment)
+This module imports nothing of municloud: the lab may use it without pulling in the network code.
+"""
+
+from __future__ import annotations
+
+INTERFACE_ROLES = (
+    "mgmt",
+    "loopback",
+    "pe-peer",
+    "dc",
+    "town-circuit",
+    "wan",
+    "dci",
+    "lan",
+    "wan-primary",
+    "wan-backup",
+    "clients",
+)
+
+# FRR in the lab: names that say what they face (an engineer reading `show interface` knows).
+_FRR = {
+    "mgmt": "mgmt0",
+    "loopback": "lo",
+    "pe-peer": "pe-peer",
+    "dc": "dc",
+    "town-circuit": "t{town_number:03d}",
+    "wan": "wan",
+    "dci": "dci",
+    "lan": "lan",
+    "wan-primary": "wan-primary",
+    "wan-backup": "wan-backup",
+    "clients": "clients",
+}
+
+# IOS-XE on an ISR 4000 (the production CE of many towns): WAN on the built-in ports, LANs on the
+# NIM, management on the dedicated port (VRF Mgmt-intf).
+_CISCO_IOS = {
+    "mgmt": "GigabitEthernet0",
+    "loopback": "Loopback0",
+    "wan-primary": "GigabitEthernet0/0/0",
+    "wan-backup": "GigabitEthernet0/0/1",
+    "lan": "GigabitEthernet0/1/0",
+    "clients": "GigabitEthernet0/1/1",
+    "pe-peer": "TenGigabitEthernet0/1/0",
+    "dc": "TenGigabitEthernet0/1/1",
+    "town-circuit": "GigabitEthernet1/0/{town_number}",
+    "wan": "GigabitEthernet0/0/0",
+    "dci": "GigabitEthernet0/0/1",
+}
+
+INTERFACE_MAPS: dict[str, dict[str, str]] = {"frr": _FRR, "cisco_ios": _CISCO_IOS}
+
+
+class UnknownInterface(KeyError):
+    """No interface name for this platform and role."""
+
+
+def interface_name(platform: str, role: str, town_number: int | None = None) -> str:
+    try:
+        pattern = INTERFACE_MAPS[platform][role]
+    except KeyError:
+        raise UnknownInterface(f"platform '{platform}' has no interface for role '{role}'") from None
+    if "{town_number" in pattern:
+        if town_number is None:
+            raise UnknownInterface(f"role '{role}' needs a town number")
+        return pattern.format(town_number=town_number)
+    return pattern
