@@ -44,6 +44,11 @@ def generate(root: Path, count: int = TOWNS) -> None:
     (root / "towns.yaml").write_text(
         yaml.safe_dump({"towns": towns}, allow_unicode=True, sort_keys=False), encoding="utf-8"
     )
+    # Each generated town's current cost is its model town's, so the cost rules have every town.
+    costs = yaml.load((DEFAULT_ROOT / "costs.yaml").read_text(encoding="utf-8"), Loader=InventoryLoader)
+    current = {t["id"]: t for t in costs["towns"]}
+    costs["towns"] = [{**current[t["id"].rsplit("-", 1)[0]], "id": t["id"]} for t in towns]
+    (root / "costs.yaml").write_text(yaml.safe_dump(costs, allow_unicode=True, sort_keys=False), encoding="utf-8")
     addressing = yaml.safe_load((DEFAULT_ROOT / "addressing.yaml").read_text(encoding="utf-8"))
     addressing["town_capacity"] = 2048
     (root / "addressing.yaml").write_text(yaml.safe_dump(addressing), encoding="utf-8")

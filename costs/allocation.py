@@ -15,6 +15,7 @@ shares add up to its amount exactly, and so does each town's total.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -116,8 +117,12 @@ class Allocation:
 
 
 def share_amount(amount: int, share: Share, towns: Sequence[TownFacts], what: str) -> list[int]:
-    """`amount` yen shared among `towns` by a weighted mix of bases, exactly, to the yen."""
-    exact = [Fraction(0)] * len(towns)
+    """`amount` yen shared among `towns` by a weighted mix of bases, exactly, to the yen.
+
+    A town's exact quota is amount x sum over bases of weight x its value / all towns' value. Over
+    the common denominator of every weight and basis total these are integers: exact, and fast
+    enough for 1,700 towns (Fraction objects per town are not)."""
+    used: list[tuple[Fraction, list[int], int]] = []
     for basis, weight in share.items():
         if not weight:
             continue
@@ -125,9 +130,14 @@ def share_amount(amount: int, share: Share, towns: Sequence[TownFacts], what: st
         basis_total = sum(values)
         if basis_total <= 0:
             raise AllocationError([(None, f"{what}: no town has any {BASIS_LABELS[basis]} to share by")])
+        used.append((Fraction(weight), values, basis_total))
+    denominator = math.lcm(*(w.denominator * basis_total for w, _, basis_total in used)) if used else 1
+    weights = [0] * len(towns)
+    for weight, values, basis_total in used:
+        factor = weight.numerator * (denominator // (weight.denominator * basis_total))
         for i, value in enumerate(values):
-            exact[i] += weight * Fraction(value, basis_total)
-    return largest_remainder(amount, exact)
+            weights[i] += factor * value
+    return largest_remainder(amount, weights)
 
 
 def allocate(data: AllocationInput) -> Allocation:
