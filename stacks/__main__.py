@@ -1,0 +1,5 @@
+"""Entry point of the Pulumi program (Pulumi.yaml: `main: stacks/`)."""
+
+from stacks.program import main
+
+main()
