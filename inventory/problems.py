@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -50,3 +51,9 @@ def format_field(parts: Iterable[str | int]) -> str:
     for part in parts:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
+
+
+def unknown_name(kind: str, name: str, known: list[str]) -> str:
+    """'unknown town 'inaa' (did you mean 'ina'?)': a reference to nothing, with the nearest name."""
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    return f"unknown {kind} '{name}'" + (f" (did you mean '{close[0]}'?)" if close else "")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..loader import LoadedFiles
+from ..problems import unknown_name
 from . import Finding, rule
 from .identity import duplicates
-from .subscriptions import _unknown
 
 
 @rule("costs", complete=("costs",))
@@ -27,7 +27,7 @@ def cost_items_are_consistent(files: LoadedFiles) -> Iterator[Finding]:
     items = {item.id: item for item in costs.items}
     fee_item = items.get(costs.sla_fee_item)
     if fee_item is None:
-        yield "costs", ("sla_fee_item",), _unknown("cost item", costs.sla_fee_item, list(items))
+        yield "costs", ("sla_fee_item",), unknown_name("cost item", costs.sla_fee_item, list(items))
     elif fee_item.step != "basic":
         yield "costs", ("sla_fee_item",), f"'{fee_item.id}' is a {fee_item.step} item; the SLA fee is a basic item"
 
@@ -38,7 +38,7 @@ def cost_towns_are_towns(files: LoadedFiles) -> Iterator[Finding]:
     ids = set(known)
     for i, entry in enumerate(files.costs.towns):
         if entry.id not in ids:
-            yield "costs", ("towns", i, "id"), _unknown("town", entry.id, known)
+            yield "costs", ("towns", i, "id"), unknown_name("town", entry.id, known)
 
 
 @rule("costs", "towns", complete=("costs", "towns"))

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterator
 
 from ..loader import LoadedFiles
 from ..model.systems import SystemClass
+from ..problems import unknown_name as _unknown
 from . import Finding, rule
-
-
-def _unknown(kind: str, name: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-    return f"unknown {kind} '{name}'" + (f" (did you mean '{close[0]}'?)" if close else "")
 
 
 @rule("towns", "systems", complete=("systems",))
