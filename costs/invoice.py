@@ -48,10 +48,14 @@ def fiscal_year_of(month: date) -> int:
     return month.year if month.month >= FISCAL_YEAR_START_MONTH else month.year - 1
 
 
+def instalment_number(month: date) -> int:
+    """1 for April, 12 for March."""
+    return (month.month - FISCAL_YEAR_START_MONTH) % 12 + 1
+
+
 def instalment(annual_yen: int, month: date) -> int:
     """The month's part of an annual amount paid in 12 instalments (April first)."""
-    index = (month.month - FISCAL_YEAR_START_MONTH) % 12
-    return largest_remainder(annual_yen, [1] * 12)[index]
+    return largest_remainder(annual_yen, [1] * 12)[instalment_number(month) - 1]
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,10 @@ class Invoice:
     allocation: Allocation
     sla_applied: bool
     towns: tuple[TownCharge, ...]
+
+    @property
+    def instalment(self) -> int:
+        return instalment_number(parse_month(self.month))
 
     @property
     def charge_yen(self) -> int:

@@ -40,6 +40,9 @@ def allocate_cmd(
     if as_json and as_csv:
         fail("--json and --csv exclude each other: choose one")
     inv = inventory_or_exit()
+    period = inv.costs.period
+    if fiscal_year is not None and fiscal_year not in period.fiscal_years:
+        fail(f"FY{fiscal_year} is outside the cost period {period.label} (costs.yaml: period)")
     try:
         allocation = allocate(allocation_input(inv.costs, inv.towns, fiscal_year))
     except AllocationError as error:

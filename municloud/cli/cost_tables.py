@@ -140,8 +140,8 @@ def _print_totals(console: Console, a: Allocation) -> None:
 
 def print_invoice(console: Console, invoice: Invoice, report_name: str | None) -> None:
     console.print(
-        f"[bold]月額利用料 Monthly charge[/]: {invoice.month} (FY{invoice.fiscal_year}, month of "
-        f"{invoice.allocation.input.span}'s allocation)",
+        f"[bold]月額利用料 Monthly charge[/]: {invoice.month}, instalment {invoice.instalment} of 12 of "
+        f"FY{invoice.fiscal_year}'s allocation",
         highlight=False,
     )
     console.print(
