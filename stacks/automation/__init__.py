@@ -1,0 +1,1 @@
+"""Driving the stacks through Pulumi's Automation API: one process and one work directory per stack."""
