@@ -1,0 +1,166 @@
+"""Configuration text: normalising, hashing, masking secrets, and remediation with hier_config.
+
+hier_config computes, per device, the commands that take the running configuration to the intended
+one (remediation) and back (rollback). It knows IOS; FRR's vtysh is IOS-like with a few differences
+that `HConfigDriverFrr` encodes: sections end with `exit`, an interface may carry several addresses
+(so `ip address` is not replaced by a new one: the old is removed with `no`), and lines FRR prints
+but nobody configures (`frr version`, `log file` of the lab) are left out of the comparison.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import re
+from collections.abc import Iterable
+
+from hier_config import HConfig, HConfigChild, Platform, WorkflowRemediation, get_hconfig, get_hconfig_driver
+from hier_config.models import IdempotentCommandsRule, MatchRule, PerLineSubRule
+from hier_config.platforms.cisco_ios.driver import HConfigDriverCiscoIOS
+from hier_config.platforms.driver_base import HConfigDriverBase, HConfigDriverRules
+
+# Lines FRR prints that are not configuration (or are the host's, not the network's).
+_FRR_NOISE = (
+    r"^Building configuration.*",
+    r"^Current configuration.*",
+    r"^frr version .*",
+    r"^frr defaults .*",
+    r"^log file .*",
+    r"^end$",
+    r"^\s*!.*",
+    r"^\s*exit$",
+    r"^\s*exit-address-family$",
+)
+_SECRET_PATTERNS = (
+    re.compile(r"^(\s*(?:enable )?secret \d+ )\S+", re.M),
+    re.compile(r"^(\s*enable (?:secret|password)(?: \d+)? )\S+", re.M),
+    re.compile(r"^(\s*username \S+ (?:privilege \d+ )?(?:secret|password)(?: \d+)? )\S+", re.M),
+    re.compile(r"^(\s*(?:neighbor \S+ )?password(?: \d+)? )\S+", re.M),
+    re.compile(r"^(\s*snmp-server community )\S+", re.M),
+    re.compile(r"^(\s*key-string(?: \d+)? )\S+", re.M),
+    re.compile(r"^(\s*(?:tacacs|radius)-server key(?: \d+)? )\S+", re.M),
+)
+MASK = "<masked>"
+
+
+class HConfigDriverFrr(HConfigDriverCiscoIOS):
+    """FRRouting's vtysh, as shown by `show running-config`."""
+
+    @staticmethod
+    def _instantiate_rules() -> HConfigDriverRules:
+        rules = HConfigDriverCiscoIOS._instantiate_rules()
+        idempotent = [
+            IdempotentCommandsRule(match_rules=(MatchRule(startswith="hostname "),)),
+            IdempotentCommandsRule(
+                match_rules=(MatchRule(startswith="interface "), MatchRule(startswith="description "))
+            ),
+            IdempotentCommandsRule(
+                match_rules=(MatchRule(startswith="router bgp "), MatchRule(startswith="bgp router-id "))
+            ),
+            IdempotentCommandsRule(
+                match_rules=(
+                    MatchRule(startswith="router bgp "),
+                    MatchRule(re_search=r"^neighbor \S+ (description|remote-as|timers \d|timers connect|bfd profile)"),
+                )
+            ),
+            IdempotentCommandsRule(
+                match_rules=(
+                    MatchRule(startswith="route-map "),
+                    MatchRule(re_search=r"^set (local-preference|as-path prepend) "),
+                )
+            ),
+            IdempotentCommandsRule(
+                match_rules=(
+                    MatchRule(startswith="bfd"),
+                    MatchRule(startswith="profile "),
+                    MatchRule(re_search=r"^(transmit-interval|receive-interval|detect-multiplier) "),
+                )
+            ),
+        ]
+        return rules.model_copy(
+            update={
+                "per_line_sub": [PerLineSubRule(search=pattern, replace="") for pattern in _FRR_NOISE],
+                "idempotent_commands": idempotent,
+                "post_load_callbacks": [],
+            }
+        )
+
+
+def _driver(platform: str) -> HConfigDriverBase:
+    if platform == "frr":
+        return HConfigDriverFrr()
+    if platform == "cisco_ios":
+        return get_hconfig_driver(Platform.CISCO_IOS)
+    raise ValueError(f"no configuration driver for platform '{platform}'")
+
+
+def parse(platform: str, text: str) -> HConfig:
+    return get_hconfig(_driver(platform), text)
+
+
+def normalized(platform: str, text: str) -> str:
+    """The configuration as hier_config sees it (noise removed, one line per statement)."""
+    return "\n".join(c.cisco_style_text() for c in parse(platform, text).all_children()) + "\n"
+
+
+def config_hash(platform: str, text: str) -> str:
+    return hashlib.sha256(normalized(platform, text).encode()).hexdigest()
+
+
+def same_config(platform: str, a: str, b: str) -> bool:
+    """Equal as configurations (order of sections and noise aside)."""
+    return not remediation(platform, a, b)
+
+
+def _sorted_lines(children: Iterable[HConfigChild]) -> list[str]:
+    # cisco_style_text indents one space per level: push_commands relies on it
+    return [c.cisco_style_text() for c in children]
+
+
+def remediation(platform: str, running: str, intended: str) -> list[str]:
+    """Commands (indented as a config file) that take `running` to `intended`; empty if equal."""
+    workflow = WorkflowRemediation(parse(platform, running), parse(platform, intended))
+    return _sorted_lines(workflow.remediation_config.all_children_sorted())
+
+
+def remediation_and_rollback(platform: str, running: str, intended: str) -> tuple[list[str], list[str]]:
+    workflow = WorkflowRemediation(parse(platform, running), parse(platform, intended))
+    return (
+        _sorted_lines(workflow.remediation_config.all_children_sorted()),
+        _sorted_lines(workflow.rollback_config.all_children_sorted()),
+    )
+
+
+def push_commands(lines: list[str]) -> list[str]:
+    """Indented remediation lines -> the commands to send in config mode, with an explicit exit from
+    every section entered (vtysh and IOS both take `exit`; an address family ends with its own)."""
+    commands: list[str] = []
+    stack: list[tuple[int, str]] = []  # (indent, header) of the sections we are inside
+    depths = [len(line) - len(line.lstrip(" ")) for line in lines]
+    for i, line in enumerate(lines):
+        while stack and stack[-1][0] >= depths[i]:
+            commands.append(_exit_for(stack.pop()[1]))
+        commands.append(line.strip())
+        if i + 1 < len(lines) and depths[i + 1] > depths[i]:
+            stack.append((depths[i], line.strip()))
+    while stack:
+        commands.append(_exit_for(stack.pop()[1]))
+    return commands
+
+
+def _exit_for(header: str) -> str:
+    return "exit-address-family" if header.startswith("address-family") else "exit"
+
+
+def mask_secrets(text: str) -> str:
+    for pattern in _SECRET_PATTERNS:
+        text = pattern.sub(lambda m: m.group(1) + MASK, text)
+    return text
+
+
+def unified_diff(before: str, after: str, label_a: str = "running", label_b: str = "intended") -> str:
+    """A readable diff of two configurations (normalised, secrets masked)."""
+    diff = difflib.unified_diff(
+        mask_secrets(before).splitlines(), mask_secrets(after).splitlines(), label_a, label_b, lineterm="", n=2
+    )
+    return "\n".join(diff)

@@ -1,0 +1,338 @@
+"""What each router should be: the routing design, derived from the inventory and the environment.
+
+The design (the shared WAN is hub and spoke, and carries the resident-data layer of 三層分離):
+- eBGP CE-PE on both circuits, with BFD; the CE sets local preference (primary 200, backup 100) on
+  what it learns and prepends its AS on what it announces out the backup, so the primary circuit
+  wins in both directions.
+- A town accepts only the DC prefixes (the service prefix and the DC LANs) and announces only its own
+  LAN and client segment; the PEs filter the same way on their side, and send a town only the DC
+  prefixes: towns reach the data centers, never each other.
+- PE1-PE2 iBGP over pe-peer (next-hop-self). The DC edges speak eBGP to their PE; both announce the
+  service prefix (routed to their app server), DC2 with a prepend so DC1 is preferred. DC1-DC2
+  reach each other's LAN over the interconnect (static routes) for database replication.
+- No default route anywhere. Management on its own interface; NTP and syslog towards the DCs.
+
+`DeviceIntent` is platform-neutral; the templates (`network/templates/<platform>.j2`) turn it into
+configuration text. It also says what to verify after a change (`expected_prefixes`, `neighbors`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+
+from inventory.address_plan import AddressPlan
+from inventory.loader import Inventory
+from municloud.environment import BoundHost, EnvironmentBinding
+
+from .interfaces import INTERFACE_MAPS
+from .interfaces import interface_name as _interface_name
+
+BFD_PROFILE = "WAN"
+BGP_CONNECT_RETRY_S = 5
+
+
+@dataclass(frozen=True)
+class Interface:
+    name: str
+    description: str
+    address: IPv4Interface | None
+    bfd: bool = False  # a BGP session with BFD runs over it
+
+
+@dataclass(frozen=True)
+class PrefixListEntry:
+    seq: int
+    action: str
+    prefix: IPv4Network
+
+
+@dataclass(frozen=True)
+class RouteMapEntry:
+    seq: int
+    action: str
+    match_prefix_list: str | None = None
+    local_preference: int | None = None
+    prepend: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Neighbor:
+    address: IPv4Address
+    remote_as: int
+    description: str
+    peer: str  # the router at the other end (a name of this binding)
+    route_map_in: str | None = None
+    route_map_out: str | None = None
+    next_hop_self: bool = False
+
+
+@dataclass(frozen=True)
+class ExpectedPrefix:
+    """A prefix this router must have in its routing table once every router in `requires` carries
+    its intended configuration."""
+
+    prefix: IPv4Network
+    requires: frozenset[str]
+
+
+@dataclass
+class DeviceIntent:
+    name: str
+    hostname: str
+    role: str  # pe | ce | dc-edge
+    platform: str
+    site: str
+    town: str | None
+    asn: int
+    router_id: IPv4Address
+    mgmt: Interface
+    loopback: IPv4Interface
+    interfaces: list[Interface] = field(default_factory=list)
+    prefix_lists: dict[str, list[PrefixListEntry]] = field(default_factory=dict)
+    route_maps: dict[str, list[RouteMapEntry]] = field(default_factory=dict)
+    neighbors: list[Neighbor] = field(default_factory=list)
+    networks: list[IPv4Network] = field(default_factory=list)
+    static_routes: list[tuple[IPv4Network, IPv4Address]] = field(default_factory=list)
+    keepalive_s: int = 3
+    hold_s: int = 9
+    bfd_tx_ms: int = 300
+    bfd_rx_ms: int = 300
+    bfd_multiplier: int = 3
+    ntp_servers: list[IPv4Address] = field(default_factory=list)
+    syslog_servers: list[IPv4Address] = field(default_factory=list)
+    mgmt_subnet: IPv4Network | None = None
+    expected_prefixes: list[ExpectedPrefix] = field(default_factory=list)
+    # prefixes a town router may hold from BGP (anything else learnt is a leak between towns)
+    allowed_bgp_prefixes: list[IPv4Network] | None = None
+
+
+def interface_name(platform: str, role: str, town_number: int | None = None) -> str:
+    """The platform's name for an interface role; a placeholder for a platform without templates
+    (its routers are reported as unsupported when rendered, and nothing is sent to them)."""
+    if platform not in INTERFACE_MAPS:
+        return f"<{role}>"
+    return _interface_name(platform, role, town_number)
+
+
+def _prefix_list(prefixes: list[IPv4Network]) -> list[PrefixListEntry]:
+    return [PrefixListEntry(5 * (i + 1), "permit", p) for i, p in enumerate(prefixes)]
+
+
+def build_intents(inventory: Inventory, binding: EnvironmentBinding) -> dict[str, DeviceIntent]:
+    """Every router of the binding, by name, with its intended configuration."""
+    plan = binding.plan
+    wan = inventory.wan
+    carrier_asn = wan.carrier.asn
+    pe_by_id = {e.id: e.name for e in wan.carrier.edges}
+    routers = {r.name: r for r in binding.routers()}
+    towns = [inventory.town(t) for t in binding.towns]
+    dcs = list(inventory.datacenters)
+    dc_edges = [dc.edge_router.name for dc in dcs]
+    pes = [e.name for e in wan.carrier.edges]
+    core = frozenset(pes + dc_edges)
+    dc_prefixes = [plan.service_prefix, *(plan.dc_lans[dc.id] for dc in dcs)]
+    town_prefixes = {t.id: [plan.towns[t.id].lan, plan.towns[t.id].clients] for t in towns}
+    all_town_prefixes = [p for t in towns for p in town_prefixes[t.id]]
+    services = [plan.dc_hosts[n].ip for dc in dcs for n in dc.server_names("app")[:1]]
+    pref = wan.path_preference
+
+    def base(host: BoundHost, asn: int, router_id: IPv4Address) -> DeviceIntent:
+        platform = host.platform or "frr"
+        return DeviceIntent(
+            name=host.name,
+            hostname=host.name,
+            role=host.role,
+            platform=platform,
+            site=host.site,
+            town=host.town,
+            asn=asn,
+            router_id=router_id,
+            mgmt=Interface(
+                interface_name(platform, "mgmt"),
+                "management",
+                IPv4Interface((host.mgmt_address, plan.management.prefixlen)),
+            ),
+            loopback=IPv4Interface((router_id, 32)),
+            keepalive_s=wan.bgp.keepalive_s,
+            hold_s=wan.bgp.hold_s,
+            bfd_tx_ms=wan.bfd.transmit_interval_ms,
+            bfd_rx_ms=wan.bfd.receive_interval_ms,
+            bfd_multiplier=wan.bfd.detect_multiplier,
+            ntp_servers=services,
+            syslog_servers=services,
+            mgmt_subnet=plan.management,
+        )
+
+    intents: dict[str, DeviceIntent] = {}
+    links = {link.name: link for link in plan.core_links}
+
+    # ---- carrier edges (PE) ---------------------------------------------------------------------------
+    pe_link = next((lk for lk in plan.core_links if lk.a_node in pes and lk.b_node in pes), None)
+    for edge in wan.carrier.edges:
+        if edge.name not in routers:
+            continue
+        host = routers[edge.name]
+        d = base(host, carrier_asn, plan.loopbacks[edge.name])
+        platform = d.platform
+        d.prefix_lists["DC-PREFIXES"] = _prefix_list(dc_prefixes)
+        d.route_maps["TOWN-OUT"] = [RouteMapEntry(10, "permit", "DC-PREFIXES")]
+        if pe_link is not None:
+            mine, other = (pe_link.a, pe_link.b) if pe_link.a_node == edge.name else (pe_link.b, pe_link.a)
+            other_name = pe_link.b_node if pe_link.a_node == edge.name else pe_link.a_node
+            d.interfaces.append(
+                Interface(interface_name(platform, "pe-peer"), f"core {pe_link.name} to {other_name}", mine, True)
+            )
+            d.neighbors.append(Neighbor(other.ip, carrier_asn, f"{other_name} iBGP", other_name, next_hop_self=True))
+        for dc in dcs:
+            if dc.carrier_edge != edge.id:
+                continue
+            link = links[f"{dc.id}-{dc.carrier_edge}"]
+            own = [plan.service_prefix, plan.dc_lans[dc.id]]
+            d.prefix_lists[f"{dc.id.upper()}-IN"] = _prefix_list(own)
+            d.prefix_lists["TOWN-PREFIXES"] = _prefix_list(all_town_prefixes)
+            d.route_maps[f"{dc.id.upper()}-IN"] = [RouteMapEntry(10, "permit", f"{dc.id.upper()}-IN")]
+            d.route_maps["DC-OUT"] = [RouteMapEntry(10, "permit", "TOWN-PREFIXES")]
+            d.interfaces.append(
+                Interface(interface_name(platform, "dc"), f"core {link.name} to {dc.edge_router.name}", link.a, True)
+            )
+            d.neighbors.append(
+                Neighbor(
+                    link.b.ip,
+                    dc.edge_router.asn,
+                    f"{dc.edge_router.name} {dc.id}",
+                    dc.edge_router.name,
+                    f"{dc.id.upper()}-IN",
+                    "DC-OUT",
+                )
+            )
+        for town in towns:
+            t = plan.towns[town.id]
+            for role in ("primary", "backup"):
+                circuit = getattr(town.circuits, role)
+                if pe_by_id.get(circuit.carrier_edge) != edge.name:
+                    continue
+                link = getattr(t, role)
+                rm = f"TOWN-{town.id.upper()}-IN"
+                d.prefix_lists[rm] = _prefix_list(town_prefixes[town.id])
+                d.route_maps[rm] = [RouteMapEntry(10, "permit", rm)]
+                d.interfaces.append(
+                    Interface(
+                        interface_name(platform, "town-circuit", town.number),
+                        f"{town.id} {role} circuit {circuit.id} to {town.router.name}",
+                        link.a,
+                        True,
+                    )
+                )
+                d.neighbors.append(
+                    Neighbor(
+                        link.b.ip,
+                        town.router.asn,
+                        f"{town.router.name} {town.id} {role} {circuit.id}",
+                        town.router.name,
+                        rm,
+                        "TOWN-OUT",
+                    )
+                )
+        for town in towns:
+            for p in town_prefixes[town.id]:
+                d.expected_prefixes.append(ExpectedPrefix(p, frozenset({town.router.name, *pes})))
+        for p in dc_prefixes:
+            d.expected_prefixes.append(ExpectedPrefix(p, core))
+        intents[edge.name] = d
+
+    # ---- data center edges ----------------------------------------------------------------------------
+    dci = next((lk for lk in plan.core_links if lk.a_node in dc_edges and lk.b_node in dc_edges), None)
+    for dc in dcs:
+        name = dc.edge_router.name
+        if name not in routers:
+            continue
+        host = routers[name]
+        d = base(host, dc.edge_router.asn, plan.loopbacks[name])
+        platform = d.platform
+        link = links[f"{dc.id}-{dc.carrier_edge}"]
+        pe = pe_by_id[dc.carrier_edge]
+        d.interfaces.append(Interface(interface_name(platform, "wan"), f"core {link.name} to {pe}", link.b, True))
+        d.interfaces.append(
+            Interface(interface_name(platform, "lan"), f"{dc.id} LAN (app, db)", plan.dc_gateways[dc.id])
+        )
+        if dci is not None:
+            mine, other = (dci.a, dci.b) if dci.a_node == name else (dci.b, dci.a)
+            other_name = dci.b_node if dci.a_node == name else dci.a_node
+            other_dc = next(x for x in dcs if x.edge_router.name == other_name)
+            d.interfaces.append(
+                Interface(interface_name(platform, "dci"), f"interconnect {dci.name} to {other_name}", mine)
+            )
+            d.static_routes.append((plan.dc_lans[other_dc.id], other.ip))
+            d.expected_prefixes.append(ExpectedPrefix(plan.dc_lans[other_dc.id], frozenset({name})))
+        app = plan.dc_hosts[dc.server_names("app")[0]].ip
+        d.static_routes.insert(0, (plan.service_prefix, app))
+        d.networks = [plan.service_prefix, plan.dc_lans[dc.id]]
+        d.prefix_lists["DC-OWN"] = _prefix_list(d.networks)
+        d.prefix_lists["TOWN-PREFIXES"] = _prefix_list(all_town_prefixes)
+        backup = dc.role != "primary"
+        d.route_maps["PE-OUT"] = [
+            RouteMapEntry(10, "permit", "DC-OWN", prepend=(dc.edge_router.asn,) * pref.backup_as_path_prepend)
+            if backup
+            else RouteMapEntry(10, "permit", "DC-OWN")
+        ]
+        d.route_maps["PE-IN"] = [RouteMapEntry(10, "permit", "TOWN-PREFIXES")]
+        d.neighbors.append(Neighbor(link.a.ip, carrier_asn, f"{pe} carrier edge", pe, "PE-IN", "PE-OUT"))
+        for town in towns:
+            for p in town_prefixes[town.id]:
+                d.expected_prefixes.append(ExpectedPrefix(p, frozenset({town.router.name, *pes, name})))
+        intents[name] = d
+
+    # ---- town hall routers (CE) -------------------------------------------------------------------------
+    for town in towns:
+        name = town.router.name
+        if name not in routers:
+            continue
+        host = routers[name]
+        t = plan.towns[town.id]
+        d = base(host, town.router.asn, t.loopback)
+        platform = d.platform
+        d.interfaces.append(Interface(interface_name(platform, "lan"), f"{town.id} town hall LAN", t.lan_gateway))
+        d.interfaces.append(
+            Interface(interface_name(platform, "clients"), f"{town.id} client segment", t.client_gateway)
+        )
+        d.prefix_lists["DC-PREFIXES"] = _prefix_list(dc_prefixes)
+        d.prefix_lists["TOWN-OWN"] = _prefix_list(town_prefixes[town.id])
+        d.networks = list(town_prefixes[town.id])
+        for role in ("primary", "backup"):
+            circuit = getattr(town.circuits, role)
+            link = getattr(t, role)
+            pe = pe_by_id[circuit.carrier_edge]
+            up = role.upper()
+            d.interfaces.append(
+                Interface(interface_name(platform, f"wan-{role}"), f"{role} circuit {circuit.id} to {pe}", link.b, True)
+            )
+            lp = pref.primary_local_preference if role == "primary" else pref.backup_local_preference
+            d.route_maps[f"{up}-IN"] = [RouteMapEntry(10, "permit", "DC-PREFIXES", local_preference=lp)]
+            prepend = (town.router.asn,) * pref.backup_as_path_prepend if role == "backup" else ()
+            d.route_maps[f"{up}-OUT"] = [RouteMapEntry(10, "permit", "TOWN-OWN", prepend=prepend)]
+            d.neighbors.append(
+                Neighbor(link.a.ip, carrier_asn, f"{pe} {role} {circuit.id}", pe, f"{up}-IN", f"{up}-OUT")
+            )
+        for p in dc_prefixes:
+            d.expected_prefixes.append(ExpectedPrefix(p, core | {name}))
+        d.allowed_bgp_prefixes = list(dc_prefixes)
+        intents[name] = d
+    return intents
+
+
+def town_path(inventory: Inventory, town_id: str) -> frozenset[str]:
+    """The routers that must carry their intended configuration for a town to reach the DCs."""
+    wan = inventory.wan
+    return frozenset(
+        [inventory.town(town_id).router.name]
+        + [e.name for e in wan.carrier.edges]
+        + [dc.edge_router.name for dc in inventory.datacenters]
+    )
+
+
+def service_targets(inventory: Inventory, plan: AddressPlan) -> dict[str, IPv4Address]:
+    """What a town must reach in the DCs: the service address and the primary DC's app server."""
+    dc = inventory.primary_dc
+    app = dc.server_names("app")[0]
+    return {"service": plan.service_address, app: plan.dc_hosts[app].ip}
