@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import Field, model_validator
 
 from .base import Asn, Hostname, InventoryModel, NonEmptyText, Slug
+from .sla import MaintenanceWindow
 
 
 class CarrierEdge(InventoryModel):
@@ -49,8 +50,18 @@ class PathPreference(InventoryModel):
         return self
 
 
+class ChangeControl(InventoryModel):
+    """When `municloud net apply` may change the routers (Japan time). Outside every window only an
+    emergency change (`--emergency --reason ...`, recorded in the audit log) goes ahead. Environments
+    listed as unrestricted (the lab) may be changed at any time."""
+
+    unrestricted_environments: list[Slug] = []
+    windows: list[MaintenanceWindow] = []  # same shapes as sla.yaml's: weekly, monthly (n-th), once
+
+
 class WanFile(InventoryModel):
     carrier: Carrier
     bgp: BgpTimers
     bfd: Bfd
     path_preference: PathPreference
+    change_control: ChangeControl = ChangeControl()

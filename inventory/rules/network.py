@@ -97,3 +97,43 @@ def _plan_finding(files: LoadedFiles, env_key: str, subject: tuple[str, ...], me
     if kind == "datacenters":
         return "datacenters", ("datacenters",), message
     return env_key, tuple(what.split(".")), message
+
+
+@rule("wan", "sla", "environments")
+def change_windows_stay_out_of_service_hours(files: LoadedFiles) -> Iterator[Finding]:
+    """A network change window must not overlap the office hours any SLA tier counts (a change
+    then would risk the counter services), and an unrestricted environment must exist."""
+    control = files.wan.change_control
+    for i, env in enumerate(control.unrestricted_environments):
+        if env not in files.environments:
+            known = ", ".join(sorted(files.environments)) or "none"
+            yield (
+                "wan",
+                ("change_control", "unrestricted_environments", i),
+                f"unknown environment '{env}' (known: {known})",
+            )
+    calendars = {c.id: c for c in files.sla.calendars}
+    counted = [calendars[t.service_hours] for t in files.sla.tiers if t.service_hours in calendars]
+    seen: set[str] = set()
+    for i, window in enumerate(control.windows):
+        loc = ("change_control", "windows", i)
+        if window.id in seen:
+            yield ("wan", (*loc, "id"), f"duplicate change window id '{window.id}'")
+        seen.add(window.id)
+        for cal in {c.id: c for c in counted}.values():
+            if window.recurrence == "once":
+                start, end = window.local_period()
+                day = start.strftime("%a").lower()
+                hours = (start.time(), end.time() if end.date() == start.date() else None)
+            else:
+                day, hours = str(window.weekday), (window.start, window.end)
+            if day not in cal.days:
+                continue
+            w_start, w_end = hours
+            if w_start is not None and w_start < cal.end and (w_end is None or w_end > cal.start):
+                yield (
+                    "wan",
+                    loc,
+                    f"change window '{window.id}' overlaps the service hours '{cal.id}' "
+                    f"({day} {cal.start:%H:%M}-{cal.end:%H:%M}): move it out of service hours",
+                )
