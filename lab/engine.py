@@ -134,8 +134,9 @@ class Lab:
         """How to reach what the lab built: for the `lab` environment binding."""
         topo = self.topology()
         if topo is None:
-            return {"routers": {}, "hosts": {}}
+            return {"prefix": self.default_prefix, "routers": {}, "hosts": {}, "clients": {}}
         return {
+            "prefix": topo.prefix,
             "routers": {
                 r.name: {
                     "host": str(r.mgmt_address.ip),
@@ -628,15 +629,30 @@ class Lab:
         return done
 
     def fault_stop_router(self, router: str) -> dict[str, Any]:
-        """Stop a router's FRR and sshd (its namespace and links stay, as a powered-off box's)."""
+        """Power a router off: stop its FRR and sshd, and silence every interface it has (the kernel
+        of its namespace would still answer ARP and ping). Its links stay up, as a carrier's access
+        circuits do when the box behind them dies: the neighbours' BFD must notice."""
         with exclusive(self.state_dir, "fault"):
             state, topo = self._fault_ctx()
-            topo.router(router)
+            spec = topo.router(router)
             fid = f"router_stopped:{router}"
-            fault = {"id": fid, "kind": "router_stopped", "target": router, "since": time.time()}
-            if not any(f["id"] == fid for f in state.data["faults"]):
-                state.add("faults", fault)
+            for f in state.data["faults"]:
+                if f["id"] == fid:
+                    return f
+            ns = names.router_ns(topo.prefix, router)
+            table = fx.cut_table(topo.prefix, f"off_{router}")
+            fault = {
+                "id": fid,
+                "kind": "router_stopped",
+                "target": router,
+                "since": time.time(),
+                "tables": [{"ns": ns, "table": table}],
+            }
+            state.add("faults", fault)  # recorded first: a crash below still leaves it healable
             Routers(state, topo, self.keys_dir, state.dir / "log").stop(router)
+            ifnames = [MGMT_IFNAME, *(end.ifname for lk in topo.links for end in lk.endpoints if end.router == router)]
+            ifnames += [lan.ifname for lan in topo.lans if lan.router == spec.name]
+            fx.silent_cut(ns, ifnames, table)
             return fault
 
     def fault_stop_container(self, container: str, kill: bool = False) -> dict[str, Any]:
@@ -695,6 +711,8 @@ class Lab:
                 else:
                     fx.hard_restore(t["ns"], t["ifname"])
         elif kind == "router_stopped":
+            for t in f.get("tables", []):
+                fx.silent_restore(t["ns"], t["table"])
             Routers(state, topo, self.keys_dir, state.dir / "log").start(topo.router(f["target"]))
         elif kind == "container_stopped":
             c = topo.container(f["target"])

@@ -5,6 +5,8 @@ the bookkeeping of every fault is in engine.Lab."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from lab import names
 from lab import netns as nx
 
@@ -13,16 +15,17 @@ def cut_table(prefix: str, link: str) -> str:
     return names.nft_table(prefix, f"cut_{link}")
 
 
-def silent_cut(ns: str, ifname: str, table: str) -> None:
-    """Drop everything arriving on `ifname` in `ns`. nft needs the rules as a file with newlines."""
+def silent_cut(ns: str, ifname: str | Sequence[str], table: str) -> None:
+    """Drop everything arriving on `ifname` (or on each of several) in `ns`: the links stay up.
+    nft needs the rules as a file with newlines; a netdev chain hooks exactly one device."""
     if nx.in_ns(ns, "nft", "list", "table", "netdev", table, check=False):
         return
-    rules = (
-        f"table netdev {table} {{\n"
-        f'  chain in {{ type filter hook ingress device "{ifname}" priority 0; policy drop; }}\n'
-        "}\n"
+    ifnames = [ifname] if isinstance(ifname, str) else list(ifname)
+    chains = "".join(
+        f'  chain in{i} {{ type filter hook ingress device "{name}" priority 0; policy drop; }}\n'
+        for i, name in enumerate(ifnames)
     )
-    nx.in_ns(ns, "nft", "-f", "-", input=rules)
+    nx.in_ns(ns, "nft", "-f", "-", input=f"table netdev {table} {{\n{chains}}}\n")
 
 
 def silent_restore(ns: str, table: str) -> None:

@@ -9,7 +9,7 @@ address plan's management addresses, overridden by the environment's binding fil
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface
 from pathlib import Path
 from typing import Literal
@@ -33,12 +33,31 @@ class BoundHostOverride(InventoryModel):
     host_key: str | None = None  # "ssh-ed25519 AAAA...", pinned
 
 
+class BoundClient(InventoryModel):
+    """A town's client segment in the lab: a namespace standing in for the PCs."""
+
+    netns: str
+    address: IPv4Address = Field(strict=False)
+
+
+class LabHandle(InventoryModel):
+    """Where the lab that this binding describes keeps its state, so drills and tests can inject
+    faults into exactly that lab (several labs can run side by side under different prefixes)."""
+
+    state_dir: Path = Field(strict=False)
+    prefix: str
+
+
 class BindingFile(InventoryModel):
     """What `lab up` or the Pulumi outputs write: which towns exist there, and per-host facts."""
 
     environment: str
     towns: list[str] | None = None  # None: every town of the inventory
+    key_file: Path | None = Field(default=None, strict=False)  # overrides the environment's key file
+    known_hosts: Path | None = Field(default=None, strict=False)  # pinned host keys, when the builder knows them
     hosts: dict[str, BoundHostOverride] = {}
+    clients: dict[str, BoundClient] = {}
+    lab: LabHandle | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +82,9 @@ class EnvironmentBinding:
     towns: tuple[str, ...]
     hosts: tuple[BoundHost, ...]
     key_file: Path | None
+    known_hosts: Path | None = None
+    clients: dict[str, BoundClient] = field(default_factory=dict)  # client segment name -> namespace
+    lab: LabHandle | None = None
 
     @property
     def kind(self) -> str:
@@ -88,12 +110,22 @@ def environment_plan(inventory: Inventory, name: str) -> AddressPlan:
     )
 
 
+BINDING_ENV_VAR = "MUNICLOUD_BINDING"
+
+
+def binding_path(env: EnvironmentConfig) -> Path | None:
+    """The environment's binding file: $MUNICLOUD_BINDING when set (a test lab, a second lab side by
+    side), else the one the environment names."""
+    override = os.environ.get(BINDING_ENV_VAR)
+    return Path(override) if override else env.binding_file
+
+
 def bind_environment(inventory: Inventory, name: str, binding_file: Path | None = None) -> EnvironmentBinding:
     """Bind `inventory` to environment `name`. Raises KeyError for an unknown environment and
     InventoryError when the binding file is not valid."""
     env = inventory.environment(name)
     plan = environment_plan(inventory, name)
-    path = binding_file or env.binding_file
+    path = binding_file or binding_path(env)
     binding = _read_binding(path) if path is not None and path.is_file() else BindingFile(environment=name)
     town_ids = tuple(binding.towns) if binding.towns is not None else tuple(t.id for t in inventory.towns)
     unknown = [t for t in town_ids if t not in inventory.town_by_id]
@@ -136,7 +168,17 @@ def bind_environment(inventory: Inventory, name: str, binding_file: Path | None 
         t = plan.towns[town_id]
         hosts.append(host(town.router.name, "router", "ce", town_id, town_id, t.lan_gateway, town.router.platform))
         hosts += [host(s.name, "server", s.role, town_id, town_id, t.servers[s.name]) for s in town.servers]
-    return EnvironmentBinding(name, env, plan, town_ids, tuple(hosts), _key_file(env))
+    return EnvironmentBinding(
+        name,
+        env,
+        plan,
+        town_ids,
+        tuple(hosts),
+        binding.key_file or _key_file(env),
+        binding.known_hosts,
+        dict(binding.clients),
+        binding.lab,
+    )
 
 
 def write_binding(path: Path, binding: BindingFile) -> None:

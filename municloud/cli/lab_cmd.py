@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from inventory.loader import load_inventory
+from inventory.problems import InventoryError
 from lab.derive import PROFILES, derive_topology, profile_towns
 from lab.engine import Lab
 from lab.util import LabError, NotRootError
 
-from ..environment import BindingFile, BoundHostOverride, environment_plan, write_binding
+from ..environment import binding_path, environment_plan
+from ..lab_binding import write_lab_binding
 from .common import Exit, err, fail, inventory_or_exit, out, print_json
 
 app = typer.Typer(
@@ -78,20 +81,9 @@ def up(
     lab = Lab()
     with _lab_errors(), _progress("lab up") as progress:
         report = lab.up(topology, progress=progress)
-    env = inv.environment("lab")
-    if env.binding_file is not None:
-        reach = lab.binding()  # reads the lab's state file: once
-        write_binding(
-            env.binding_file,
-            BindingFile(
-                environment="lab",
-                towns=[t.id for t in towns],
-                hosts={
-                    name: BoundHostOverride(mgmt_address=host["host"])
-                    for name, host in {**reach["routers"], **reach["hosts"]}.items()
-                },
-            ),
-        )
+    binding_file = binding_path(inv.environment("lab"))
+    if binding_file is not None:
+        write_lab_binding(lab, [t.id for t in towns], binding_file)
     table = Table(
         title=f"lab up: {len(towns)} towns, {len(topology.routers)} routers, {len(topology.containers)} containers"
     )
@@ -101,7 +93,7 @@ def up(
         table.add_row(step, f"{seconds:.1f}")
     table.add_row("[bold]total[/]", f"[bold]{report.seconds:.1f}[/]")
     out.print(table)
-    out.print(f"SSH key: {lab.private_key}; binding: {env.binding_file}; stop it all with `municloud lab down`.")
+    out.print(f"SSH key: {lab.private_key}; binding: {binding_file}; stop it all with `municloud lab down`.")
 
 
 @app.command()
@@ -145,6 +137,12 @@ def down() -> None:
     """Stop and remove everything the lab started, from any state (also after a crash or Ctrl-C)."""
     with _lab_errors(), _progress("lab down") as progress:
         report = Lab().down(progress=progress)
+    # The binding describes a lab that no longer exists: commands must not try to reach it. (A broken
+    # inventory must not make `down` fail: the lab is down either way, the binding then stays.)
+    with suppress(InventoryError):
+        binding_file = binding_path(load_inventory().environment("lab"))
+        if binding_file is not None:
+            binding_file.unlink(missing_ok=True)
     out.print(f"lab down in {report.seconds:.1f} s: removed {len(report.removed)} item(s)")
     if report.leftovers:
         for item in report.leftovers:

@@ -1,8 +1,18 @@
-"""The lab engine's tests: real FRR, OpenSSH, LXC, nftables; root needed.
+"""The lab tests: real FRR, OpenSSH, LXC, nftables; root needed.
 
-`sample_lab` brings the engine's sample topology up once per session under its own prefix (`mct`),
-management subnet and state directory, so it never touches a lab a developer has up, and takes it
-down at the end even when tests fail. The `lab` fixture heals every fault after each test.
+Two labs, each brought up once per test session under its own prefix, management subnet and state
+directory (so they never touch a lab a developer has up) and taken down at the end even when tests
+fail:
+- `sample_lab`: the engine's own sample topology (prefix `mct`), for the engine's tests;
+- `small_lab`: the inventory's `small` profile (3 towns, 7 routers, 8 containers), the lab every
+  later part (network changes, provisioning, SLA probes, drills) is tested on. For the session it
+  writes its environment binding and points $MUNICLOUD_BINDING at it, and points
+  $MUNICLOUD_STATE_DIR at a directory of its own, so commands under test reach this lab and keep
+  their state (plans, backups, audit logs) apart from a developer's.
+The `lab` and `clean_small_lab` fixtures heal every fault after each test.
+
+$MUNICLOUD_TEST_LAB_SLOT (0 by default) gives the small lab another prefix, state directory and
+management region, so that two test sessions can each have their own small lab side by side.
 """
 
 from __future__ import annotations
@@ -11,14 +21,23 @@ import os
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from inventory.address_plan import plan_addresses
+from inventory.loader import Inventory, load_inventory
+from inventory.model.environment import Regions
+from lab.derive import derive_topology, profile_towns
 from lab.engine import Lab, UpReport
 from lab.names import client_ns, router_ns
 from lab.topology import Topology, sample_topology
+from municloud.environment import BINDING_ENV_VAR, EnvironmentBinding, bind_environment
+from municloud.lab_binding import write_lab_binding
+
+from .system import lab_objects
 
 PREFIX = "mct"
 MGMT_SUBNET = "198.18.250.0/24"
@@ -111,3 +130,64 @@ def sample_lab() -> Iterator[SampleLab]:
 def lab(sample_lab: SampleLab) -> Iterator[SampleLab]:
     yield sample_lab
     sample_lab.lab.heal()
+
+
+# ---- the inventory's small profile, shared by every later part's lab tests ----------------------------
+SMALL_SLOT = int(os.environ.get("MUNICLOUD_TEST_LAB_SLOT", "0"))
+SMALL_PREFIX = "mcs" if SMALL_SLOT == 0 else f"mcs{SMALL_SLOT}"
+SMALL_STATE_DIR = Path(f"/var/lib/municloud/lab-test-small{'' if SMALL_SLOT == 0 else f'-{SMALL_SLOT}'}")
+# Management regions carved below the lab environment's own (198.18.16.0/20), one /20 per slot.
+SMALL_MGMT_REGION = f"198.19.{240 - 16 * SMALL_SLOT}.0/20"
+
+
+@dataclass
+class SmallLab(SampleLab):
+    inventory: Inventory
+    towns: list[str]
+    binding_path: Path
+    ops_state_dir: Path
+
+    def environment(self) -> EnvironmentBinding:
+        return bind_environment(self.inventory, "lab", self.binding_path)
+
+
+def small_topology(inventory: Inventory) -> Topology:
+    env = inventory.environment("lab").model_copy(update={"regions": Regions(management=SMALL_MGMT_REGION)})
+    plan = plan_addresses(
+        env, inventory.addressing, inventory.towns, inventory.datacenters, inventory.wan.carrier.edges
+    )
+    topo = derive_topology(inventory, plan, profile_towns(inventory, "small"))
+    return Topology.from_dict({**topo.to_dict(), "prefix": SMALL_PREFIX, "mgmt_bridge": ""})
+
+
+@pytest.fixture(scope="session")
+def small_lab() -> Iterator[SmallLab]:
+    inventory = load_inventory()
+    towns = [t.id for t in profile_towns(inventory, "small")]
+    binding_path = SMALL_STATE_DIR / "binding.yaml"
+    ops_state_dir = SMALL_STATE_DIR.with_name(SMALL_STATE_DIR.name + "-ops")
+    saved = {k: os.environ.get(k) for k in (BINDING_ENV_VAR, "MUNICLOUD_STATE_DIR")}
+    try:
+        with contextmanager(running_lab)(SMALL_STATE_DIR, small_topology(inventory)) as sample:
+            write_lab_binding(sample.lab, towns, binding_path)
+            os.environ[BINDING_ENV_VAR] = str(binding_path)
+            os.environ["MUNICLOUD_STATE_DIR"] = str(ops_state_dir)
+            yield SmallLab(
+                sample.lab, sample.topo, sample.report, sample.up_seconds, inventory, towns, binding_path, ops_state_dir
+            )
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    # Checked against the system, not against the lab's own state file: an error at teardown if any.
+    leftovers = lab_objects(SMALL_PREFIX, SMALL_STATE_DIR)
+    assert leftovers == [], f"lab down left these behind: {leftovers}"
+
+
+@pytest.fixture
+def clean_small_lab(small_lab: SmallLab) -> Iterator[SmallLab]:
+    """The small lab, with every fault a test leaves healed afterwards."""
+    yield small_lab
+    small_lab.lab.heal()
