@@ -71,14 +71,17 @@ def _run(op: str, env: str, scope: list[str] | None, backend: str | None, parall
     return results
 
 
+def _state(r: StackResult) -> str:
+    return "[yellow]skipped[/]" if r.skipped else "[green]ok[/]" if r.ok else "[red]failed[/]"
+
+
 def _summary(op: str, results: list[StackResult]) -> None:
     table = Table(title=f"pulumi {op}")
     for col in ("stack", "result", "changes", "error"):
         table.add_column(col)
     for r in results:
-        state = "[yellow]skipped[/]" if r.skipped else "[green]ok[/]" if r.ok else "[red]failed[/]"
         changes = ", ".join(f"{k} {v}" for k, v in sorted(r.changes.items())) or "-"
-        table.add_row(r.stack, state, changes, r.error or "")
+        table.add_row(r.stack, _state(r), changes, r.error or "")
     out.print(table)
 
 

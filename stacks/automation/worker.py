@@ -27,9 +27,9 @@ def run(op: str, stack_name: str, work_dir: str, policy_pack: str | None) -> dic
         return {"ok": False, "error": NO_CLI}
     options = auto.LocalWorkspaceOptions(work_dir=work_dir, pulumi_command=command, secrets_provider="passphrase")
     if op in ("preview", "up"):
-        stack = auto.create_or_select_stack(stack_name, opts=options)
+        stack = auto.create_or_select_stack(stack_name, work_dir=work_dir, opts=options)
     else:  # destroy and outputs never create a stack
-        stack = auto.select_stack(stack_name, opts=options)
+        stack = auto.select_stack(stack_name, work_dir=work_dir, opts=options)
     packs = [policy_pack] if policy_pack else None
     changes: dict[str, int] = {}
     if op == "preview":
