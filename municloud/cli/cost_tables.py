@@ -18,10 +18,17 @@ def yen(value: int | None) -> str:
     return "-" if value is None else f"{value:,}"
 
 
-def _table(title: str, caption: str | None = None) -> Table:
-    table = Table(title=title, caption=caption, show_footer=True, title_justify="left", caption_justify="left")
+def _table(title: str) -> Table:
+    table = Table(title=title, show_footer=True, title_justify="left")
     table.add_column("団体 Town", footer="計 Total")
     return table
+
+
+def _show(console: Console, table: Table, note: str = "") -> None:
+    """The table, then its note as a full-width line (a caption would wrap at the table's width)."""
+    console.print(table)
+    if note:
+        console.print(note, highlight=False)
 
 
 def _money(table: Table, header: str, values: list[int], total: bool = True) -> None:
@@ -35,13 +42,13 @@ def print_allocation(console: Console, a: Allocation) -> None:
 
     basic_items = [it for it in a.input.items if it.step == "basic"]
     rules = "; ".join(f"{it.name}: {share_text(it.share)}" for it in basic_items)
-    table = _table("1. 基本按分 Basic allocation", f"Each item by its rule: {rules}.")
+    table = _table("1. 基本按分 Basic allocation")
     for it in basic_items:
         _money(table, f"{it.name}\n{it.amount_yen:,}", a.basic[it.id])
     _money(table, "基本按分計\nBasic total", a.basic_total)
     for i, town in enumerate(towns):
         table.add_row(town.name, *(yen(a.basic[it.id][i]) for it in basic_items), yen(a.basic_total[i]))
-    console.print(table)
+    _show(console, table, f"Each item by its rule: {rules}.")
 
     _print_adjustment(console, a)
     _print_migration(console, a)
@@ -60,28 +67,25 @@ def _print_adjustment(console: Console, a: Allocation) -> None:
             highlight=False,
         )
         return
-    table = _table("2. 金額調整 Adjustment", "A town whose basic share exceeds its cap pays its cap.")
+    table = _table("2. 金額調整 Adjustment")
     for header in ("現行経費\nCurrent cost", "上限\nCap", "基本按分\nBasic share"):
         table.add_column(header, justify="right")
     _money(table, "調整額\nAdjustment", [a.adjustment[i] for i in adjusted])
     for i in adjusted:
         town = a.towns[i]
         table.add_row(town.name, yen(town.current_yen), yen(town.cap_yen), yen(a.basic_total[i]), yen(a.adjustment[i]))
-    console.print(table)
+    _show(console, table, "A town whose basic share exceeds its cap pays its cap; the difference is its adjustment.")
 
     rule = share_text(a.input.reallocation_share or {})
     receivers = [i for i, was in enumerate(a.adjusted) if not was]
-    table = _table(
-        "3. 再按分 Re-allocation",
-        f"{a.adjustment_yen:,} yen of adjustments borne by the towns not adjusted, once, by {rule}.",
-    )
+    table = _table("3. 再按分 Re-allocation")
     _money(table, "基本按分\nBasic share", [a.basic_total[i] for i in receivers])
     _money(table, "再按分額\nRe-allocated", [a.reallocated[i] for i in receivers])
     table.add_column("上限\nCap", justify="right")
     for i in receivers:
         town = a.towns[i]
         table.add_row(town.name, yen(a.basic_total[i]), yen(a.reallocated[i]), yen(town.cap_yen))
-    console.print(table)
+    _show(console, table, f"{a.adjustment_yen:,} yen of adjustments borne by the towns not adjusted, once, by {rule}.")
 
 
 def _print_migration(console: Console, a: Allocation) -> None:
@@ -90,12 +94,12 @@ def _print_migration(console: Console, a: Allocation) -> None:
         console.print(f"[bold]4. データ移行 Data migration[/]: no data-migration cost in {a.input.span}.")
         return
     rules = "; ".join(f"{it.name}: {share_text(it.share)}" for it in items)
-    table = _table("4. データ移行 Data migration", f"Shared after the adjustment, by the basic method: {rules}.")
+    table = _table("4. データ移行 Data migration")
     for it in items:
         _money(table, f"{it.name}\n{it.amount_yen:,}", a.migration[it.id])
     for i, town in enumerate(a.towns):
         table.add_row(town.name, *(yen(a.migration[it.id][i]) for it in items))
-    console.print(table)
+    _show(console, table, f"Shared after the adjustment, by the basic method: {rules}.")
 
 
 def _print_totals(console: Console, a: Allocation) -> None:
