@@ -59,8 +59,8 @@ def waves(op: str, env: str, scopes: Sequence[str]) -> list[list[StackId]]:
     return [w for w in ordered if w]
 
 
-def require_cli() -> str:
-    path = shutil.which("pulumi")
+def require_cli(search_path: str | None = None) -> str:
+    path = shutil.which("pulumi", path=search_path)
     if path is None:
         raise NoPulumiCli(NO_CLI)
     return path
@@ -105,7 +105,7 @@ def run_stacks(
     if op not in OPERATIONS:
         raise ValueError(f"unknown operation '{op}' (one of {', '.join(OPERATIONS)})")
     environ = dict(os.environ if environ is None else environ)
-    require_cli()
+    require_cli(environ.get("PATH"))  # the PATH the workers will have
     require_settings(environ)
     results: list[StackResult] = []
     with tempfile.TemporaryDirectory(prefix="municloud-stacks-") as tmp:
