@@ -52,6 +52,10 @@ def generate(root: Path, count: int = TOWNS) -> None:
     addressing = yaml.safe_load((DEFAULT_ROOT / "addressing.yaml").read_text(encoding="utf-8"))
     addressing["town_capacity"] = 2048
     (root / "addressing.yaml").write_text(yaml.safe_dump(addressing), encoding="utf-8")
+    # Only production here: the lab's exemption from the change windows has no lab to name.
+    wan = yaml.load((DEFAULT_ROOT / "wan.yaml").read_text(encoding="utf-8"), Loader=InventoryLoader)
+    wan.get("change_control", {})["unrestricted_environments"] = []
+    (root / "wan.yaml").write_text(yaml.safe_dump(wan, allow_unicode=True, sort_keys=False), encoding="utf-8")
     (root / "environments").mkdir()
     prod = yaml.safe_load((DEFAULT_ROOT / "environments" / "prod.yaml").read_text(encoding="utf-8"))
     prod["supernet"] = "10.0.0.0/8"  # text only: the plan is computed, nothing is sent anywhere
