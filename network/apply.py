@@ -1,0 +1,564 @@
+"""`net apply` and `net rollback`: the safety model of a network change.
+
+Before anything is touched, apply refuses (ApplyRefused, nothing changed) when: an earlier change was
+left unfinished (a killed process), the plan is stale (a running config changed since, or the
+inventory renders differently now), the time is outside the change windows (unless an emergency
+with a reason, recorded), or another change holds a device's lock.
+
+Then: every changed device's running config is backed up (git, one commit) and kept beside the
+change's journal; pre-checks record what is up; one canary device is changed first, then the rest in
+parallel (bounded workers). Per device: push (a rejected line is an error), post-checks (BGP and
+BFD up, expected prefixes, no default route, no leak between towns, the DC reachable from the town).
+A final verification runs over the whole network. Only then is every device saved (and its timed
+revert confirmed): commit-confirm. On any failure every device touched is rolled back to its backup,
+and the rollback is verified by comparing the running config with the backup.
+
+Commit-confirm for every platform: where the platform has a timed revert (IOS-XE) it is armed before
+the push; FRR has none, so nothing is saved before the verification (a router that restarts comes
+back with the old config) and a router that drops off the management network after the push is
+reverted from the backup as soon as it answers again. The journal (`<state>/network/changes/`) is
+written before each step, so a killed apply is found by the next command, which offers the rollback.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from inventory.loader import Inventory
+from municloud.environment import EnvironmentBinding
+
+from .audit import audit
+from .backup import PRE_CHANGE, BackupRepo
+from .checks import reachability, reachability_problems, towns_converged, wait_healthy
+from .config import config_hash, push_commands, remediation, same_config
+from .drivers.device import ConfigRejected, DeviceError, DeviceState
+from .fleet import Fleet, parallel
+from .intent import DeviceIntent
+from .plan import Plan, intended_configs
+from .store import LockHeld, changes_dir, device_locks, read_json, who, write_json
+from .windows import change_window
+
+Progress = Callable[[str, int, int], None]  # (what, done, total)
+
+
+class ApplyRefused(RuntimeError):
+    """The change was refused before any device was touched."""
+
+
+@dataclass
+class DeviceResult:
+    name: str
+    status: str  # unchanged | applied | rolled-back | rollback-failed | unreachable | skipped | failed
+    detail: str = ""
+    pushed: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class ApplyResult:
+    change_id: str
+    plan_id: str
+    window: str
+    emergency: str | None
+    canary: str | None
+    results: dict[str, DeviceResult] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return all(r.status in ("applied", "unchanged") for r in self.results.values())
+
+
+@dataclass
+class Hooks:
+    """Test points: called after a device's push, before its post-checks."""
+
+    after_push: Callable[[str], None] | None = None
+
+
+# ---- the journal ----------------------------------------------------------------------------------------
+
+
+def _proc_start(pid: int) -> str | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+class Journal:
+    def __init__(self, change_id: str) -> None:
+        self.change_id = change_id
+        self.path = changes_dir() / f"{change_id}.json"
+        self.dir = changes_dir() / change_id
+        self._lock = threading.Lock()
+        self.data: dict[str, Any] = {}
+
+    @classmethod
+    def start(cls, change_id: str, plan: Plan, devices: list[str], emergency: str | None) -> Journal:
+        journal = cls(change_id)
+        journal.dir.mkdir(parents=True, exist_ok=True)
+        journal.data = {
+            "change": change_id,
+            "plan": plan.id,
+            "environment": plan.environment,
+            "who": who(),
+            "pid": os.getpid(),
+            "pid_start": _proc_start(os.getpid()),
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "emergency": emergency,
+            "status": "running",
+            "devices": {d: {"state": "pending", "platform": plan.device(d).platform} for d in devices},
+        }
+        journal._write()
+        return journal
+
+    @classmethod
+    def load(cls, path: Path) -> Journal:
+        journal = cls(path.stem)
+        journal.data = read_json(path)
+        return journal
+
+    def _write(self) -> None:
+        write_json(self.path, self.data)
+
+    def device(self, name: str, state: str, **extra: Any) -> None:
+        with self._lock:
+            self.data["devices"][name].update(state=state, **extra)
+            self._write()
+
+    def finish(self, status: str) -> None:
+        with self._lock:
+            self.data["status"] = status
+            self.data["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+            self._write()
+
+    def backup_file(self, device: str) -> Path:
+        return self.dir / f"{device}.cfg"
+
+    @property
+    def abandoned(self) -> bool:
+        """Left running by a process that is gone."""
+        if self.data.get("status") != "running":
+            return False
+        pid = int(self.data.get("pid", 0))
+        return _proc_start(pid) is None or _proc_start(pid) != self.data.get("pid_start")
+
+    def touched(self) -> list[str]:
+        """Devices the change may have changed (anything past 'pending')."""
+        return [n for n, d in self.data["devices"].items() if d["state"] not in ("pending", "rolled-back")]
+
+
+def unfinished_changes() -> list[Journal]:
+    """Changes whose process died before finishing: the next command offers their rollback."""
+    if not changes_dir().is_dir():
+        return []
+    found = []
+    for path in sorted(changes_dir().glob("*.json")):
+        try:
+            journal = Journal.load(path)
+        except (OSError, ValueError):
+            continue
+        if journal.abandoned and journal.touched():
+            found.append(journal)
+    return found
+
+
+# ---- rollback of one device -------------------------------------------------------------------------------
+
+
+def rollback_device(
+    fleet: Fleet, name: str, backup: str, *, reconnect_s: float = 30.0, save: bool = True
+) -> tuple[bool, str, list[str]]:
+    """Take `name` back to `backup`: push the remediation from its running config, then verify by
+    comparing the running config with the backup. Retries the connection for `reconnect_s` (a
+    router that restarted or lost its management path for a while). Returns (ok, detail, pushed)."""
+    platform = fleet.router(name).platform or "frr"
+    deadline = time.monotonic() + reconnect_s
+    last = ""
+    while True:
+        try:
+            with fleet.driver(name) as drv:
+                running = drv.get_running_config()
+                lines = remediation(platform, running, backup)
+                pushed = push_commands(lines) if lines else []
+                if pushed:
+                    drv.push(pushed)
+                after = drv.get_running_config()
+                if not same_config(platform, after, backup):
+                    left = remediation(platform, after, backup)
+                    return (
+                        False,
+                        "running config differs from the backup after rollback: " + "; ".join(left[:5]),
+                        pushed,
+                    )
+                if save and pushed:
+                    drv.save()
+                return True, "restored from backup" if pushed else "already equal to the backup", pushed
+        except ConfigRejected as error:
+            return False, f"the device rejected a rollback line: {error}", []
+        except DeviceError as error:
+            last = str(error)
+            if time.monotonic() >= deadline:
+                return False, f"unreachable, not rolled back: {last}", []
+            time.sleep(1.0)
+
+
+# ---- apply ------------------------------------------------------------------------------------------------
+
+
+class Applier:
+    def __init__(
+        self,
+        plan: Plan,
+        inventory: Inventory,
+        binding: EnvironmentBinding,
+        *,
+        emergency_reason: str | None = None,
+        now: datetime | None = None,
+        workers: int = 8,
+        canary: str | None = None,
+        check_timeout: float = 30.0,
+        reconnect_s: float = 30.0,
+        revert_minutes: int = 5,
+        progress: Progress | None = None,
+        hooks: Hooks | None = None,
+        fleet: Fleet | None = None,
+    ) -> None:
+        self.plan = plan
+        self.inventory = inventory
+        self.binding = binding
+        self.emergency = emergency_reason
+        self.now = now
+        self.workers = workers
+        self.canary_name = canary
+        self.check_timeout = check_timeout
+        self.reconnect_s = reconnect_s
+        self.revert_minutes = revert_minutes
+        self.progress = progress
+        self.hooks = hooks or Hooks()
+        self.fleet = fleet or Fleet(binding)
+        self.change_id = time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
+        self._converged: set[str] = set()
+        self._lock = threading.Lock()
+        self._done = 0
+        self.intents: dict[str, DeviceIntent] = {}
+        self.backups: dict[str, str] = {}
+        self.before: dict[str, DeviceState] = {}
+        self.reach_before: dict[str, dict[str, bool]] = {}
+
+    # -- helpers
+    def _tick(self, what: str, total: int) -> None:
+        with self._lock:
+            self._done += 1
+            if self.progress:
+                self.progress(what, self._done, total)
+
+    def converged(self) -> set[str]:
+        with self._lock:
+            return set(self._converged)
+
+    def _refuse(self, message: str) -> None:
+        audit("apply-refused", plan=self.plan.id, environment=self.plan.environment, reason=message)
+        raise ApplyRefused(message)
+
+    # -- gates (nothing touched yet)
+    def gates(self) -> str:
+        if self.plan.environment != self.binding.name:
+            self._refuse(f"plan {self.plan.id} is for environment '{self.plan.environment}', not '{self.binding.name}'")
+        unfinished = unfinished_changes()
+        if unfinished:
+            listed = ", ".join(f"{j.change_id} ({', '.join(j.touched())})" for j in unfinished)
+            self._refuse(
+                f"an earlier change was left unfinished: {listed}; roll it back first with "
+                "`municloud net rollback --unfinished`"
+            )
+        if self.plan.errors:
+            self._refuse(
+                "the plan has devices it could not plan: " + "; ".join(f"{d.name}: {d.error}" for d in self.plan.errors)
+            )
+        verdict = change_window(self.inventory, self.binding.name, self.now)
+        if not verdict.open:
+            if not self.emergency:
+                self._refuse(verdict.reason + "; an emergency change needs --emergency --reason TEXT")
+            window = f"EMERGENCY outside the change windows: {self.emergency} ({verdict.reason})"
+        else:
+            window = verdict.reason
+        names = [d.name for d in self.plan.changed]
+        self.intents, rendered, _ = intended_configs(self.inventory, self.binding, names)
+        moved = [n for n in names if n in rendered and rendered[n] != self.plan.device(n).intended]
+        if moved and not self.plan.override:
+            self._refuse(f"the inventory renders differently since the plan for: {', '.join(moved)}; plan again")
+        return window
+
+    def run(self) -> ApplyResult:
+        started = time.monotonic()
+        window = self.gates()
+        changed = [d.name for d in self.plan.changed]
+        result = ApplyResult(self.change_id, self.plan.id, window, self.emergency, None)
+        for d in self.plan.devices:
+            if not d.changed:
+                result.results[d.name] = DeviceResult(d.name, "unchanged")
+        if not changed:
+            result.seconds = time.monotonic() - started
+            return result
+        try:
+            with device_locks(changed, f"change {self.change_id} of plan {self.plan.id} by {who()}"):
+                self._run(changed, result)
+        except LockHeld as error:
+            self._refuse(str(error))
+        result.seconds = time.monotonic() - started
+        return result
+
+    def _run(self, changed: list[str], result: ApplyResult) -> None:
+        total = len(changed) * 3 + 1
+        # 1. backups, and the staleness check against them
+        running = parallel(self._fetch, changed, self.workers, lambda n: self._tick(f"backup {n}", total))
+        failed = {n: r for n, r in running.items() if isinstance(r, BaseException)}
+        if failed:
+            self._refuse("cannot read the running config of " + "; ".join(f"{n}: {e}" for n, e in failed.items()))
+        stale = [
+            n
+            for n in changed
+            if config_hash(self.plan.device(n).platform, running[n]) != self.plan.device(n).running_hash
+        ]  # type: ignore[arg-type]
+        if stale:
+            self._refuse(
+                f"the plan is stale: the running config changed since the plan on {', '.join(stale)}; plan again"
+            )
+        self.backups = {n: str(running[n]) for n in changed}
+        journal = self.journal = Journal.start(self.change_id, self.plan, changed, self.emergency)
+        for name, text in self.backups.items():
+            journal.backup_file(name).write_text(text)
+        rev = BackupRepo().commit(self.backups, f"{PRE_CHANGE} {self.change_id} (plan {self.plan.id}) by {who()}")
+        audit(
+            "apply-start",
+            plan=self.plan.id,
+            change=self.change_id,
+            environment=self.plan.environment,
+            devices=changed,
+            emergency=self.emergency,
+            window=result.window,
+            backup=rev,
+        )
+        with self._lock:
+            self._converged = {r.name for r in self.binding.routers()} - set(changed)
+
+        # 2. pre-checks: what is up before the change
+        states = parallel(self._state, changed, self.workers, lambda n: self._tick(f"pre-check {n}", total))
+        for name, state in states.items():
+            if isinstance(state, BaseException):
+                journal.finish("refused")
+                self._refuse(f"pre-check of {name} failed: {state}")
+            self.before[name] = state  # type: ignore[assignment]
+        towns = list(self.binding.towns)
+        reach = parallel(lambda t: reachability(self.fleet, self.inventory, t), towns, self.workers)
+        self.reach_before = {t: r for t, r in reach.items() if isinstance(r, dict)}
+
+        # 3. the canary, then the rest in parallel
+        canary = self._pick_canary(changed)
+        result.canary = canary
+        outcome = self._apply_device(canary, journal, total, check_reach=True)
+        result.results[canary] = outcome
+        rest = [n for n in changed if n != canary]
+        if outcome.status == "applied":
+            done = parallel(lambda n: self._apply_device(n, journal, total), rest, self.workers)
+            for name, res in done.items():
+                result.results[name] = (
+                    res if isinstance(res, DeviceResult) else DeviceResult(name, "failed", f"internal error: {res}")
+                )
+        else:
+            for name in rest:
+                result.results[name] = DeviceResult(name, "skipped", f"not changed: the canary {canary} failed")
+
+        # 4. final verification over the whole network
+        if all(result.results[n].status == "applied" for n in changed):
+            findings = self._final_verification()
+            if findings:
+                for name in changed:
+                    result.results[name].detail = "final verification failed: " + "; ".join(findings[:6])
+                    result.results[name].status = "failed"
+        # 5. commit (save, confirm) or roll back everything touched
+        if all(result.results[n].status == "applied" for n in changed):
+            saved = parallel(self._commit, changed, self.workers, lambda n: self._tick(f"save {n}", total))
+            for name, err in saved.items():
+                if isinstance(err, BaseException):
+                    result.results[name].status = "failed"
+                    result.results[name].detail = f"save failed: {err}"
+        if not all(result.results[n].status == "applied" for n in changed):
+            touched = [n for n in changed if result.results[n].status not in ("skipped", "rolled-back")]
+            undone = parallel(lambda n: self._rollback(n, journal), touched, self.workers)
+            for name, res in undone.items():
+                ok, detail = res if isinstance(res, tuple) else (False, str(res))
+                previous = result.results[name].detail
+                if result.results[name].status == "applied":
+                    previous = "applied, rolled back with the rest"
+                result.results[name].status = "rolled-back" if ok else "rollback-failed"
+                result.results[name].detail = f"{previous}; rollback: {detail}".strip("; ")
+            all_back = all(isinstance(r, tuple) and r[0] for r in undone.values())
+            journal.finish("rolled-back" if all_back else "failed")
+        else:
+            journal.finish("done")
+            BackupRepo().commit(
+                {n: self._fetch(n) for n in changed}, f"post-change {self.change_id} (plan {self.plan.id}) by {who()}"
+            )
+        if self.progress:
+            self.progress("done", total, total)
+        audit(
+            "apply-end",
+            plan=self.plan.id,
+            change=self.change_id,
+            outcome="applied" if result.ok else "rolled back",
+            devices={n: r.status for n, r in result.results.items() if n in changed},
+        )
+
+    def _pick_canary(self, changed: list[str]) -> str:
+        if self.canary_name:
+            if self.canary_name not in changed:
+                raise ApplyRefused(f"canary {self.canary_name} is not a changed device of the plan")
+            return self.canary_name
+        # the smallest blast radius: a town router, else the first device
+        return next((n for n in changed if self.plan.device(n).role == "ce"), changed[0])
+
+    def _fetch(self, name: str) -> str:
+        with self.fleet.driver(name) as drv:
+            return drv.get_running_config()
+
+    def _state(self, name: str) -> DeviceState:
+        with self.fleet.driver(name) as drv:
+            return drv.get_state()
+
+    def _apply_device(self, name: str, journal: Journal, total: int, check_reach: bool = False) -> DeviceResult:
+        started = time.monotonic()
+        dplan = self.plan.device(name)
+        commands = push_commands(dplan.remediation)
+        res = DeviceResult(name, "applied", pushed=len(commands))
+        try:
+            with self.fleet.driver(name) as drv:
+                if drv.supports_timed_revert:
+                    drv.arm_revert(self.revert_minutes)
+                journal.device(name, "pushing")
+                try:
+                    drv.push(commands)
+                finally:
+                    journal.device(name, "pushed")
+                    audit("push", plan=self.plan.id, change=self.change_id, device=name, pushed=commands)
+                self._tick(f"push {name}", total)
+                if self.hooks.after_push:
+                    self.hooks.after_push(name)
+                with self._lock:
+                    self._converged.add(name)
+                found, _ = wait_healthy(
+                    drv, self.intents[name], self.converged, self.before.get(name), self.check_timeout
+                )
+            if not found and check_reach:
+                found = self._reach_findings(self.converged(), only_town=dplan.town)
+            if found:
+                res.status, res.detail = "failed", "post-check: " + "; ".join(found[:6])
+            else:
+                journal.device(name, "verified")
+        except ConfigRejected as error:
+            res.status, res.detail = "failed", str(error)
+        except DeviceError as error:
+            res.status, res.detail = "failed", f"lost the device during the change: {error}"
+        self._tick(f"check {name}", total)
+        if res.status != "applied":
+            with self._lock:
+                self._converged.discard(name)
+            ok, detail = self._rollback(name, journal)
+            res.status = "rolled-back" if ok else ("unreachable" if "unreachable" in detail else "rollback-failed")
+            res.detail = f"{res.detail}; rollback: {detail}"
+        res.seconds = time.monotonic() - started
+        audit("device", plan=self.plan.id, change=self.change_id, device=name, outcome=res.status, detail=res.detail)
+        return res
+
+    def _rollback(self, name: str, journal: Journal) -> tuple[bool, str]:
+        ok, detail, pushed = rollback_device(self.fleet, name, self.backups[name], reconnect_s=self.reconnect_s)
+        journal.device(name, "rolled-back" if ok else "rollback-failed", detail=detail)
+        audit(
+            "rollback", plan=self.plan.id, change=self.change_id, device=name, pushed=pushed, outcome=ok, detail=detail
+        )
+        return ok, detail
+
+    def _commit(self, name: str) -> None:
+        with self.fleet.driver(name) as drv:
+            drv.save()
+            drv.confirm()
+        self.journal.device(name, "saved")
+
+    def _reach_findings(self, converged: set[str], only_town: str | None = None) -> list[str]:
+        towns = towns_converged(self.inventory, list(self.binding.towns), converged)
+        if only_town is not None:
+            towns = [t for t in towns if t == only_town]
+        app = self.inventory.primary_dc.server_names("app")[0]
+        results = parallel(lambda t: reachability(self.fleet, self.inventory, t), towns, self.workers)
+        found: list[str] = []
+        for town, after in results.items():
+            if isinstance(after, BaseException):
+                found.append(f"{town}: reachability probe failed: {after}")
+                continue
+            found += [f"{town}: {p}" for p in reachability_problems(self.reach_before.get(town, {}), after, {app})]
+        return found
+
+    def _final_verification(self) -> list[str]:
+        everyone = {r.name for r in self.binding.routers()}
+        names = [n for n in everyone if n in self.intents or n in self._all_intents()]
+
+        def check(name: str) -> list[str]:
+            with self.fleet.driver(name) as drv:
+                intent = self._all_intents()[name]
+                found, _ = wait_healthy(drv, intent, lambda: everyone, self.before.get(name), self.check_timeout)
+                return [f"{name}: {f}" for f in found]
+
+        results = parallel(check, sorted(names), self.workers)
+        found = [f for r in results.values() for f in (r if isinstance(r, list) else [f"check failed: {r}"])]
+        return found + self._reach_findings(everyone)
+
+    def _all_intents(self) -> dict[str, DeviceIntent]:
+        if not hasattr(self, "_every_intent"):
+            from .intent import build_intents
+
+            self._every_intent = build_intents(self.inventory, self.binding)
+        return self._every_intent
+
+
+def apply_plan(plan: Plan, inventory: Inventory, binding: EnvironmentBinding, **options: Any) -> ApplyResult:
+    return Applier(plan, inventory, binding, **options).run()
+
+
+# ---- rollback commands ------------------------------------------------------------------------------------
+
+
+def rollback_unfinished(fleet: Fleet, journal: Journal, workers: int = 8) -> dict[str, tuple[bool, str]]:
+    """Restore every device an abandoned change touched from the backups beside its journal."""
+    names = journal.touched()
+    results: dict[str, tuple[bool, str]] = {}
+
+    def one(name: str) -> tuple[bool, str]:
+        backup = journal.backup_file(name).read_text()
+        ok, detail, pushed = rollback_device(fleet, name, backup)
+        journal.device(name, "rolled-back" if ok else "rollback-failed", detail=detail)
+        audit(
+            "rollback",
+            change=journal.change_id,
+            plan=journal.data.get("plan"),
+            device=name,
+            pushed=pushed,
+            outcome=ok,
+            detail=detail,
+            unfinished=True,
+        )
+        return ok, detail
+
+    for name, res in parallel(one, names, workers).items():
+        results[name] = res if isinstance(res, tuple) else (False, str(res))
+    journal.finish("rolled-back" if all(ok for ok, _ in results.values()) else "rollback-failed")
+    return results

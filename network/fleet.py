@@ -1,0 +1,95 @@
+"""Reaching an environment's devices: log-in parameters from the binding, a driver per router, and
+commands on the towns' servers (the reachability probes), in parallel with a bounded pool."""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from ipaddress import IPv4Address
+from typing import TypeVar
+
+from municloud.environment import BoundHost, EnvironmentBinding
+
+from .drivers.device import Access, Driver, driver_for
+
+T = TypeVar("T")
+Progress = Callable[[str], None]  # called with a device name each time one is done
+
+
+class Fleet:
+    def __init__(self, binding: EnvironmentBinding, conn_timeout: float = 10.0) -> None:
+        self.binding = binding
+        self.conn_timeout = conn_timeout
+
+    def router(self, name: str) -> BoundHost:
+        host = self.binding.host(name)
+        if host.kind != "router":
+            raise KeyError(f"'{name}' is not a router of environment '{self.binding.name}'")
+        return host
+
+    def access(self, host: BoundHost) -> Access:
+        pinned = self.binding.known_hosts
+        if pinned is None and self.binding.config.ssh.host_key_policy == "pin":
+            raise KeyError(f"environment '{self.binding.name}' pins host keys but its binding names no known_hosts")
+        return Access(host.ssh_user, self.binding.key_file, pinned, self.conn_timeout)
+
+    def driver(self, name: str) -> Driver:
+        host = self.router(name)
+        return driver_for(host.platform or "frr", str(host.mgmt_address), self.access(host))
+
+    def town_probe(self, town: str) -> BoundHost | None:
+        """The town's in-office server that probes the DC service (role `probe`)."""
+        return next((h for h in self.binding.servers() if h.town == town and h.role == "probe"), None)
+
+    def ping_from(self, server: BoundHost, targets: Iterable[IPv4Address], timeout: float = 20) -> dict[str, bool]:
+        """Ping each target from `server` (over SSH): which answered."""
+        targets = list(targets)
+        script = "; ".join(
+            f"ping -n -q -c 3 -i 0.2 -W 1 {t} >/dev/null 2>&1 && echo {t} ok || echo {t} fail" for t in targets
+        )
+        options = ["-o", "BatchMode=yes", "-o", f"ConnectTimeout={int(self.conn_timeout)}", "-o", "LogLevel=ERROR"]
+        if self.binding.config.ssh.host_key_policy == "accept-new":
+            # the lab rebuilds its containers with new host keys: nothing to pin against
+            options += ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"]
+        elif self.binding.known_hosts is not None:
+            options += ["-o", "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={self.binding.known_hosts}"]
+        key = ["-i", str(self.binding.key_file)] if self.binding.key_file else []
+        try:
+            result = subprocess.run(
+                ["ssh", *key, *options, f"{server.ssh_user}@{server.mgmt_address}", script],
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                stdin=subprocess.DEVNULL,
+            )
+        except subprocess.TimeoutExpired:
+            return {str(t): False for t in targets}
+        answered = {line.split()[0] for line in result.stdout.splitlines() if line.endswith(" ok")}
+        return {str(t): str(t) in answered for t in targets}
+
+
+def parallel(
+    fn: Callable[[str], T], names: Iterable[str], workers: int, progress: Progress | None = None
+) -> dict[str, T | BaseException]:
+    """Run `fn` per name with at most `workers` at a time; an exception is returned, not raised."""
+    names = list(names)
+    results: dict[str, T | BaseException] = {}
+    if not names:
+        return results
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(names)))) as pool:
+        futures = {pool.submit(fn, name): name for name in names}
+        for future in as_completed(futures):
+            name = futures[future]
+            try:
+                results[name] = future.result()
+            except BaseException as error:  # reported per device by the caller
+                results[name] = error
+            if progress:
+                progress(name)
+    return results
+
+
+def quote(text: str) -> str:
+    return shlex.quote(text)
