@@ -58,7 +58,7 @@ def test_waves_dc_then_wan_then_towns_and_destroy_reversed() -> None:
 
 
 def test_up_runs_in_order_with_towns_in_parallel(fake_env: dict[str, str]) -> None:
-    env = {**fake_env, "FAKE_PULUMI_DELAY": "0.6"}
+    env = {**fake_env, "FAKE_PULUMI_DELAY": "0.3"}
     results = run_stacks("up", "prod", ["dc", "wan", "ina", "ogose", "namegawa"], parallel=3, environ=env)
     assert [r.ok for r in results] == [True] * 5
     ups = {c["stack"]: c for c in ops(env, "up")}
