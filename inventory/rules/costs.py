@@ -69,7 +69,8 @@ def costs_can_be_shared(files: LoadedFiles) -> Iterator[Finding]:
                 yield "costs", ("towns", index, "current_annual_yen"), f"required: {need}"
         if missing:
             return
-    seen: set[Finding] = set()
+    # The whole period first, then year by year; the first span that fails is reported (the next
+    # ones mostly fail for the same reason, and would bury it).
     for year in (None, *costs.period.fiscal_years):
         try:
             allocate(allocation_input(costs, towns, year))
@@ -77,11 +78,9 @@ def costs_can_be_shared(files: LoadedFiles) -> Iterator[Finding]:
             for town_id, why in error.failures:
                 index = entries.get(town_id) if town_id else None
                 if index is not None:
-                    finding: Finding = ("costs", ("towns", index), why)
+                    yield "costs", ("towns", index), why
                 elif town_id:
-                    finding = ("costs", ("adjustment", "reallocation"), f"town '{town_id}': {why}")
+                    yield "costs", ("adjustment", "reallocation"), f"town '{town_id}': {why}"
                 else:
-                    finding = ("costs", ("adjustment",) if costs.adjustment else ("items",), why)
-                if finding not in seen:
-                    seen.add(finding)
-                    yield finding
+                    yield "costs", ("adjustment",) if costs.adjustment else ("items",), why
+            return

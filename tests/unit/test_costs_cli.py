@@ -57,7 +57,7 @@ CASES = {
             _entry(d, "ina").update(cap={"annual_yen": 40_000_000}),
             _entry(d, "ogose").update(cap={"annual_yen": 27_528_656}),
         ),
-        "town 'ogose': FY2027: re-allocating 10,805,818 yen of adjustments would push it over its cap",
+        "town 'ogose': FY2026-FY2030 (5 years): re-allocating 54,029,090 yen of adjustments would push it over its cap",
     ),
     "an unknown town": (
         lambda d: _entry(d, "ina").update(id="inaa"),
