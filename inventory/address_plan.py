@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from typing import Any
 
 from .model.addressing import AddressingFile
 from .model.environment import EnvironmentConfig
@@ -313,6 +314,43 @@ def _regions(env: EnvironmentConfig, sizes: dict[str, int]) -> dict[str, IPv4Net
             candidate = carve.take(prefixlen, f"the {name} region")
         regions[name] = candidate
     return regions
+
+
+def _link_dict(link: Link) -> dict[str, str]:
+    return {"name": link.name, "a_node": link.a_node, "a": str(link.a), "b_node": link.b_node, "b": str(link.b)}
+
+
+def plan_as_dict(plan: AddressPlan) -> dict[str, Any]:
+    """The plan as plain data: `inventory plan-addresses --json` prints it, the WAN stack exports it."""
+    return {
+        "environment": plan.environment,
+        "supernet": str(plan.supernet),
+        "regions": {k: str(v) for k, v in plan.regions.items()},
+        "management": str(plan.management),
+        "ops_address": str(plan.ops_address),
+        "service_prefix": str(plan.service_prefix),
+        "service_address": str(plan.service_address),
+        "dc_lans": {k: str(v) for k, v in plan.dc_lans.items()},
+        "dc_gateways": {k: str(v) for k, v in plan.dc_gateways.items()},
+        "loopbacks": {k: str(v) for k, v in plan.loopbacks.items()},
+        "core_links": [_link_dict(link) for link in plan.core_links],
+        "mgmt": {k: str(v) for k, v in plan.mgmt.items()},
+        "towns": {
+            tid: {
+                "block": str(t.block),
+                "lan": str(t.lan),
+                "lan_gateway": str(t.lan_gateway),
+                "servers": {k: str(v) for k, v in t.servers.items()},
+                "clients": str(t.clients),
+                "client_gateway": str(t.client_gateway),
+                "loopback": str(t.loopback),
+                "primary": _link_dict(t.primary),
+                "backup": _link_dict(t.backup),
+                "management": str(t.management),
+            }
+            for tid, t in plan.towns.items()
+        },
+    }
 
 
 def plan_problems(plan: AddressPlan, kind: str) -> list[tuple[tuple[str, ...], str]]:

@@ -24,37 +24,6 @@ def _link(link: Link) -> dict[str, str]:
     }
 
 
-def address_plan_export(plan: AddressPlan) -> dict[str, Any]:
-    """The address plan as the network automation reads it from the WAN stack."""
-    return {
-        "environment": plan.environment,
-        "supernet": str(plan.supernet),
-        "regions": {k: str(v) for k, v in plan.regions.items()},
-        "management": str(plan.management),
-        "ops_address": str(plan.ops_address),
-        "service_prefix": str(plan.service_prefix),
-        "service_address": str(plan.service_address),
-        "dc_lans": {k: str(v) for k, v in plan.dc_lans.items()},
-        "dc_gateways": {k: str(v) for k, v in plan.dc_gateways.items()},
-        "loopbacks": {k: str(v) for k, v in plan.loopbacks.items()},
-        "core_links": {link.name: _link(link) for link in plan.core_links},
-        "towns": {
-            t.town: {
-                "block": str(t.block),
-                "lan": str(t.lan),
-                "lan_gateway": str(t.lan_gateway),
-                "servers": {name: str(addr) for name, addr in t.servers.items()},
-                "clients": str(t.clients),
-                "client_gateway": str(t.client_gateway),
-                "loopback": str(t.loopback),
-                "management": str(t.management),
-            }
-            for t in plan.towns.values()
-        },
-        "mgmt": {name: str(addr.ip) for name, addr in plan.mgmt.items()},
-    }
-
-
 def circuits_export(inventory: Inventory, plan: AddressPlan) -> dict[str, Any]:
     """Each town's two carrier circuits as ordered by contract, with the addresses on them."""
     pe_name = {e.id: e.name for e in inventory.wan.carrier.edges}

@@ -97,7 +97,7 @@ class Municipality(pulumi.ComponentResource):
                 s.name: {
                     "role": s.role,
                     "address": parts[0]["servers"][s.name],
-                    "mgmt_address": parts[1][s.name],
+                    "mgmt_address": parts[1][s.name].split("/")[0],
                     "fqdn": f"{s.name}.{zone}",
                 }
                 for s in town.servers

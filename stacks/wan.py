@@ -10,10 +10,10 @@ from typing import Any
 
 import pulumi
 
-from inventory.address_plan import AddressPlan, plan_problems
+from inventory.address_plan import AddressPlan, plan_as_dict, plan_problems
 from inventory.loader import Inventory
 
-from .exports import address_plan_export, circuits_export
+from .exports import circuits_export
 
 
 class WanInvalid(ValueError):
@@ -71,6 +71,6 @@ class WideAreaNetwork(pulumi.ComponentResource):
         if problems:
             raise WanInvalid("the WAN disagrees with the inventory:\n  " + "\n  ".join(problems))
         self.circuits = circuits_export(inventory, plan)
-        self.address_plan = address_plan_export(plan)
+        self.address_plan = plan_as_dict(plan)
         self.routers = routers_export(inventory, plan)
         self.register_outputs({"circuits": self.circuits, "address_plan": self.address_plan, "routers": self.routers})

@@ -9,6 +9,7 @@ import typer
 import yaml
 from rich.table import Table
 
+from inventory.address_plan import plan_as_dict
 from inventory.loader import check_inventory, default_root
 from inventory.model.systems import SystemClass
 from inventory.problems import InventoryError
@@ -170,36 +171,7 @@ def plan_addresses_cmd(env: EnvOption = "lab", as_json: JsonOption = False) -> N
     with invalid_input_exits():
         plan = environment_plan(inv, env)
     if as_json:
-        print_json(
-            {
-                "environment": plan.environment,
-                "supernet": str(plan.supernet),
-                "regions": {k: str(v) for k, v in plan.regions.items()},
-                "management": str(plan.management),
-                "ops_address": str(plan.ops_address),
-                "service_prefix": str(plan.service_prefix),
-                "service_address": str(plan.service_address),
-                "dc_lans": {k: str(v) for k, v in plan.dc_lans.items()},
-                "loopbacks": {k: str(v) for k, v in plan.loopbacks.items()},
-                "core_links": [_link_json(link) for link in plan.core_links],
-                "mgmt": {k: str(v) for k, v in plan.mgmt.items()},
-                "towns": {
-                    tid: {
-                        "block": str(t.block),
-                        "lan": str(t.lan),
-                        "lan_gateway": str(t.lan_gateway),
-                        "servers": {k: str(v) for k, v in t.servers.items()},
-                        "clients": str(t.clients),
-                        "client_gateway": str(t.client_gateway),
-                        "loopback": str(t.loopback),
-                        "primary": _link_json(t.primary),
-                        "backup": _link_json(t.backup),
-                        "management": str(t.management),
-                    }
-                    for tid, t in plan.towns.items()
-                },
-            }
-        )
+        print_json(plan_as_dict(plan))
         return
     out.print(
         f"[bold]{plan.environment}[/]: supernet {plan.supernet}; regions "
@@ -242,16 +214,6 @@ def plan_addresses_cmd(env: EnvOption = "lab", as_json: JsonOption = False) -> N
             str(t.management),
         )
     out.print(table)
-
-
-def _link_json(link) -> dict[str, str]:
-    return {
-        "name": link.name,
-        "a_node": link.a_node,
-        "a": str(link.a),
-        "b_node": link.b_node,
-        "b": str(link.b),
-    }
 
 
 @app.command()
