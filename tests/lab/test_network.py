@@ -1,0 +1,268 @@
+"""Network changes on the small lab, for real: render -> plan -> apply with canary, post-checks and
+automatic rollback; the fault tests end with every router equal to its pre-change backup and the
+WAN reachable again."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from network.apply import Hooks, apply_plan
+from network.config import same_config
+from network.fleet import Fleet
+from network.plan import Plan, fetch_running, make_plan
+
+from .conftest import SmallLab
+
+pytestmark = pytest.mark.lab
+MUNICLOUD = [sys.executable, "-m", "municloud.cli.main"]
+
+
+def cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*MUNICLOUD, *args], capture_output=True, text=True, timeout=timeout, env={**os.environ, "COLUMNS": "200"}
+    )
+
+
+@pytest.fixture(scope="module")
+def net(small_lab: SmallLab) -> Iterator[SmallLab]:
+    """The small lab with the network applied from the inventory (once per module), and the DC
+    service address on DC1's app server (provisioning puts it there; here the test does)."""
+    shutil.rmtree(small_lab.ops_state_dir / "network", ignore_errors=True)
+    binding = small_lab.environment()
+    service = binding.plan.service_address
+    app = small_lab.ssh("dc1-app1", f"ip addr replace {service}/32 dev lo")
+    assert app.returncode == 0, app.stderr
+    planned = cli("net", "plan", "--json")
+    assert planned.returncode == 0, planned.stderr
+    path = json.loads(planned.stdout)["path"]
+    applied = cli("net", "apply", path, "--yes")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    yield small_lab
+    small_lab.ssh("dc1-app1", f"ip addr del {service}/32 dev lo")
+
+
+@pytest.fixture
+def healed(net: SmallLab) -> Iterator[SmallLab]:
+    yield net
+    net.lab.heal()
+
+
+def _routers(lab: SmallLab) -> list[str]:
+    return [r.name for r in lab.environment().routers()]
+
+
+def _running(lab: SmallLab) -> dict[str, str]:
+    result = fetch_running(Fleet(lab.environment()), _routers(lab), 8)
+    assert all(isinstance(v, str) for v in result.values()), result
+    return result  # type: ignore[return-value]
+
+
+def _ping(lab: SmallLab, client: str, target: str) -> bool:
+    ns = lab.client_ns(client)
+    done = subprocess.run(["ip", "netns", "exec", ns, "ping", "-n", "-q", "-c", "2", "-i", "0.2", "-W", "1", target])
+    return done.returncode == 0
+
+
+def _assert_wan_healthy(lab: SmallLab) -> None:
+    binding = lab.environment()
+    service = str(binding.plan.service_address)
+    deadline = time.monotonic() + 30
+    while True:
+        ok = all(_ping(lab, f"{t}-pcs", service) for t in binding.towns)
+        if ok or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert ok, "the DC service is not reachable from every town"
+
+
+def _assert_equal_to(lab: SmallLab, before: dict[str, str]) -> None:
+    after = _running(lab)
+    differ = [n for n in before if not same_config("frr", after[n], before[n])]
+    assert differ == [], f"not back to the pre-change config: {differ}"
+
+
+def test_apply_gives_town_to_dc_reachability_with_bfd_and_isolation(net: SmallLab) -> None:
+    binding = net.environment()
+    plan = binding.plan
+    service = str(plan.service_address)
+    for town in binding.towns:
+        assert _ping(net, f"{town}-pcs", service), f"{town}: DC service unreachable"
+        for other in binding.towns:
+            if other != town:
+                assert not _ping(net, f"{town}-pcs", str(plan.towns[other].lan_gateway.ip + 1)), (town, other)
+    for router in _routers(net):
+        conn = net.netmiko(router)
+        try:
+            assert conn.send_command("show ip route 0.0.0.0/0 json").strip() in ("{}", ""), router
+            peers = json.loads(conn.send_command("show bfd peers json"))
+            assert peers and all(p["status"] == "up" for p in peers), (router, peers)
+            summary = json.loads(conn.send_command("show ip bgp summary json"))["ipv4Unicast"]["peers"]
+            assert summary and all(p["state"] == "Established" for p in summary.values()), router
+        finally:
+            conn.disconnect()
+    # the primary circuit wins: the town's route to the service goes out wan-primary
+    conn = net.netmiko("ina-ce1")
+    try:
+        route = json.loads(conn.send_command(f"show ip route {plan.service_prefix} json"))
+        hops = route[str(plan.service_prefix)][0]["nexthops"]
+        assert hops[0]["interfaceName"] == "wan-primary"
+    finally:
+        conn.disconnect()
+
+
+def test_plan_right_after_apply_is_empty(net: SmallLab) -> None:
+    planned = cli("net", "plan", "--json")
+    assert planned.returncode == 0, planned.stderr
+    data = json.loads(planned.stdout)
+    assert data["path"] is None and all(not d["remediation"] for d in data["devices"])
+    assert cli("net", "compliance").returncode == 0
+
+
+def test_one_line_change_plans_as_that_line_and_applies(healed: SmallLab) -> None:
+    lab = healed
+    inv, binding = lab.inventory, lab.environment()
+    base = make_plan(inv, binding, ["ogose-ce1"])
+    intended = base.device("ogose-ce1").intended
+    assert base.changed == []
+    changed = intended.replace("  transmit-interval 100", "  transmit-interval 150")
+    plan = make_plan(inv, binding, ["ogose-ce1"], intended_override={"ogose-ce1": changed})
+    assert plan.device("ogose-ce1").remediation == ["bfd", "  profile WAN", "    transmit-interval 150"]
+    result = apply_plan(plan, inv, binding)
+    assert result.ok, result.results
+    back = make_plan(inv, binding, ["ogose-ce1"])
+    assert back.device("ogose-ce1").remediation == ["bfd", "  profile WAN", "    transmit-interval 100"]
+    assert apply_plan(back, inv, binding).ok
+    _assert_wan_healthy(lab)
+
+
+def test_a_rejected_line_rolls_the_device_back(healed: SmallLab) -> None:
+    lab = healed
+    inv, binding = lab.inventory, lab.environment()
+    before = _running(lab)
+    intended = make_plan(inv, binding, ["ina-ce1"]).device("ina-ce1").intended
+    bad = intended.replace(" description ina town hall LAN", " description changed LAN\n ip address 300.1.1.1/24")
+    plan = make_plan(inv, binding, ["ina-ce1"], intended_override={"ina-ce1": bad})
+    result = apply_plan(plan, inv, binding)
+    assert not result.ok
+    assert result.results["ina-ce1"].status == "rolled-back", result.results["ina-ce1"]
+    assert "rejected" in result.results["ina-ce1"].detail
+    _assert_equal_to(lab, before)
+    _assert_wan_healthy(lab)
+
+
+def test_a_failing_post_check_rolls_back(healed: SmallLab) -> None:
+    """A plan that drops a BGP session (the town's backup circuit) fails its post-check."""
+    lab = healed
+    inv, binding = lab.inventory, lab.environment()
+    before = _running(lab)
+    intended = make_plan(inv, binding, ["namegawa-ce1"]).device("namegawa-ce1").intended
+    pe2 = str(binding.plan.towns["namegawa"].backup.a.ip)
+    dropped = "\n".join(line for line in intended.splitlines() if f"neighbor {pe2} " not in line) + "\n"
+    plan = make_plan(inv, binding, ["namegawa-ce1"], intended_override={"namegawa-ce1": dropped})
+    assert any(line.strip() == f"no neighbor {pe2} remote-as 64600" for line in plan.device("namegawa-ce1").remediation)
+    result = apply_plan(plan, inv, binding, check_timeout=8)
+    assert result.results["namegawa-ce1"].status == "rolled-back", result.results
+    assert "was up before the change" in result.results["namegawa-ce1"].detail
+    _assert_equal_to(lab, before)
+    _assert_wan_healthy(lab)
+
+
+def test_a_device_lost_in_the_middle_of_a_change_comes_back_as_it_was(healed: SmallLab) -> None:
+    lab = healed
+    inv, binding = lab.inventory, lab.environment()
+    before = _running(lab)
+    intended = make_plan(inv, binding, ["ogose-ce1"]).device("ogose-ce1").intended
+    changed = intended.replace(" description ogose client segment", " description ogose clients (changed)")
+    plan = make_plan(inv, binding, ["ogose-ce1"], intended_override={"ogose-ce1": changed})
+
+    def lose(name: str) -> None:  # the router dies right after the push, and boots again 3 s later
+        lab.lab.fault_stop_router(name)
+        threading.Timer(3.0, lab.lab.fault_start_router, args=(name,)).start()
+
+    result = apply_plan(plan, inv, binding, hooks=Hooks(after_push=lose), check_timeout=5, reconnect_s=40)
+    assert result.results["ogose-ce1"].status == "rolled-back", result.results
+    _assert_equal_to(lab, before)
+    _assert_wan_healthy(lab)
+
+
+def test_a_killed_apply_is_found_and_rolled_back(healed: SmallLab) -> None:
+    lab = healed
+    inv, binding = lab.inventory, lab.environment()
+    before = _running(lab)
+    names = _routers(lab)
+    base = make_plan(inv, binding, names)
+    overrides = {
+        n: base.device(n).intended.replace("  transmit-interval 100", "  transmit-interval 120") for n in names
+    }
+    plan = make_plan(inv, binding, names, intended_override=overrides)
+    path = plan.save()
+    proc = subprocess.Popen(
+        [*MUNICLOUD, "net", "apply", str(path), "--yes"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    changes = lab.ops_state_dir / "network" / "changes"
+    deadline = time.monotonic() + 60
+    killed = False
+    while time.monotonic() < deadline and proc.poll() is None:
+        for journal in changes.glob("*.json") if changes.is_dir() else []:
+            data = json.loads(journal.read_text())
+            if data["plan"] == plan.id and any(d["state"] == "pushed" for d in data["devices"].values()):
+                proc.send_signal(signal.SIGKILL)
+                killed = True
+                break
+        if killed:
+            break
+        time.sleep(0.02)
+    proc.wait()
+    assert killed, "the apply finished before it could be killed"
+    replan = cli("net", "plan")
+    assert "unfinished change" in replan.stderr
+    refused = cli("net", "apply", str(path), "--yes")
+    assert refused.returncode == 2 and "unfinished" in refused.stderr
+    rolled = cli("net", "rollback", "--unfinished", "--yes")
+    assert rolled.returncode == 0, rolled.stdout + rolled.stderr
+    _assert_equal_to(lab, before)
+    _assert_wan_healthy(lab)
+
+
+def test_rollback_of_one_device_to_its_last_pre_change_backup(healed: SmallLab) -> None:
+    lab = healed
+    inv, binding = lab.inventory, lab.environment()
+    before = _running(lab)["dc2-edge"]
+    intended = make_plan(inv, binding, ["dc2-edge"]).device("dc2-edge").intended
+    changed = intended.replace(" description dc2 LAN (app, db)", " description dc2 LAN (changed)")
+    assert apply_plan(make_plan(inv, binding, ["dc2-edge"], intended_override={"dc2-edge": changed}), inv, binding).ok
+    assert not same_config("frr", _running(lab)["dc2-edge"], before)
+    rolled = cli("net", "rollback", "--device", "dc2-edge", "--yes")
+    assert rolled.returncode == 0, rolled.stdout + rolled.stderr
+    assert same_config("frr", _running(lab)["dc2-edge"], before)
+    log = cli("net", "log", "--json")
+    events = json.loads(log.stdout)
+    assert any(e["event"] == "rollback" and e.get("device") == "dc2-edge" for e in events)
+
+
+def test_a_stale_plan_is_refused(healed: SmallLab) -> None:
+    lab = healed
+    inv, binding = lab.inventory, lab.environment()
+    intended = make_plan(inv, binding, ["ina-ce1"]).device("ina-ce1").intended
+    first = intended.replace(" description ina client segment", " description one")
+    second = intended.replace(" description ina client segment", " description two")
+    plan_a = make_plan(inv, binding, ["ina-ce1"], intended_override={"ina-ce1": first})
+    plan_b = make_plan(inv, binding, ["ina-ce1"], intended_override={"ina-ce1": second})
+    assert apply_plan(plan_a, inv, binding).ok
+    path = plan_b.save()
+    refused = cli("net", "apply", str(path), "--yes")
+    assert refused.returncode == 2 and "stale" in refused.stderr, refused.stderr
+    restore = make_plan(inv, binding, ["ina-ce1"])
+    assert apply_plan(restore, inv, binding).ok
+    assert Plan.load(Path(path)).id == plan_b.id
