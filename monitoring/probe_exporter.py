@@ -1,0 +1,133 @@
+#!/usr/bin/python3
+"""The town's probe exporter: the SLA's eyes, one per town on the town hall's in-office server.
+
+Every `interval_seconds` (default 15) it makes one synthetic transaction against each business
+system the town subscribes: an HTTP GET of /health/<town>/<system> on the DC service address, so
+the request really crosses the town's CE router, the carrier WAN and the DC edge, and the answer
+really comes from the town's schema in the DC database. Metrics, labelled town, system, tier:
+
+  municloud_probe_success            1 when the last probe answered 200 in time, else 0
+  municloud_probe_duration_seconds   histogram of probe durations (failures included)
+  municloud_probes_total             probes made   } counters: they survive scrapes that
+  municloud_probe_failures_total     probes failed } Prometheus missed, so no outage is lost
+  municloud_probe_last_run_timestamp_seconds (town)  when the last round finished
+
+Runs on Debian's python3 with python3-prometheus-client (0.16 in bookworm) and python3-yaml:
+the town servers have no PyPI. The probe_agent role installs it as a systemd service with its
+configuration in /etc/municloud/probe.yaml.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+@dataclass(frozen=True)
+class ProbeConfig:
+    town: str
+    target: str  # http://<DC service address>:<port>
+    systems: tuple[tuple[str, str], ...]  # (system id, tier)
+    interval_seconds: float = 15.0
+    timeout_seconds: float = 5.0
+    listen_address: str = "127.0.0.1"
+    listen_port: int = 9469
+
+    @classmethod
+    def load(cls, path: Path) -> ProbeConfig:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return cls(
+            town=data["town"],
+            target=data["target"].rstrip("/"),
+            systems=tuple((s["id"], s["tier"]) for s in data["systems"]),
+            interval_seconds=float(data.get("interval_seconds", 15)),
+            timeout_seconds=float(data.get("timeout_seconds", 5)),
+            listen_address=data.get("listen", {}).get("address", "127.0.0.1"),
+            listen_port=int(data.get("listen", {}).get("port", 9469)),
+        )
+
+
+class Prober:
+    def __init__(self, config: ProbeConfig, registry: CollectorRegistry) -> None:
+        self.config = config
+        labels = ("town", "system", "tier")
+        self.success = Gauge("municloud_probe_success", "1 if the last probe succeeded", labels, registry=registry)
+        self.duration = Histogram(
+            "municloud_probe_duration_seconds", "Probe duration", labels, buckets=DURATION_BUCKETS, registry=registry
+        )
+        self.probes = Counter("municloud_probes", "Probes made", labels, registry=registry)
+        self.failures = Counter("municloud_probe_failures", "Probes failed", labels, registry=registry)
+        self.last_run = Gauge(
+            "municloud_probe_last_run_timestamp_seconds", "End of the last probe round", ("town",), registry=registry
+        )
+        for system, tier in config.systems:  # every series exists from the start, at zero
+            for metric in (self.probes, self.failures):
+                metric.labels(config.town, system, tier)
+        self.pool = ThreadPoolExecutor(max_workers=min(16, max(1, len(config.systems))))
+
+    def probe(self, system: str) -> tuple[bool, float]:
+        url = f"{self.config.target}/health/{self.config.town}/{system}"
+        started = time.monotonic()
+        try:
+            with urllib.request.urlopen(url, timeout=self.config.timeout_seconds) as answer:  # noqa: S310 - http only
+                answer.read()
+                ok = answer.status == 200
+        except (urllib.error.URLError, OSError, ValueError):
+            ok = False
+        return ok, time.monotonic() - started
+
+    def round(self) -> None:
+        town = self.config.town
+        results = list(self.pool.map(lambda s: (s, self.probe(s[0])), self.config.systems))
+        for (system, tier), (ok, seconds) in results:
+            self.probes.labels(town, system, tier).inc()
+            if not ok:
+                self.failures.labels(town, system, tier).inc()
+            self.success.labels(town, system, tier).set(1 if ok else 0)
+            self.duration.labels(town, system, tier).observe(seconds)
+        self.last_run.labels(town).set(time.time())
+
+    def run_forever(self, stop: threading.Event) -> None:
+        """Rounds start on a fixed cadence (not `interval` after the previous one ended), so a slow
+        round does not stretch the sampling and the SLA's per-minute series stays regular."""
+        next_start = time.monotonic()
+        while not stop.is_set():
+            self.round()
+            next_start += self.config.interval_seconds
+            delay = next_start - time.monotonic()
+            if delay < 0:  # a round longer than the interval: start the next one now, keep cadence
+                next_start = time.monotonic()
+                delay = 0
+            stop.wait(delay)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="municloud probe exporter (one per town)")
+    parser.add_argument("--config", default="/etc/municloud/probe.yaml", type=Path)
+    args = parser.parse_args(argv)
+    config = ProbeConfig.load(args.config)
+    registry = CollectorRegistry()
+    prober = Prober(config, registry)
+    start_http_server(config.listen_port, addr=config.listen_address, registry=registry)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    prober.run_forever(stop)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
