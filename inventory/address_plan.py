@@ -286,6 +286,12 @@ def plan_addresses(
     )
 
 
+def operations_servers(plan: AddressPlan, datacenters: Sequence[DataCenter]) -> list[IPv4Address]:
+    """The data centers' NTP and syslog servers, as routers and servers are told: the first app
+    server of each DC (DC1 first), so either site alone keeps the towns' clocks and logs."""
+    return [plan.dc_hosts[dc.server_names("app")[0]].ip for dc in datacenters if dc.server_names("app")]
+
+
 def _next_host(hosts: Iterator[IPv4Address], lan: IPv4Network, name: str) -> IPv4Address:
     try:
         return next(hosts)

@@ -82,7 +82,7 @@ class Prober:
         url = f"{self.config.target}/health/{self.config.town}/{system}"
         started = time.monotonic()
         try:
-            with urllib.request.urlopen(url, timeout=self.config.timeout_seconds) as answer:  # noqa: S310 - http only
+            with urllib.request.urlopen(url, timeout=self.config.timeout_seconds) as answer:
                 answer.read()
                 ok = answer.status == 200
         except (urllib.error.URLError, OSError, ValueError):

@@ -15,6 +15,8 @@ from rich.console import Console
 from inventory.loader import Inventory, load_inventory
 from inventory.problems import InventoryError
 
+from ..environment import EnvironmentBinding, bind_environment
+
 
 class Exit(IntEnum):
     OK = 0
@@ -62,4 +64,13 @@ def invalid_input_exits() -> Iterator[None]:
 def inventory_or_exit() -> Inventory:
     with invalid_input_exits():
         return load_inventory()
+    raise AssertionError("unreachable")
+
+
+def binding_or_exit(environment: str) -> tuple[Inventory, EnvironmentBinding]:
+    """The inventory and its binding to `environment`; a bad inventory, binding file or name is
+    invalid input (exit 2)."""
+    with invalid_input_exits():
+        inventory = load_inventory()
+        return inventory, bind_environment(inventory, environment)
     raise AssertionError("unreachable")

@@ -15,6 +15,7 @@ from inventory.problems import InventoryError
 from lab.derive import PROFILES, derive_topology, profile_towns
 from lab.engine import Lab
 from lab.util import LabError, NotRootError
+from provisioning.db_state import forget_primary_site
 
 from ..environment import binding_path, environment_plan
 from ..lab_binding import write_lab_binding
@@ -143,6 +144,7 @@ def down() -> None:
         binding_file = binding_path(load_inventory().environment("lab"))
         if binding_file is not None:
             binding_file.unlink(missing_ok=True)
+    forget_primary_site("lab")  # a new lab's databases start as the inventory designs them
     out.print(f"lab down in {report.seconds:.1f} s: removed {len(report.removed)} item(s)")
     if report.leftovers:
         for item in report.leftovers:

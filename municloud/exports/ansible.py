@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from inventory.address_plan import operations_servers
 from inventory.loader import Inventory
 
 from ..environment import EnvironmentBinding
@@ -78,10 +79,16 @@ def ansible_inventory(inventory: Inventory, binding: EnvironmentBinding) -> dict
         "municloud_environment": binding.name,
         "service_address": str(plan.service_address),
         "service_prefix": str(plan.service_prefix),
+        # The designed primary; provisioning overrides it with the recorded one after a failover.
+        "db_primary_site": inventory.primary_dc.id,
+        # The DCs' time (and syslog) servers: the first app server of each DC, as the routers use.
+        "time_servers": [str(address) for address in operations_servers(plan, inventory.datacenters)],
+        "business_systems": [{"id": s.id, "tier": s.tier} for s in inventory.systems],
         "replication_mode": inventory.datacenters_file.replication.mode,
         "replication_slot": inventory.datacenters_file.replication.slot_name,
         "tenants": tenants,
     }
+    groups.setdefault("windows_clients", {"hosts": {}})  # production PCs over WinRM; none in the lab
     if binding.key_file is not None:
         all_vars["ansible_ssh_private_key_file"] = str(binding.key_file)
     return {"all": {"vars": all_vars, "children": groups}}

@@ -1,0 +1,192 @@
+"""`municloud provision` and `municloud db ...`: the playbooks through ansible-runner, and the
+database failover and fail-back of the BCP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from provisioning.db_state import primary_site, record_primary_site
+from provisioning.runner import Events, PlaybookResult, TaskFailure, run_playbook
+
+from .common import Exit, binding_or_exit, err, fail, out, print_json
+
+EnvOption = Annotated[str, typer.Option("--env", help="The environment: lab (the default) or prod.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
+
+
+@contextmanager
+def progress_events(title: str) -> Iterator[Events]:
+    """A progress bar per play (results so far, the task running), a live line per failed task."""
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.fields[play]}[/]"),
+        BarColumn(),
+        TextColumn("{task.completed} results"),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    ) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def play_started(play: str, _hosts: int) -> None:
+            for task_id in tasks.values():
+                bar.update(task_id, total=bar.tasks[task_id].completed or 1, description="done")
+            tasks[play] = bar.add_task("", total=None, play=f"{title}: {play}"[:70])
+
+        def task_started(play: str, task: str) -> None:
+            if play in tasks:
+                bar.update(tasks[play], description=task[:60])
+
+        def host_done(play: str, _host: str, _outcome: str) -> None:
+            if play in tasks:
+                bar.advance(tasks[play])
+
+        def failed(failure: TaskFailure) -> None:
+            what = "UNREACHABLE" if failure.unreachable else "FAILED"
+            bar.console.print(
+                f"[red]{what}[/] {failure.host}: {failure.task}: {failure.message}", highlight=False, soft_wrap=True
+            )
+
+        yield Events(play_started, task_started, host_done, failed)
+        for task_id in tasks.values():
+            bar.update(task_id, total=bar.tasks[task_id].completed or 1, description="done")
+
+
+def recap_table(result: PlaybookResult) -> Table:
+    table = Table(title=f"{result.playbook}: {result.status} in {result.seconds:.1f} s")
+    for column in ("host", "ok", "changed", "failed", "unreachable", "skipped", "rescued"):
+        table.add_column(column, justify="left" if column == "host" else "right")
+    for host in sorted(result.recap):
+        r = result.recap[host]
+        style = "" if r.good else "red"
+        table.add_row(
+            host,
+            str(r.ok),
+            str(r.changed),
+            str(r.failed),
+            str(r.unreachable),
+            str(r.skipped),
+            str(r.rescued),
+            style=style,
+        )
+    return table
+
+
+def result_json(result: PlaybookResult) -> dict[str, object]:
+    return {
+        "playbook": result.playbook,
+        "status": result.status,
+        "ok": result.ok,
+        "seconds": round(result.seconds, 1),
+        "changed": result.changed,
+        "recap": {h: vars(r) for h, r in sorted(result.recap.items())},
+        "failures": [vars(f) for f in result.failures],
+        "artifacts": str(result.artifacts),
+    }
+
+
+def report(result: PlaybookResult, as_json: bool) -> None:
+    if as_json:
+        print_json(result_json(result))
+    else:
+        out.print(recap_table(result))
+        out.print(f"artifacts: {result.artifacts}", highlight=False)
+    if not result.recap and result.ok:
+        err.print("[yellow]no host matched[/]: nothing was provisioned")
+    if not result.ok:
+        raise typer.Exit(int(Exit.FAILED))
+
+
+def provision(
+    env: EnvOption = "lab",
+    limit: Annotated[str | None, typer.Option(help="Only these hosts or groups (Ansible's --limit).")] = None,
+    town: Annotated[str | None, typer.Option(help="Only the servers of this town (its id).")] = None,
+    playbook: Annotated[str, typer.Option(help="The playbook in playbooks/ to run.")] = "site.yml",
+    check: Annotated[bool, typer.Option("--check", help="Dry run: report what would change.")] = False,
+    diff: Annotated[bool, typer.Option("--diff", help="Show the changes made to files.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Provision the environment's servers with the playbooks (ansible-runner).
+
+    The Ansible inventory is generated from the inventory and the environment binding. A progress
+    bar per play, a line per failed task, a recap per host at the end. Exit 0 only when no host
+    failed or was unreachable; 1 otherwise; 2 for invalid input.
+    """
+    inventory, binding = binding_or_exit(env)
+    if town is not None:
+        if town not in inventory.town_by_id:
+            fail(f"no town '{town}' in the inventory")
+        if town not in binding.towns:
+            fail(f"town '{town}' is not in environment '{env}' (its towns: {', '.join(binding.towns)})")
+        limit = f"town_{town.replace('-', '_')}" + (f":&{limit}" if limit else "")
+    try:
+        with progress_events("provision") as events:
+            result = run_playbook(inventory, binding, playbook, limit=limit, check=check, diff=diff, events=events)
+    except FileNotFoundError as error:
+        fail(str(error))
+    report(result, as_json)
+
+
+db_app = typer.Typer(
+    help=(
+        "The business database across the two data centers: which holds the primary, the failover "
+        "to DC2 and the fail-back to DC1 (dc_failover.yml, dc_failback.yml)."
+    ),
+    no_args_is_help=True,
+)
+
+
+@db_app.command("status")
+def db_status(env: EnvOption = "lab", as_json: JsonOption = False) -> None:
+    """Which data center holds the database primary (as recorded; the inventory's design if none)."""
+    inventory, _binding = binding_or_exit(env)
+    current = primary_site(inventory, env)
+    if as_json:
+        print_json(vars(current))
+        return
+    how = f"recorded ({current.reason})" if current.recorded else "the inventory's design (nothing recorded)"
+    out.print(f"database primary in {current.site}: {how}")
+
+
+def _switch(env: str, playbook: str, to_site: str, extravars: dict[str, str], reason: str, as_json: bool) -> None:
+    inventory, binding = binding_or_exit(env)
+    if to_site not in {dc.id for dc in inventory.datacenters}:
+        fail(f"no data center '{to_site}' in the inventory")
+    with progress_events(playbook.removesuffix(".yml")) as events:
+        result = run_playbook(inventory, binding, playbook, extravars=extravars, events=events)
+    if result.ok:
+        record_primary_site(inventory, env, to_site, reason)
+    report(result, as_json)
+    out.print(f"database primary now in {to_site}")
+
+
+@db_app.command("failover")
+def db_failover(
+    env: EnvOption = "lab",
+    to: Annotated[str, typer.Option("--to", help="The surviving data center.")] = "dc2",
+    as_json: JsonOption = False,
+) -> None:
+    """Promote the standby in the surviving data center and point its app servers at it."""
+    _switch(env, "dc_failover.yml", to, {"failover_to": to}, f"failover to {to}", as_json)
+
+
+@db_app.command("failback")
+def db_failback(
+    env: EnvOption = "lab",
+    to: Annotated[str, typer.Option("--to", help="The recovered data center that becomes primary again.")] = "dc1",
+    as_json: JsonOption = False,
+) -> None:
+    """Rebuild the recovered data center as a standby, switch over without losing a write, and
+    rebuild the other as its standby: replication healthy again, as before the failover."""
+    inventory, _binding = binding_or_exit(env)
+    current = primary_site(inventory, env).site
+    if current == to:
+        fail(f"the primary is already in {to}: nothing to fail back")
+    _switch(env, "dc_failback.yml", to, {"failback_to": to, "failback_from": current}, f"fail-back to {to}", as_json)

@@ -1,0 +1,1 @@
+../../../../monitoring/probe_exporter.py
