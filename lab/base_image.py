@@ -43,6 +43,7 @@ PACKAGES = (
     "python3-psycopg2",
     "postgresql",
     "prometheus-node-exporter",
+    "systemd-timesyncd",
     "iputils-ping",
     "procps",
     "less",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -66,6 +67,7 @@ class PlaybookResult:
     recap: dict[str, HostRecap]
     failures: list[TaskFailure]
     artifacts: Path
+    output_tail: str = ""  # the end of ansible's output, for a run that failed before any host did
 
     @property
     def ok(self) -> bool:
@@ -150,6 +152,8 @@ def run_playbook(
     for d in (home, home / "tmp", cp_dir):
         d.mkdir(parents=True, exist_ok=True)
     envvars = {
+        # ansible-playbook lives next to this interpreter (the venv), which need not be on PATH
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', os.defpath)}",
         "ANSIBLE_CONFIG": str(PLAYBOOKS / "ansible.cfg"),
         "ANSIBLE_HOME": str(home),
         "ANSIBLE_LOCAL_TEMP": str(home / "tmp"),
@@ -228,7 +232,11 @@ def run_playbook(
     ):
         for host, count in (stats.get(key) or {}).items():
             setattr(recap.setdefault(host, HostRecap(host)), attr, count)
-    return PlaybookResult(playbook, runner.status, runner.rc, seconds, recap, failures, artifacts)
+    tail = ""
+    if not recap and runner.status != "successful":
+        stdout = artifacts / "stdout"
+        tail = "\n".join(stdout.read_text(errors="replace").splitlines()[-15:]) if stdout.exists() else ""
+    return PlaybookResult(playbook, runner.status, runner.rc, seconds, recap, failures, artifacts, tail)
 
 
 def _message(result: dict[str, Any]) -> str:

@@ -100,6 +100,8 @@ def report(result: PlaybookResult, as_json: bool) -> None:
         out.print(f"artifacts: {result.artifacts}", highlight=False)
     if not result.recap and result.ok:
         err.print("[yellow]no host matched[/]: nothing was provisioned")
+    if result.output_tail:
+        err.print(result.output_tail, highlight=False, markup=False)
     if not result.ok:
         raise typer.Exit(int(Exit.FAILED))
 
