@@ -365,13 +365,23 @@ class Lab:
         nx.ensure_default_route(ns, str(lan.gateway.ip))
 
     def _write_known_hosts(self, topo: Topology) -> None:
-        """Pin the routers' host keys (the lab generated them) for SSH clients that check."""
+        """Pin every host key for SSH clients that check: the routers' (the lab generated them) and
+        the containers' (generated on first boot, read from the clone's own overlay layer)."""
         lines = []
-        for r in topo.routers:
-            pub = self.state_dir / "routers" / r.name / "ssh_host_ed25519_key.pub"
+        pubs = [
+            (r.mgmt_address, self.state_dir / "routers" / r.name / "ssh_host_ed25519_key.pub") for r in topo.routers
+        ]
+        pubs += [
+            (
+                c.mgmt_address,
+                LXC_PATH / names.container_name(topo.prefix, c.name) / "delta0/etc/ssh/ssh_host_ed25519_key.pub",
+            )
+            for c in topo.containers
+        ]
+        for address, pub in pubs:
             if pub.exists():
                 key = " ".join(pub.read_text().split()[:2])
-                lines.append(f"{r.mgmt_address.ip} {key}")
+                lines.append(f"{address.ip} {key}")
         (self.keys_dir / "known_hosts").write_text("\n".join(lines) + ("\n" if lines else ""))
 
     # ---- down --------------------------------------------------------------------------------------

@@ -94,27 +94,31 @@ def private_data_dir(environment: str) -> Path:
 
 
 def ssh_args(binding: EnvironmentBinding, workdir: Path) -> str:
-    """SSH options per the environment's host key policy: the lab regenerates host keys on every
-    build (accept new ones into a file of this run's lab), production pins them."""
+    """SSH options: host keys pinned whenever the binding knows them (the lab pins every key it
+    builds; production bindings carry them per host); otherwise the environment's policy."""
+    if binding.known_hosts is not None and binding.known_hosts.exists():
+        return f"-o StrictHostKeyChecking=yes -o UserKnownHostsFile={binding.known_hosts}"
     known = workdir / "known_hosts"
     if binding.config.ssh.host_key_policy == "pin":
         lines = [f"{h.mgmt_address} {h.host_key}" for h in binding.servers() if h.host_key]
         known.write_text("\n".join(lines) + ("\n" if lines else ""))
         return f"-o StrictHostKeyChecking=yes -o UserKnownHostsFile={known}"
-    if binding.lab is not None:
-        known = binding.lab.state_dir / "keys" / "known_hosts_servers"
     return f"-o StrictHostKeyChecking=accept-new -o UserKnownHostsFile={known}"
+
+
+def run_variables(inventory: Inventory, binding: EnvironmentBinding) -> dict[str, Any]:
+    """What this run knows that no file in playbooks/ may override: given as extra variables."""
+    public_key = binding.key_file.with_name(binding.key_file.name + ".pub") if binding.key_file else None
+    return {
+        "db_primary_site": primary_site(inventory, binding.name).site,
+        "municloud_secrets_file": str(ensure_secrets(binding.name)),
+        "admin_authorized_keys": [public_key.read_text().strip()] if public_key and public_key.exists() else [],
+    }
 
 
 def write_inventory(inventory: Inventory, binding: EnvironmentBinding, workdir: Path) -> Path:
     data = ansible_inventory(inventory, binding)
-    variables = data["all"]["vars"]
-    variables["db_primary_site"] = primary_site(inventory, binding.name).site
-    variables["municloud_secrets_file"] = str(ensure_secrets(binding.name))
-    variables["ansible_ssh_common_args"] = ssh_args(binding, workdir)
-    public_key = binding.key_file.with_name(binding.key_file.name + ".pub") if binding.key_file else None
-    if public_key is not None and public_key.exists():
-        variables["admin_authorized_keys"] = [public_key.read_text().strip()]
+    data["all"]["vars"]["ansible_ssh_common_args"] = ssh_args(binding, workdir)
     path = workdir / "inventory" / "hosts.yml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
@@ -208,7 +212,7 @@ def run_playbook(
         inventory=str(hosts_file),
         limit=limit,
         cmdline=cmdline or None,
-        extravars=extravars or {},
+        extravars={**run_variables(inventory, binding), **(extravars or {})},
         envvars=envvars,
         event_handler=on_event,
         quiet=True,

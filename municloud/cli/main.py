@@ -25,6 +25,7 @@ app.add_typer(net_cmd.app, name="net")
 app.add_typer(stack_cmd.app, name="stack")
 app.add_typer(cost_cmd.app, name="cost")
 app.command("provision")(provision_cmd.provision)
+app.command("verify")(provision_cmd.verify)
 app.add_typer(provision_cmd.db_app, name="db")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -13,6 +14,7 @@ from rich.table import Table
 
 from provisioning.db_state import primary_site, record_primary_site
 from provisioning.runner import Events, PlaybookResult, TaskFailure, run_playbook
+from provisioning.verify import CheckResult, VerifyResult, run_verify
 
 from .common import Exit, binding_or_exit, err, fail, out, print_json
 
@@ -192,3 +194,66 @@ def db_failback(
     if current == to:
         fail(f"the primary is already in {to}: nothing to fail back")
     _switch(env, "dc_failback.yml", to, {"failback_to": to, "failback_from": current}, f"fail-back to {to}", as_json)
+
+
+def verify(
+    env: EnvOption = "lab",
+    town: Annotated[str | None, typer.Option(help="Only the servers of this town (its id).")] = None,
+    junit: Annotated[Path | None, typer.Option(help="Also write the JUnit XML here (for CI systems).")] = None,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Hosts checked at once.")] = 8,
+    as_json: JsonOption = False,
+) -> None:
+    """Prove the servers are as the inventory says (testinfra over SSH).
+
+    Services running and enabled, ports listening, configuration matching the inventory, database
+    replication streaming, every subscribed (town, system) answering from the town's own server,
+    and the towns unable to reach each other. A summary per town and site, the failing checks by
+    name, and a JUnit XML file. Exit 0 when every check passed, 1 otherwise, 2 for invalid input.
+    """
+    inventory, binding = binding_or_exit(env)
+    if town is not None and town not in binding.towns:
+        fail(f"town '{town}' is not in environment '{env}' (its towns: {', '.join(binding.towns)})")
+    with err.status(f"verifying {env} ({town or 'every town and both data centers'}) ..."):
+        result = run_verify(inventory, binding, town=town, junit=junit, workers=workers)
+    if as_json:
+        print_json(
+            {
+                "ok": result.ok,
+                "seconds": round(result.seconds, 1),
+                "junit": str(result.junit),
+                "error": result.error,
+                "checks": [vars(r) | {"site": result.sites.get(r.host)} for r in result.results],
+            }
+        )
+    else:
+        if result.error:
+            err.print(result.error, highlight=False, markup=False)
+        out.print(verify_table(result))
+        for r in result.results:
+            if not r.passed:
+                out.print(f"[red]FAILED[/] {r.host}: {r.check}: {r.message}", highlight=False)
+        out.print(f"JUnit XML: {result.junit}", highlight=False)
+    if not result.ok:
+        raise typer.Exit(int(Exit.FAILED))
+
+
+def verify_table(result: VerifyResult) -> Table:
+    by_site: dict[str, list[CheckResult]] = {}
+    for r in result.results:
+        by_site.setdefault(result.sites.get(r.host, "?"), []).append(r)
+    passed = sum(r.passed for r in result.results)
+    table = Table(title=f"verify: {passed}/{len(result.results)} checks passed in {result.seconds:.1f} s")
+    for column in ("town / site", "hosts", "passed", "failed", "failing checks"):
+        table.add_column(column)
+    for site in sorted(by_site):
+        checks = by_site[site]
+        failed = [f"{r.host}: {r.check}" for r in checks if not r.passed]
+        table.add_row(
+            site,
+            str(len({r.host for r in checks})),
+            str(len(checks) - len(failed)),
+            str(len(failed)),
+            "; ".join(failed),
+            style="red" if failed else "",
+        )
+    return table

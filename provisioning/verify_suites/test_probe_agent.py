@@ -1,0 +1,40 @@
+"""Each town's in-office server: the probe exporter runs with exactly the town's systems, every
+subscribed (town, system) answers from the town across the WAN, and the other towns' LANs do not
+(the shared WAN is hub and spoke: towns reach the data centers, never each other)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.roles("probe")
+
+
+def test_probe_exporter_runs_with_the_towns_systems(server, verify_plan) -> None:
+    service = server.host.service("municloud-probe-exporter")
+    assert service.is_running and service.is_enabled
+    assert server.host.socket(f"tcp://{server.spec['mgmt']}:{verify_plan['probe_exporter_port']}").is_listening
+    config = yaml.safe_load(server.host.file("/etc/municloud/probe.yaml").content_string)
+    assert config["town"] == server.spec["town"]
+    assert sorted(s["id"] for s in config["systems"]) == sorted(server.spec["systems"])
+
+
+def test_every_subscribed_system_answers_from_the_town(server, verify_plan) -> None:
+    base = f"http://{verify_plan['service_address']}:{verify_plan['business_app_port']}"
+    failed = {}
+    for system in server.spec["systems"]:
+        status, body = server.http_get(f"{base}/health/{server.spec['town']}/{system}")
+        if status != 200 or json.loads(body).get("system") != system:
+            failed[system] = f"{status} {body.strip()[:80]}"
+    assert not failed, f"{len(failed)} of {len(server.spec['systems'])} systems do not answer: {failed}"
+
+
+def test_other_towns_are_unreachable(server) -> None:
+    reached = [
+        town
+        for town, address in server.spec["other_town_lans"].items()
+        if server.host.run("ping -n -q -c 1 -W 1 %s", address).rc == 0
+    ]
+    assert not reached, f"reaches the LAN of {reached}"
