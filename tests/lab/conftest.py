@@ -17,8 +17,11 @@ management region, so that two test sessions can each have their own small lab s
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -146,6 +149,7 @@ class SmallLab(SampleLab):
     towns: list[str]
     binding_path: Path
     ops_state_dir: Path
+    first_provision: dict | None = None  # the first `municloud provision --json` of the session
 
     def environment(self) -> EnvironmentBinding:
         return bind_environment(self.inventory, "lab", self.binding_path)
@@ -167,6 +171,7 @@ def small_lab() -> Iterator[SmallLab]:
     binding_path = SMALL_STATE_DIR / "binding.yaml"
     ops_state_dir = SMALL_STATE_DIR.with_name(SMALL_STATE_DIR.name + "-ops")
     saved = {k: os.environ.get(k) for k in (BINDING_ENV_VAR, "MUNICLOUD_STATE_DIR")}
+    shutil.rmtree(ops_state_dir, ignore_errors=True)  # a new lab: no plan, backup, secret or record is valid
     try:
         with contextmanager(running_lab)(SMALL_STATE_DIR, small_topology(inventory)) as sample:
             write_lab_binding(sample.lab, towns, binding_path)
@@ -191,3 +196,36 @@ def clean_small_lab(small_lab: SmallLab) -> Iterator[SmallLab]:
     """The small lab, with every fault a test leaves healed afterwards."""
     yield small_lab
     small_lab.lab.heal()
+
+
+# ---- the small lab's WAN routed from the inventory, shared by provisioning, SLA and drill tests ------
+def municloud_cli(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    """`municloud ...` in its own process, reaching the session's lab through $MUNICLOUD_BINDING."""
+    return subprocess.run(
+        [sys.executable, "-m", "municloud.cli.main", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "COLUMNS": "200"},
+        stdin=subprocess.DEVNULL,
+    )
+
+
+@pytest.fixture(scope="session")
+def networked_lab(small_lab: SmallLab) -> SmallLab:
+    """The small lab with every router configured from the inventory (`net plan` then `net apply`;
+    an empty plan when an earlier test already did it)."""
+    planned = municloud_cli("net", "plan", "--json")
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    applied = municloud_cli("net", "apply", json.loads(planned.stdout)["path"], "--yes")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    return small_lab
+
+
+@pytest.fixture(scope="session")
+def provisioned_lab(networked_lab: SmallLab) -> SmallLab:
+    """The routed small lab with every server provisioned (`municloud provision`), once per session."""
+    result = municloud_cli("provision", "--json")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    networked_lab.first_provision = json.loads(result.stdout)
+    return networked_lab

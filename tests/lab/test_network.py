@@ -70,7 +70,9 @@ def _running(lab: SmallLab) -> dict[str, str]:
 
 def _ping(lab: SmallLab, client: str, target: str) -> bool:
     ns = lab.client_ns(client)
-    done = subprocess.run(["ip", "netns", "exec", ns, "ping", "-n", "-q", "-c", "2", "-i", "0.2", "-W", "1", target])
+    done = subprocess.run(
+        ["ip", "netns", "exec", ns, "ping", "-n", "-q", "-c", "2", "-i", "0.2", "-W", "1", target], capture_output=True
+    )
     return done.returncode == 0
 
 
@@ -104,7 +106,8 @@ def test_apply_gives_town_to_dc_reachability_with_bfd_and_isolation(net: SmallLa
     for router in _routers(net):
         conn = net.netmiko(router)
         try:
-            assert conn.send_command("show ip route 0.0.0.0/0 json").strip() in ("{}", ""), router
+            default = json.loads(conn.send_command("show ip route 0.0.0.0/0 json") or "{}")
+            assert not any(default.values()), (router, default)
             peers = json.loads(conn.send_command("show bfd peers json"))
             assert peers and all(p["status"] == "up" for p in peers), (router, peers)
             summary = json.loads(conn.send_command("show ip bgp summary json"))["ipv4Unicast"]["peers"]
@@ -170,7 +173,7 @@ def test_a_failing_post_check_rolls_back(healed: SmallLab) -> None:
     pe2 = str(binding.plan.towns["namegawa"].backup.a.ip)
     dropped = "\n".join(line for line in intended.splitlines() if f"neighbor {pe2} " not in line) + "\n"
     plan = make_plan(inv, binding, ["namegawa-ce1"], intended_override={"namegawa-ce1": dropped})
-    assert any(line.strip() == f"no neighbor {pe2} remote-as 64600" for line in plan.device("namegawa-ce1").remediation)
+    assert any(line.strip().startswith(f"no neighbor {pe2}") for line in plan.device("namegawa-ce1").remediation)
     result = apply_plan(plan, inv, binding, check_timeout=8)
     assert result.results["namegawa-ce1"].status == "rolled-back", result.results
     assert "was up before the change" in result.results["namegawa-ce1"].detail
