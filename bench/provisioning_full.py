@@ -14,7 +14,6 @@ import shutil
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from inventory.loader import load_inventory
 from lab.derive import profile_towns
