@@ -11,9 +11,9 @@ import traceback
 from rich.console import Console
 from rich.table import Table
 
-from . import cost_allocation_1700, inventory_1700, lab_figures, provisioning_full, stacks_mocked
+from . import cost_allocation_1700, inventory_1700, lab_figures, net_render_2000, provisioning_full, stacks_mocked
 
-BENCHMARKS = [inventory_1700, cost_allocation_1700, lab_figures, stacks_mocked, provisioning_full]
+BENCHMARKS = [inventory_1700, cost_allocation_1700, lab_figures, stacks_mocked, provisioning_full, net_render_2000]
 
 
 def main() -> int:

@@ -338,7 +338,9 @@ class Applier:
         journal = self.journal = Journal.start(self.change_id, self.plan, changed, self.emergency)
         for name, text in self.backups.items():
             journal.backup_file(name).write_text(text)
-        rev = BackupRepo().commit(self.backups, f"{PRE_CHANGE} {self.change_id} (plan {self.plan.id}) by {who()}")
+        rev = BackupRepo().commit(
+            self.backups, f"{PRE_CHANGE} {self.change_id} (plan {self.plan.id}) by {who()}", always=True
+        )
         audit(
             "apply-start",
             plan=self.plan.id,

@@ -37,16 +37,18 @@ class BackupRepo:
     def file(self, device: str) -> Path:
         return self.path / f"{device}.cfg"
 
-    def commit(self, configs: dict[str, str], message: str) -> str | None:
-        """Write the configs and commit them; None when nothing changed since the last commit."""
+    def commit(self, configs: dict[str, str], message: str, always: bool = False) -> str | None:
+        """Write the configs and commit them, naming the devices in the message; None when nothing
+        changed since the last commit (unless `always`: a pre-change backup is a commit even then)."""
         with _lock:
             for device, text in configs.items():
                 self.file(device).write_text(text)
                 self.file(device).chmod(0o600)
             self.repo.index.add([self.file(d).name for d in configs])
-            if self.repo.head.is_valid() and not self.repo.index.diff("HEAD"):
+            if not always and self.repo.head.is_valid() and not self.repo.index.diff("HEAD"):
                 return None
-            return self.repo.index.commit(message).hexsha
+            body = "devices: " + " ".join(sorted(configs))
+            return self.repo.index.commit(f"{message}\n\n{body}\n").hexsha
 
     def read(self, device: str, rev: str = "HEAD") -> str:
         try:
@@ -56,8 +58,10 @@ class BackupRepo:
 
     def latest_pre_change(self, device: str) -> str:
         """The newest commit that saved `device` before a change."""
-        for commit in self.repo.iter_commits(paths=f"{device}.cfg") if self.repo.head.is_valid() else []:
-            if str(commit.message).startswith(PRE_CHANGE):
+        for commit in self.repo.iter_commits() if self.repo.head.is_valid() else []:
+            message = str(commit.message)
+            devices = message.rsplit("devices: ", 1)[-1].split() if "devices: " in message else []
+            if message.startswith(PRE_CHANGE) and device in devices:
                 return commit.hexsha
         raise BackupError(f"no pre-change backup of {device} in {self.path}")
 
@@ -71,4 +75,4 @@ class BackupRepo:
     def log(self, limit: int = 20) -> list[tuple[str, str]]:
         if not self.repo.head.is_valid():
             return []
-        return [(c.hexsha[:10], str(c.message).strip()) for c in self.repo.iter_commits(max_count=limit)]
+        return [(c.hexsha[:10], str(c.message).splitlines()[0]) for c in self.repo.iter_commits(max_count=limit)]
