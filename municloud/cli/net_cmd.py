@@ -4,13 +4,11 @@ rollback, backup, compliance, the audit log)."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.syntax import Syntax
 from rich.table import Table
 
@@ -22,6 +20,7 @@ from network.plan import Plan, PlanError, fetch_running, intended_configs, make_
 
 from ..environment import EnvironmentBinding, bind_environment
 from .common import Exit, err, fail, invalid_input_exits, inventory_or_exit, out, print_json
+from .lab_cmd import _progress  # the same progress bar as `lab up`
 
 app = typer.Typer(
     help=(
@@ -43,25 +42,6 @@ def _binding(env: str) -> tuple[object, EnvironmentBinding]:
     with invalid_input_exits():
         return inv, bind_environment(inv, env)
     raise AssertionError("unreachable")
-
-
-@contextmanager
-def _progress(title: str, total: int | None = None) -> Iterator[Callable[[str, int, int], None]]:
-    with Progress(
-        TextColumn(f"[bold]{title}[/]"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.description}"),
-        TimeElapsedColumn(),
-        console=err,
-        transient=False,
-    ) as bar:
-        task = bar.add_task("", total=total)
-
-        def update(what: str, done: int, total: int) -> None:
-            bar.update(task, description=what, completed=done, total=total)
-
-        yield update
 
 
 def _counter(update: Callable[[str, int, int], None], total: int) -> Callable[[str], None]:
@@ -155,7 +135,7 @@ def plan(
     _warn_unfinished(offer=not json_)
     with invalid_input_exits():
         names = select_devices(inv, binding, device, town)
-    with _progress("net plan", len(names)) as update:
+    with _progress("net plan") as update:
         the_plan = make_plan(inv, binding, names, workers=workers, progress=_counter(update, len(names)))
     path = the_plan.save() if the_plan.changed else None
     if json_:
@@ -310,7 +290,7 @@ def backup(env: EnvOption = "lab", workers: WorkersOption = 16) -> None:
     commit per run; prints the commit's diff with secrets masked."""
     _inv, binding = _binding(env)
     names = [r.name for r in binding.routers()]
-    with _progress("net backup", len(names)) as update:
+    with _progress("net backup") as update:
         running = fetch_running(Fleet(binding), names, workers, _counter(update, len(names)))
     good = {n: str(t) for n, t in running.items() if not isinstance(t, BaseException)}
     repo = BackupRepo()
@@ -340,7 +320,7 @@ def compliance(
     inv, binding = _binding(env)
     with invalid_input_exits():
         names = select_devices(inv, binding, None, town)
-    with _progress("net compliance", len(names)) as update:
+    with _progress("net compliance") as update:
         the_plan = make_plan(inv, binding, names, workers=workers, progress=_counter(update, len(names)))
     rows = [
         {
