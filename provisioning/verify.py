@@ -56,12 +56,19 @@ class VerifyResult:
         return not self.error and bool(self.results) and all(r.passed for r in self.results)
 
 
-def verification_plan(inventory: Inventory, binding: EnvironmentBinding, town: str | None = None) -> dict[str, Any]:
+def verification_plan(
+    inventory: Inventory, binding: EnvironmentBinding, town: str | None = None, towns: list[str] | None = None
+) -> dict[str, Any]:
+    """What to check. `town`: only that town's servers; `towns`: those towns' servers and both
+    data centers' (a deploy); neither: every server of the environment."""
     plan = binding.plan
-    towns = [t for t in binding.towns if town is None or t == town]
+    if town is not None:
+        chosen, with_dcs = [town], False
+    else:
+        chosen, with_dcs = (list(towns) if towns is not None else list(binding.towns)), True
     hosts = []
     for h in binding.servers():
-        if town is not None and h.town != town:
+        if (h.town is None and not with_dcs) or (h.town is not None and h.town not in chosen):
             continue
         spec: dict[str, Any] = {
             "name": h.name,
@@ -95,7 +102,7 @@ def verification_plan(inventory: Inventory, binding: EnvironmentBinding, town: s
             }
             for t in binding.towns
         },
-        "towns": towns,
+        "towns": chosen,
         "hosts": hosts,
     }
 
@@ -121,10 +128,11 @@ def run_verify(
     town: str | None = None,
     junit: Path | None = None,
     workers: int = 8,
+    towns: list[str] | None = None,
 ) -> VerifyResult:
     workdir = state_dir() / "verify" / binding.name
     workdir.mkdir(parents=True, exist_ok=True)
-    plan = verification_plan(inventory, binding, town)
+    plan = verification_plan(inventory, binding, town, towns)
     plan["ssh_config"] = str(ssh_config(binding, workdir))
     plan_file = workdir / "plan.json"
     plan_file.write_text(json.dumps(plan, ensure_ascii=False, indent=1))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from .. import __version__
-from . import cost_cmd, inventory_cmd, lab_cmd, net_cmd, provision_cmd, stack_cmd
+from . import cost_cmd, deploy_cmd, inventory_cmd, lab_cmd, net_cmd, provision_cmd, stack_cmd
 
 app = typer.Typer(
     name="municloud",
@@ -26,6 +26,8 @@ app.add_typer(stack_cmd.app, name="stack")
 app.add_typer(cost_cmd.app, name="cost")
 app.command("provision")(provision_cmd.provision)
 app.command("verify")(provision_cmd.verify)
+app.command("deploy")(deploy_cmd.deploy_command)
+app.command("status")(deploy_cmd.status)
 app.add_typer(provision_cmd.db_app, name="db")
 
 

@@ -119,3 +119,12 @@ def test_dc_failover_then_failback_ends_with_replication_healthy(provisioned_lab
     assert _json(municloud_cli("db", "status", "--json"))["site"] == "dc1"
     final = municloud_cli("verify", "--json")
     assert final.returncode == 0, [c for c in _json(final)["checks"] if not c["passed"]]
+
+
+def test_deploy_of_one_town_runs_the_three_stages_and_is_recorded(provisioned_lab: SmallLab) -> None:
+    result = municloud_cli("deploy", "--yes", "--town", "namegawa", "--json")
+    report = _json(result)
+    assert result.returncode == 0 and report["ok"], report
+    assert [s["stage"] for s in report["stages"]] == ["network", "provisioning", "verification"]
+    status = {t["town"]: t for t in _json(municloud_cli("status", "--json"))["towns"]}
+    assert status["namegawa"]["last_deploy"]["ok"] and status["ina"]["last_deploy"] is None

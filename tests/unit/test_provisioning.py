@@ -144,3 +144,26 @@ def test_provisioning_commands_explain_themselves() -> None:
     for args in (["provision", "--help"], ["verify", "--help"], ["db", "--help"], ["db", "failback", "--help"]):
         result = runner.invoke(app, args)
         assert result.exit_code == 0 and "Usage" in result.output, args
+
+
+def test_deploy_covers_live_towns_by_default_a_wave_or_one_town(lab_binding) -> None:
+    from municloud.deploy import deploy_towns
+
+    inv = load_inventory()
+    full = bind_environment(inv, "prod")
+    live = deploy_towns(inv, full, None, None)
+    assert len(live) == 17 and all(inv.town(t).cutover.status != "planned" for t in live)
+    assert deploy_towns(inv, full, None, 1) == [t.id for t in inv.towns if t.cutover.wave == 1]
+    assert deploy_towns(inv, lab_binding, "ogose", None) == ["ogose"]
+    with pytest.raises(KeyError):
+        deploy_towns(inv, lab_binding, "ranzan", None)  # not in this environment
+    with pytest.raises(KeyError):
+        deploy_towns(inv, lab_binding, None, 9)
+
+
+def test_deploy_needs_yes_and_one_selector(state: Path) -> None:
+    assert runner.invoke(app, ["deploy"]).exit_code == 2
+    assert runner.invoke(app, ["deploy", "--yes", "--wave", "1", "--town", "ina"]).exit_code == 2
+    assert runner.invoke(app, ["deploy", "--yes", "--town", "atlantis"]).exit_code == 2
+    shown = runner.invoke(app, ["status", "--json"])
+    assert shown.exit_code == 0 and '"伊奈町"' in shown.output
