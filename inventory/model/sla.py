@@ -115,8 +115,19 @@ class MaintenanceWindow(InventoryModel):
         return self
 
 
+class SlaMeasurement(InventoryModel):
+    """How probe results become the SLA's minutes (every value a DEFAULT until the contract says)."""
+
+    # A minute is down when at least this share of the probes made in it failed.
+    down_minute_failed_share: Annotated[float, Field(gt=0, le=1)] = 0.5
+    # A scheduled minute without probe data: counted as down ("against_provider"), or taken out of
+    # the scheduled minutes ("excluded"). Either way the report shows and flags it.
+    no_data: Literal["against_provider", "excluded"] = "against_provider"
+
+
 class SlaFile(InventoryModel):
     min_outage_seconds: Annotated[int, Field(ge=0)]
+    measurement: SlaMeasurement = SlaMeasurement()
     calendars: Annotated[list[ServiceCalendar], Field(min_length=1)]
     tiers: Annotated[list[ServiceTier], Field(min_length=1)]
     maintenance_windows: list[MaintenanceWindow] = []
