@@ -10,6 +10,7 @@ PostgreSQL, and the write endpoint commits a row there (the drills measure RPO w
                                      404 when it does not subscribe it; 503 when the database fails
   POST /write/<town>                 commit one row in the town's schema; answers its id and time
   GET  /writes/<town>/last           the newest committed row (after a failover: what survived)
+  GET  /writes/<town>/ids?since=N    the ids committed after N (the drills count lost writes with it)
   GET  /parameters/<town>            the town's tenant parameters (パラメタ・制御情報)
 
 Runs on Debian's python3 with python3-psycopg2 and python3-yaml only (no PyPI in the data center).
@@ -58,6 +59,12 @@ class Database:
             password=password,
             connect_timeout=self.cfg.get("connect_timeout", 2),
             application_name="municloud-business-app",
+            # A database behind a silent network cut must fail fast, not hang on TCP retries.
+            tcp_user_timeout=int(self.cfg.get("tcp_user_timeout_ms", 2000)),
+            keepalives=1,
+            keepalives_idle=1,
+            keepalives_interval=1,
+            keepalives_count=2,
             options=f"-c statement_timeout={int(self.cfg.get('statement_timeout_ms', 2000))}",
         )
         conn.autocommit = True
@@ -88,12 +95,31 @@ class App:
         self.tenants: dict[str, dict] = config["tenants"]
         self.systems: dict[str, dict] = config["systems"]
         self.db = Database(config["database"])
+        # Reads fall back to this site's own standby while the primary cannot be reached (the other
+        # data center lost): the towns keep reading before the standby is promoted for writes.
+        fallback = config["database"].get("fallback_host")
+        self.fallback = Database({**config["database"], "host": fallback}) if fallback else None
+        self.primary_down_until = 0.0
+
+    PRIMARY_RETRY_SECONDS = 1.0  # while the primary is down, try it again at most this often
+
+    def read(self, sql: str, params: tuple = ()) -> list[tuple]:
+        if self.fallback is not None and time.monotonic() < self.primary_down_until:
+            return self.fallback.run(sql, params)
+        try:
+            return self.db.run(sql, params)
+        except psycopg2.Error:
+            if self.fallback is None:
+                raise
+            self.primary_down_until = time.monotonic() + self.PRIMARY_RETRY_SECONDS
+            return self.fallback.run(sql, params)
 
     def in_recovery(self) -> bool:
-        return bool(self.db.run("SELECT pg_is_in_recovery()")[0][0])
+        return bool(self.read("SELECT pg_is_in_recovery()")[0][0])
 
     def handle(self, method: str, path: str) -> tuple[int, dict]:
-        parts = [p for p in path.split("?")[0].split("/") if p]
+        path, _, query = path.partition("?")
+        parts = [p for p in path.split("/") if p]
         if method == "GET" and parts == ["healthz"]:
             try:
                 return 200, {"site": self.site, "database": "standby" if self.in_recovery() else "primary"}
@@ -127,8 +153,12 @@ class App:
                     (self.site,),
                 )
                 return 200, {"town": town, "id": rows[0][0], "written_at": rows[0][1].isoformat(), "site": self.site}
+            if method == "GET" and parts[0] == "writes" and parts[2:] == ["ids"]:
+                since = int(dict(p.split("=", 1) for p in query.split("&") if "=" in p).get("since", 0))
+                rows = self.read(f"SELECT id FROM {schema}.writes WHERE id > %s ORDER BY id", (since,))  # noqa: S608
+                return 200, {"town": town, "ids": [r[0] for r in rows]}
             if method == "GET" and parts[0] == "writes" and parts[2:] == ["last"]:
-                rows = self.db.run(f"SELECT id, written_at, site FROM {schema}.writes ORDER BY id DESC LIMIT 1")
+                rows = self.read(f"SELECT id, written_at, site FROM {schema}.writes ORDER BY id DESC LIMIT 1")
                 last = {"id": rows[0][0], "written_at": rows[0][1].isoformat(), "site": rows[0][2]} if rows else None
                 return 200, {"town": town, "last": last}
             if method == "GET" and parts[0] == "parameters" and len(parts) == 2:
