@@ -37,7 +37,7 @@ from lab.containers import LXC_PATH, Containers, list_containers, lxc_state, ssh
 from lab.routers import FRR_ETC, FRR_RUN, NETOPS_USER, Routers, ensure_netops_user
 from lab.state import DEFAULT_STATE_DIR, LabState, exclusive
 from lab.topology import LAB_RANGE, MGMT_IFNAME, Topology
-from lab.util import LabError, ProcRef, require_root, run, stop_processes
+from lab.util import LabError, ProcRef, attached_processes, require_root, run, stop_processes
 
 Progress = Callable[[str, int, int], None]  # (what is being done, units done, units in all)
 ROUTE_PROTO = "77"  # marks the lab's routes in the root namespace
@@ -422,7 +422,11 @@ class Lab:
         inodes = {i for i in (nx.ns_inode(ns) for ns in nx.list_ns(prefix)) if i}
         refs += nx.pids_in_netns(inodes)
         refs += _acng_refs(self.state_dir)
+        attached = attached_processes(self.state_dir)  # e.g. `monitor up`'s Prometheus scraping the lab
+        refs += [ref for _, ref in attached]
         killed = self._kill(refs)
+        for path, _ in attached:
+            path.unlink(missing_ok=True)
         removed += [f"base-image build {pid}" for pid in stop_builders(self.base_cache)]
         removed += [f"process {r.pid}" for r in killed]
         state.set("processes", {})

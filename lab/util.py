@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import subprocess
 import time
@@ -139,3 +140,28 @@ def stop_processes(refs: Sequence[ProcRef], grace: float = 5.0) -> list[ProcRef]
                 os.kill(ref.pid, signal.SIGKILL)
     wait_until(lambda: not any(r.alive() for r in live), 3.0, 0.05)
     return [r for r in live if r.alive()]
+
+
+# ---- processes of other parts that depend on a lab (Prometheus scraping it, say) -----------------------
+ATTACHED_DIR = "attached"
+
+
+def attach_process(state_dir: Path, name: str, ref: ProcRef) -> Path:
+    """Record a process started outside the lab but living off it, so `lab down` stops it too (by
+    pid and start time, never by name)."""
+    path = state_dir / ATTACHED_DIR / f"{name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(ref.to_json()))
+    return path
+
+
+def detach_process(state_dir: Path, name: str) -> None:
+    (state_dir / ATTACHED_DIR / f"{name}.json").unlink(missing_ok=True)
+
+
+def attached_processes(state_dir: Path) -> list[tuple[Path, ProcRef]]:
+    found = []
+    for path in sorted((state_dir / ATTACHED_DIR).glob("*.json")):
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            found.append((path, ProcRef.from_json(json.loads(path.read_text()))))
+    return found
