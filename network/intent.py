@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
-from inventory.address_plan import AddressPlan
+from inventory.address_plan import AddressPlan, operations_servers
 from inventory.loader import Inventory
 from municloud.environment import BoundHost, EnvironmentBinding
 
@@ -134,7 +134,7 @@ def build_intents(inventory: Inventory, binding: EnvironmentBinding) -> dict[str
     dc_prefixes = [plan.service_prefix, *(plan.dc_lans[dc.id] for dc in dcs)]
     town_prefixes = {t.id: [plan.towns[t.id].lan, plan.towns[t.id].clients] for t in towns}
     all_town_prefixes = [p for t in towns for p in town_prefixes[t.id]]
-    services = [plan.dc_hosts[n].ip for dc in dcs for n in dc.server_names("app")[:1]]
+    services = operations_servers(plan, dcs)
     pref = wan.path_preference
 
     def base(host: BoundHost, asn: int, router_id: IPv4Address) -> DeviceIntent:

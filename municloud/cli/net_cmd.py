@@ -18,8 +18,8 @@ from network.backup import BackupError, BackupRepo
 from network.fleet import Fleet
 from network.plan import Plan, PlanError, fetch_running, intended_configs, make_plan, select_devices
 
-from ..environment import EnvironmentBinding, bind_environment
-from .common import Exit, err, fail, invalid_input_exits, inventory_or_exit, out, print_json
+from ..environment import bind_environment
+from .common import Exit, binding_or_exit, err, fail, invalid_input_exits, inventory_or_exit, out, print_json
 from .lab_cmd import _progress  # the same progress bar as `lab up`
 
 app = typer.Typer(
@@ -35,13 +35,6 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts
 DeviceOption = Annotated[list[str] | None, typer.Option("--device", "-d", help="Only this router (repeatable).")]
 TownOption = Annotated[list[str] | None, typer.Option("--town", "-t", help="Only this town's router (repeatable).")]
 WorkersOption = Annotated[int, typer.Option("--workers", min=1, max=64, help="Devices worked on at once.")]
-
-
-def _binding(env: str) -> tuple[object, EnvironmentBinding]:
-    inv = inventory_or_exit()
-    with invalid_input_exits():
-        return inv, bind_environment(inv, env)
-    raise AssertionError("unreachable")
 
 
 def _counter(update: Callable[[str, int, int], None], total: int) -> Callable[[str], None]:
@@ -93,7 +86,7 @@ def render(
 ) -> None:
     """Print (or write) the intended configuration of each router, rendered from the inventory with
     its platform's template (network/templates/<platform>.j2). Touches no device."""
-    inv, binding = _binding(env)
+    inv, binding = binding_or_exit(env)
     with invalid_input_exits():
         names = select_devices(inv, binding, device, town)
     _, rendered, errors = intended_configs(inv, binding, names)
@@ -131,7 +124,7 @@ def plan(
 
     Exit 0 with nothing to change; 0 with changes (the plan file is printed); 1 when a router could
     not be planned (unreachable, or a platform without templates)."""
-    inv, binding = _binding(env)
+    inv, binding = binding_or_exit(env)
     _warn_unfinished(offer=not json_)
     with invalid_input_exits():
         names = select_devices(inv, binding, device, town)
@@ -191,7 +184,7 @@ def apply(
             the_plan = Plan.load(plan_file)
         except PlanError as error:
             fail(str(error))
-    inv, binding = _binding(the_plan.environment)
+    inv, binding = binding_or_exit(the_plan.environment)
     if _warn_unfinished(offer=not json_):
         fail("an earlier change is unfinished: roll it back first (see above)")
     try:
@@ -250,7 +243,7 @@ def rollback(
     process died in the middle."""
     if not yes:
         fail("`net rollback` changes routers: add --yes to confirm")
-    _inv, binding = _binding(env)
+    _inv, binding = binding_or_exit(env)
     fleet = Fleet(binding)
     if unfinished:
         journals = unfinished_changes()
@@ -288,7 +281,7 @@ def rollback(
 def backup(env: EnvOption = "lab", workers: WorkersOption = 16) -> None:
     """Every router's running config into the backups git repository (outside the source tree), one
     commit per run; prints the commit's diff with secrets masked."""
-    _inv, binding = _binding(env)
+    _inv, binding = binding_or_exit(env)
     names = [r.name for r in binding.routers()]
     with _progress("net backup") as update:
         running = fetch_running(Fleet(binding), names, workers, _counter(update, len(names)))
@@ -317,7 +310,7 @@ def compliance(
 ) -> None:
     """Per town and router: compliant (running config equals the intended one) or the lines that
     differ. Touches no device. Exit 1 when any router is not compliant."""
-    inv, binding = _binding(env)
+    inv, binding = binding_or_exit(env)
     with invalid_input_exits():
         names = select_devices(inv, binding, None, town)
     with _progress("net compliance") as update:
