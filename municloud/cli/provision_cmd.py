@@ -12,11 +12,12 @@ import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from provisioning.db_state import primary_site, record_primary_site
+from provisioning.db_state import primary_site
+from provisioning.failover import failback, failover
 from provisioning.runner import Events, PlaybookResult, TaskFailure, run_playbook
 from provisioning.verify import CheckResult, VerifyResult, run_verify
 
-from .common import Exit, binding_or_exit, err, fail, out, print_json
+from .common import Exit, binding_or_exit, err, fail, invalid_input_exits, out, print_json
 
 EnvOption = Annotated[str, typer.Option("--env", help="The environment: lab (the default) or prod.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
@@ -159,18 +160,6 @@ def db_status(env: EnvOption = "lab", as_json: JsonOption = False) -> None:
     out.print(f"database primary in {current.site}: {how}")
 
 
-def _switch(env: str, playbook: str, to_site: str, extravars: dict[str, str], reason: str, as_json: bool) -> None:
-    inventory, binding = binding_or_exit(env)
-    if to_site not in {dc.id for dc in inventory.datacenters}:
-        fail(f"no data center '{to_site}' in the inventory")
-    with progress_events(playbook.removesuffix(".yml")) as events:
-        result = run_playbook(inventory, binding, playbook, extravars=extravars, events=events)
-    if result.ok:
-        record_primary_site(inventory, env, to_site, reason)
-    report(result, as_json)
-    out.print(f"database primary now in {to_site}")
-
-
 @db_app.command("failover")
 def db_failover(
     env: EnvOption = "lab",
@@ -178,7 +167,11 @@ def db_failover(
     as_json: JsonOption = False,
 ) -> None:
     """Promote the standby in the surviving data center and point its app servers at it."""
-    _switch(env, "dc_failover.yml", to, {"failover_to": to}, f"failover to {to}", as_json)
+    inventory, binding = binding_or_exit(env)
+    with invalid_input_exits(), progress_events("dc_failover") as events:
+        result = failover(inventory, binding, to, events)
+    report(result, as_json)
+    out.print(f"database primary now in {to}")
 
 
 @db_app.command("failback")
@@ -189,11 +182,14 @@ def db_failback(
 ) -> None:
     """Rebuild the recovered data center as a standby, switch over without losing a write, and
     rebuild the other as its standby: replication healthy again, as before the failover."""
-    inventory, _binding = binding_or_exit(env)
-    current = primary_site(inventory, env).site
-    if current == to:
-        fail(f"the primary is already in {to}: nothing to fail back")
-    _switch(env, "dc_failback.yml", to, {"failback_to": to, "failback_from": current}, f"fail-back to {to}", as_json)
+    inventory, binding = binding_or_exit(env)
+    try:
+        with invalid_input_exits(), progress_events("dc_failback") as events:
+            result = failback(inventory, binding, to, events)
+    except ValueError as error:
+        fail(str(error))
+    report(result, as_json)
+    out.print(f"database primary now in {to}")
 
 
 def verify(
