@@ -1,0 +1,125 @@
+"""Prometheus' rules, generated from the inventory's SLA contract.
+
+Recording rules (group `municloud-sla-minutes`, evaluated every minute):
+  municloud:sla_minute:bad{town, system, tier}   1 when at least `down_minute_failed_share` of the
+      probe results scraped in the minute before failed, else 0; no sample when none was scraped
+  municloud:sla_minute:good                       1 - bad (the same minutes)
+  municloud:probe_error_ratio:rate<W>             failed probes / probes over W, from the counters
+      (which survive scrapes Prometheus missed), for the burn-rate alerts
+Alerting rules (group `municloud-sla-alerts`):
+  multi-window, multi-burn-rate alerts as in the SRE workbook (chapter 5), per tier's target:
+    page:   burn 14.4 over 1h and 5m, or 6 over 6h and 30m
+    ticket: burn 3 over 1d and 2h,   or 1 over 3d and 6h
+  absent probe data: a town's exporter not scraped, or its probe rounds stopped.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from inventory.loader import Inventory
+
+BURN_WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
+# (severity, long window, short window, burn-rate factor), the SRE workbook's table 5-8
+BURN_ALERTS = (
+    ("page", "1h", "5m", 14.4),
+    ("page", "6h", "30m", 6.0),
+    ("ticket", "1d", "2h", 3.0),
+    ("ticket", "3d", "6h", 1.0),
+)
+PROBE_JOB = "municloud-probe"
+
+
+def recording_rules(inventory: Inventory) -> dict[str, Any]:
+    share = inventory.sla.measurement.down_minute_failed_share
+    samples = "count_over_time(municloud_probe_success[1m])"
+    failed = f"({samples} - sum_over_time(municloud_probe_success[1m]))"
+    minutes = [
+        {
+            "record": "municloud:sla_minute:bad",
+            "expr": f"max without (instance, job) ({failed} / {samples} >= bool {share})",
+        },
+        {"record": "municloud:sla_minute:good", "expr": "1 - municloud:sla_minute:bad"},
+    ]
+    ratios = [
+        {
+            "record": f"municloud:probe_error_ratio:rate{w}",
+            "expr": (
+                f"sum by (town, system, tier) (rate(municloud_probe_failures_total[{w}]))"
+                f" / sum by (town, system, tier) (rate(municloud_probes_total[{w}]))"
+            ),
+        }
+        for w in BURN_WINDOWS
+    ]
+    return {
+        "groups": [
+            {"name": "municloud-sla-minutes", "interval": "1m", "rules": minutes},
+            {"name": "municloud-probe-error-ratios", "interval": "30s", "rules": ratios},
+        ]
+    }
+
+
+def alerting_rules(inventory: Inventory, towns: list[str] | None = None) -> dict[str, Any]:
+    """`towns`: those expected to send probe data (the environment's); default every town."""
+    rules: list[dict[str, Any]] = []
+    for tier in inventory.sla.tiers:
+        budget = round(1 - tier.availability_target_percent / 100, 10)
+        for severity, long, short, factor in BURN_ALERTS:
+            threshold = round(factor * budget, 10)
+            sel = f'{{tier="{tier.id}"}}'
+            rules.append(
+                {
+                    "alert": f"MunicloudErrorBudgetBurn{severity.capitalize()}",
+                    "expr": (
+                        f"municloud:probe_error_ratio:rate{long}{sel} > {threshold}"
+                        f" and municloud:probe_error_ratio:rate{short}{sel} > {threshold}"
+                    ),
+                    "for": "2m" if severity == "page" else "15m",
+                    "labels": {"severity": severity, "tier": tier.id, "window": f"{long}/{short}"},
+                    "annotations": {
+                        "summary": "{{ $labels.town }}/{{ $labels.system }} burns its error budget fast",
+                        "description": (
+                            f"Failed probes over {long} and {short} exceed {factor} x the budget of "
+                            f"{tier.id} ({tier.availability_target_percent}% target): "
+                            "{{ $value | humanizePercentage }}."
+                        ),
+                    },
+                }
+            )
+    rules += [
+        {
+            "alert": "MunicloudProbeExporterDown",
+            "expr": f'up{{job="{PROBE_JOB}"}} == 0',
+            "for": "2m",
+            "labels": {"severity": "page"},
+            "annotations": {
+                "summary": "No probe data from {{ $labels.town }}: its exporter does not answer",
+                "description": "The SLA minutes of {{ $labels.town }} have no data: they count as no-data minutes.",
+            },
+        },
+        {
+            "alert": "MunicloudProbeDataAbsent",
+            "expr": f'absent_over_time(municloud_probe_last_run_timestamp_seconds{{job="{PROBE_JOB}"}}[5m])',
+            "for": "1m",
+            "labels": {"severity": "page"},
+            "annotations": {"summary": "No probe data from any town for 5 minutes"},
+        },
+        {
+            "alert": "MunicloudProbeRoundsStalled",
+            "expr": "time() - municloud_probe_last_run_timestamp_seconds > 120",
+            "for": "1m",
+            "labels": {"severity": "page"},
+            "annotations": {"summary": "{{ $labels.town }}'s probes have not run for over 2 minutes"},
+        },
+    ]
+    for town in [inventory.town(t) for t in towns] if towns is not None else inventory.towns:
+        rules.append(
+            {
+                "alert": "MunicloudTownProbeDataAbsent",
+                "expr": f'absent_over_time(municloud_probe_success{{town="{town.id}"}}[5m])',
+                "for": "5m",
+                "labels": {"severity": "ticket", "town": town.id},
+                "annotations": {"summary": f"No probe data from {town.id} ({town.name}) for 5 minutes"},
+            }
+        )
+    return {"groups": [{"name": "municloud-sla-alerts", "interval": "30s", "rules": rules}]}
