@@ -1,0 +1,316 @@
+"""The drills' activities: Chaos Toolkit python providers named by the scenario files' `do:`.
+Each acts on the running drill (`drill.current()`); a failure raises, which fails the step and
+sends the drill to its rollbacks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+from provisioning.failover import failback, failover
+
+from .drill import current
+
+# ---- faults and their restoration (the lab's fault API) ------------------------------------------------
+
+
+def cut_circuits(circuit: str = "primary", silent: bool = True) -> list[str]:
+    """Cut the `circuit` of every selected town: silently (the link stays up: BFD must notice)."""
+    drill = current()
+    lab = drill.need_lab()
+    done = []
+    for town in drill.selected:
+        link = (
+            drill.binding.plan.towns[town].primary.name
+            if circuit == "primary"
+            else drill.binding.plan.towns[town].backup.name
+        )
+        lab.fault_cut_link(link, hard=not silent)
+        drill.faulted([town])
+        done.append(link)
+    return done
+
+
+def restore_circuits(circuit: str = "primary") -> list[str]:
+    drill = current()
+    lab = drill.need_lab()
+    done = []
+    for town in drill.selected:
+        link = (
+            drill.binding.plan.towns[town].primary.name
+            if circuit == "primary"
+            else drill.binding.plan.towns[town].backup.name
+        )
+        lab.restore_link(link)
+        done.append(link)
+    return done
+
+
+def _edge_router(edge: str) -> str:
+    drill = current()
+    for e in drill.inventory.wan.carrier.edges:
+        if e.id == edge or e.name == edge:
+            return e.name
+    raise ValueError(f"no carrier edge '{edge}' in wan.yaml")
+
+
+def stop_carrier_edge(edge: str = "pe1") -> str:
+    drill = current()
+    router = _edge_router(edge)
+    drill.need_lab().fault_stop_router(router)
+    drill.faulted(drill.towns)
+    return router
+
+
+def start_carrier_edge(edge: str = "pe1") -> str:
+    router = _edge_router(edge)
+    current().need_lab().fault_start_router(router)
+    return router
+
+
+def isolate_site(site: str = "dc1") -> str:
+    drill = current()
+    fault = drill.need_lab().fault_isolate_site(site)
+    drill.faulted(drill.towns)
+    return str(fault["id"])
+
+
+def restore_site(site: str = "dc1") -> str:
+    current().need_lab().restore(f"site_isolated:{site}")
+    return site
+
+
+def _town_servers(role: str) -> list[str]:
+    drill = current()
+    return [h.name for h in drill.binding.servers() if h.town in drill.selected and h.role == role]
+
+
+def stop_town_servers(role: str = "probe") -> list[str]:
+    drill = current()
+    names = _town_servers(role)
+    for name in names:
+        drill.need_lab().fault_stop_container(name)
+    drill.faulted(drill.selected)
+    return names
+
+
+def start_town_servers(role: str = "probe") -> list[str]:
+    names = _town_servers(role)
+    for name in names:
+        current().need_lab().fault_start_container(name)
+    return names
+
+
+def heal() -> int:
+    """Every fault of the lab removed (the rollbacks' safety net)."""
+    drill = current()
+    return len(drill.lab.heal()) if drill.lab is not None else 0
+
+
+# ---- the database between the data centers ---------------------------------------------------------------
+
+
+def db_failover(to: str = "dc2") -> str:
+    drill = current()
+    result = failover(drill.inventory, drill.binding, to)
+    if not result.ok:
+        raise RuntimeError(f"dc_failover.yml failed: {[f'{f.host}: {f.task}: {f.message}' for f in result.failures]}")
+    return f"primary in {to} after {result.seconds:.1f} s"
+
+
+def db_failback(to: str = "dc1") -> str:
+    drill = current()
+    from provisioning.db_state import primary_site
+
+    if primary_site(drill.inventory, drill.binding.name).site == to:
+        return f"primary already in {to}"
+    result = failback(drill.inventory, drill.binding, to)
+    if not result.ok:
+        raise RuntimeError(f"dc_failback.yml failed: {[f'{f.host}: {f.task}: {f.message}' for f in result.failures]}")
+    return f"primary back in {to} after {result.seconds:.1f} s"
+
+
+# ---- waiting and checking --------------------------------------------------------------------------------
+
+
+def wait(seconds: float) -> float:
+    time.sleep(seconds)
+    return seconds
+
+
+def await_recovery(timeout_seconds: float = 10, stable_seconds: float = 0.5) -> dict[str, float]:
+    """Wait until every affected town's probes have been good for `stable_seconds`; fail naming the
+    towns still out after `timeout_seconds`."""
+    drill = current()
+    deadline = time.time() + timeout_seconds
+    while True:
+        drill.refresh()
+        now = time.time()
+        out = [t for t in drill.affected if not drill.streams[t].good_since(stable_seconds, now)]
+        if not out:
+            return {t: drill.streams[t].failing_for(now) for t in drill.affected}
+        if now > deadline:
+            raise RuntimeError(f"no service after {timeout_seconds:.0f} s from: {', '.join(out)}")
+        time.sleep(0.05)
+
+
+def await_probe_gap(timeout_seconds: float = 10) -> dict[str, str]:
+    """The selected towns' probe exporters stop answering (a gap in the SLA data) while the towns'
+    own fast probes keep reaching every system (the business systems are not out)."""
+    drill = current()
+    hosts = [h for h in drill.binding.servers() if h.town in drill.selected and h.role == "probe"]
+    deadline = time.time() + timeout_seconds
+    silent: dict[str, str] = {}
+    while time.time() < deadline and len(silent) < len(hosts):
+        for h in hosts:
+            try:
+                urllib.request.urlopen(f"http://{h.mgmt_address}:9469/metrics", timeout=0.5).read()
+            except OSError as error:
+                silent[h.name] = type(error).__name__
+        time.sleep(0.2)
+    missing = [h.name for h in hosts if h.name not in silent]
+    if missing:
+        raise RuntimeError(f"the probe exporters of {missing} still answer: no gap")
+    drill.refresh()
+    out = [t for t in drill.selected if drill.streams[t].failing_for(time.time()) > 0]
+    if out:
+        raise RuntimeError(f"the business systems are out for {out}: a server loss must not take them down")
+    return silent
+
+
+def measure_rpo(site: str = "dc2") -> dict[str, object]:
+    """After the promotion: which heartbeat writes the towns saw committed are missing from the new
+    primary (read through `site`'s app server from the operations center)."""
+    drill = current()
+    app = next(h for h in drill.binding.servers() if h.site == site and h.role == "app")
+    cut = drill.first_fault_at or time.time()
+    drill.refresh()
+    by_town: dict[str, dict[str, int]] = {}
+    lost_at: list[float] = []
+    sent = acked = 0
+    for town, stream in drill.writes.items():
+        acks = {int(s.detail): s.at for s in stream.samples if s.ok and s.detail.isdigit()}
+        sent += len(stream.samples)
+        acked += len(acks)
+        if not acks:
+            by_town[town] = {"acked": 0, "lost": 0}
+            continue
+        with urllib.request.urlopen(
+            f"http://{app.mgmt_address}:{8080}/writes/{town}/ids?since={min(acks) - 1}", timeout=10
+        ) as answer:
+            present = set(json.loads(answer.read())["ids"])
+        lost = [i for i in acks if i not in present]
+        lost_at += [acks[i] for i in lost]
+        by_town[town] = {"acked": len(acks), "lost": len(lost)}
+    refused = max(
+        [(o.ms or (time.time() - o.start) * 1000) for s in drill.writes.values() for o in s.outages(cut)] or [0.0]
+    )
+    drill.rpo = {
+        "writes_sent": sent,
+        "writes_acked": acked,
+        "writes_lost": len(lost_at),
+        "lost_span_ms": round((max(lost_at) - min(lost_at)) * 1000, 1) if lost_at else 0.0,
+        "writes_refused_ms": round(refused, 1),
+        "by_town": by_town,
+    }
+    return drill.rpo
+
+
+def manual(instruction: str) -> str:
+    """A step a person performs in production (call the carrier, confirm on site). In the lab it is
+    recorded as simulated; in production the operator confirms it at the terminal."""
+    drill = current()
+    if drill.lab is not None:
+        return f"simulated in the lab: {instruction}"
+    sys.stderr.write(f"\nMANUAL STEP ({drill.operator}): {instruction}\nPress Enter when done... ")
+    sys.stderr.flush()
+    sys.stdin.readline()
+    return f"confirmed by {drill.operator}: {instruction}"
+
+
+# ---- steady-state probes ---------------------------------------------------------------------------------
+
+_REACH_SCRIPT = r"""
+import sys, urllib.request, urllib.error
+base, town, systems = sys.argv[1], sys.argv[2], sys.argv[3].split(",")
+bad = []
+for s in systems:
+    try:
+        urllib.request.urlopen(f"{base}/health/{town}/{s}", timeout=3).read()
+    except Exception as e:
+        bad.append(f"{s}: {e}")
+print("\n".join(bad))
+"""
+
+
+def every_town_reaches_every_system() -> bool:
+    """From every town of the drill (its client segment), every system it subscribes answers."""
+    drill = current()
+    base = f"http://{drill.binding.plan.service_address}:8080"
+
+    def town_ok(town: str) -> str:
+        netns = drill.binding.clients[f"{town}-pcs"].netns
+        systems = ",".join(s.id for s in drill.inventory.subscribed_systems(drill.inventory.town(town)))
+        proc = subprocess.run(
+            ["ip", "netns", "exec", netns, sys.executable, "-c", _REACH_SCRIPT, base, town, systems],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        return proc.stdout.strip() if proc.returncode == 0 else (proc.stderr.strip() or "probe failed")
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        problems = dict(zip(drill.towns, pool.map(town_ok, drill.towns), strict=True))
+    failing = {t: p for t, p in problems.items() if p}
+    for town, problem in failing.items():
+        drill.observe(f"steady state: {town} does not reach every system: {problem.splitlines()[0]}")
+    return not failing
+
+
+def replication_streaming() -> bool:
+    """The database primary streams to its standby (as `municloud verify` checks it)."""
+    drill = current()
+    from provisioning.db_state import primary_site
+
+    site = primary_site(drill.inventory, drill.binding.name).site
+    primary = next(h for h in drill.binding.servers() if h.site == site and h.role == "db")
+    key = ["-i", str(drill.binding.key_file)] if drill.binding.key_file else []
+    known = (
+        ["-o", f"UserKnownHostsFile={drill.binding.known_hosts}", "-o", "StrictHostKeyChecking=yes"]
+        if drill.binding.known_hosts
+        else []
+    )
+    proc = subprocess.run(
+        [
+            "ssh",
+            *key,
+            *known,
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "ConnectTimeout=5",
+            f"{primary.ssh_user}@{primary.mgmt_address}",
+            'cd / && runuser -u postgres -- psql -XtAc "SELECT state FROM pg_stat_replication"',
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        stdin=subprocess.DEVNULL,
+    )
+    ok = proc.returncode == 0 and "streaming" in proc.stdout.split()
+    if not ok:
+        why = proc.stdout.strip() or proc.stderr.strip()
+        drill.observe(f"steady state: replication from {primary.name} is not streaming ({why})")
+    return ok
+
+
+def no_fault_in_force() -> bool:
+    drill = current()
+    faults = drill.lab.faults() if drill.lab is not None else []
+    if faults:
+        drill.observe(f"steady state: faults in force: {[f['id'] for f in faults]}")
+    return not faults

@@ -1,0 +1,165 @@
+"""The fast probe streams of a drill: one process per town in the town's own network (the lab's
+client namespace), started before the method and stopped after the rollbacks, and what they say:
+outages per town to the millisecond, and the heartbeat writes the RPO is measured from."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SERVICE_PORT = 8080  # the business app (playbooks' group_vars: business_app_port)
+
+
+@dataclass
+class Sample:
+    at: float
+    ok: bool
+    detail: str
+
+
+@dataclass
+class Outage:
+    start: float  # the first failed probe
+    end: float | None  # the first good probe after it (None: never came back)
+    failures: int
+
+    @property
+    def ms(self) -> float | None:
+        return None if self.end is None else (self.end - self.start) * 1000
+
+
+@dataclass
+class Stream:
+    town: str
+    kind: str  # tcp | http | write
+    path: Path
+    process: subprocess.Popen[bytes] | None = None
+    _offset: int = 0
+    samples: list[Sample] = field(default_factory=list)
+
+    def read(self) -> list[Sample]:
+        """Samples written since the last read (the file grows while the probe runs)."""
+        if not self.path.exists():
+            return []
+        with self.path.open("rb") as handle:
+            handle.seek(self._offset)
+            data = handle.read()
+        complete = data[: data.rfind(b"\n") + 1]
+        self._offset += len(complete)
+        new = []
+        for line in complete.decode().splitlines():
+            parts = line.split(" ", 2)
+            new.append(Sample(float(parts[0]), parts[1] == "1", parts[2] if len(parts) > 2 else ""))
+        self.samples += new
+        return new
+
+    def outages(self, since: float) -> list[Outage]:
+        """Runs of failed probes at or after `since`, each ended by the next good probe."""
+        runs: list[Outage] = []
+        current: Outage | None = None
+        for s in self.samples:
+            if s.at < since:
+                continue
+            if not s.ok:
+                if current is None:
+                    current = Outage(s.at, None, 0)
+                current.failures += 1
+            elif current is not None:
+                current.end = s.at
+                runs.append(current)
+                current = None
+        if current is not None:
+            runs.append(current)
+        return runs
+
+    def failing_for(self, now: float) -> float:
+        """Seconds this stream has been failing without a good probe (0 when the last was good)."""
+        last_ok = None
+        first_bad_after = None
+        for s in reversed(self.samples):
+            if s.ok:
+                last_ok = s.at
+                break
+            first_bad_after = s.at
+        if first_bad_after is None:
+            return 0.0
+        return now - first_bad_after if last_ok is None or first_bad_after > last_ok else 0.0
+
+    def good_since(self, seconds: float, now: float) -> bool:
+        """The last `seconds` of probes were all good (and there were some)."""
+        recent = [s for s in self.samples if s.at >= now - seconds]
+        return bool(recent) and all(s.ok for s in recent) and self.samples[0].at <= now - seconds
+
+
+def start_stream(
+    town: str,
+    kind: str,
+    netns: str,
+    host: str,
+    interval_ms: int,
+    duration: float,
+    out_dir: Path,
+    systems: list[str] | None = None,
+) -> Stream:
+    path = out_dir / f"{town}.{kind}.probe"
+    path.unlink(missing_ok=True)
+    timeout = 0.1 if kind == "tcp" else 0.5
+    cmd = [
+        "ip",
+        "netns",
+        "exec",
+        netns,
+        sys.executable,
+        "-m",
+        "bcp_drills.fastprobe",
+        "--mode",
+        kind,
+        "--host",
+        host,
+        "--port",
+        str(SERVICE_PORT),
+        "--town",
+        town,
+        "--systems",
+        ",".join(systems or []),
+        "--interval",
+        str(interval_ms / 1000),
+        "--timeout",
+        str(timeout),
+        "--duration",
+        str(duration),
+        "--out",
+        str(path),
+    ]
+    # Its own session: a Ctrl-C at the terminal reaches the drill, which stops the probes itself.
+    process = subprocess.Popen(
+        cmd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        cwd=Path(__file__).resolve().parent.parent,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+    )
+    return Stream(town, kind, path, process)
+
+
+def stop_streams(streams: list[Stream], grace: float = 3.0) -> None:
+    for s in streams:
+        if s.process is not None and s.process.poll() is None:
+            os.killpg(s.process.pid, signal.SIGTERM)  # the probe's own session: ours, by pid
+    deadline = time.monotonic() + grace
+    for s in streams:
+        if s.process is None:
+            continue
+        try:
+            s.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            os.killpg(s.process.pid, signal.SIGKILL)
+            s.process.wait()
+        s.read()
