@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from .. import __version__
-from . import cost_cmd, deploy_cmd, inventory_cmd, lab_cmd, net_cmd, provision_cmd, stack_cmd
+from . import cost_cmd, deploy_cmd, drill_cmd, inventory_cmd, lab_cmd, net_cmd, provision_cmd, stack_cmd
 
 app = typer.Typer(
     name="municloud",
@@ -29,6 +29,7 @@ app.command("verify")(provision_cmd.verify)
 app.command("deploy")(deploy_cmd.deploy_command)
 app.command("status")(deploy_cmd.status)
 app.add_typer(provision_cmd.db_app, name="db")
+app.add_typer(drill_cmd.app, name="drill")
 
 
 def _version(value: bool) -> None:
