@@ -18,6 +18,7 @@ from inventory.problems import InventoryError
 from municloud.documents import DocumentError
 
 from .common import Exit, err, fail, out
+from .drill_run_cmd import list_scenarios, run
 
 app = typer.Typer(
     help=(
@@ -26,6 +27,8 @@ app = typer.Typer(
     ),
     no_args_is_help=True,
 )
+app.command("list")(list_scenarios)
+app.command("run")(run)
 
 
 def _system_names() -> dict[str, str]:
@@ -82,9 +85,10 @@ def report(
 ) -> None:
     """Write each journal's drill report (HTML, PDF, JSON); given several, the annual report too.
 
-    The drill report (BCP訓練報告) has a chart of outage per town and: per town and system the RTO and RPO target against the actual with pass or fail, the
-    timeline of every step (who or what performed it), the observations and the verdict (合格 passed /
-    指摘事項あり合格 passed with findings / 不合格 failed).
+    The drill report (BCP訓練報告): per town and system the RTO and RPO target against the actual
+    with pass or fail, a chart of outage per town, the timeline of every step (who or what
+    performed it), the observations and the verdict (合格 passed / 指摘事項あり合格 passed with
+    findings / 不合格 failed).
 
     Given several journals, also the annual report (年間BCP訓練報告) over all of them: per scenario its
     runs, per town the worst and median outage across drills and whether the targets were met, every
