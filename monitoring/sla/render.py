@@ -1,0 +1,181 @@
+"""The report for people: HTML (Japanese headings with English beside, charts embedded) and the same
+as PDF through weasyprint with Debian's Noto Sans CJK; one summary and one per town."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from inventory.model.sla import CONTRACT_TZ
+
+from . import charts
+from .report import NO_DATA_TEXT, SlaReportData, TownReport, write_data_files
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def _b64(png: bytes) -> str:
+    return base64.b64encode(png).decode()
+
+
+def _when(moment: datetime) -> str:
+    return moment.astimezone(CONTRACT_TZ).strftime("%Y-%m-%d %H:%M")
+
+
+def _length(seconds: int) -> str:
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours} h {rest // 60:02d} min" if hours else f"{rest // 60} min"
+
+
+def _town_context(report: SlaReportData, town: TownReport, detail: bool) -> dict[str, Any]:
+    inv = report.inventory
+    systems = []
+    incidents = []
+    gaps = []
+    for r in town.systems:
+        system = inv.system_by_id[r.system]
+        systems.append(
+            {
+                "name": system.name,
+                "name_en": system.name_en,
+                "tier": r.tier,
+                "scheduled_minutes": r.scheduled_minutes,
+                "maintenance_minutes": r.maintenance_minutes,
+                "downtime_minutes": r.downtime_minutes,
+                "no_data_minutes": r.no_data_minutes,
+                "availability_percent": r.availability_percent,
+                "target_percent": r.target_percent,
+                "met": r.met,
+                "credit_percent": r.credit_percent,
+                "formula": r.formula(),
+            }
+        )
+        for o in r.outages:
+            incidents.append(
+                {
+                    "system": system.name,
+                    "start": _when(o.start),
+                    "end": _when(o.end),
+                    "length": _length(o.length_seconds),
+                    "scheduled_minutes": o.scheduled_minutes,
+                    "counted": o.counted,
+                    "reason": o.reason,
+                }
+            )
+        gaps += [
+            {
+                "system": system.name,
+                "start": _when(g.start),
+                "end": _when(g.end),
+                "scheduled_minutes": g.scheduled_minutes,
+            }
+            for g in r.gaps
+        ]
+    return {
+        "name": town.name,
+        "romaji": town.romaji,
+        "systems": systems,
+        "met": sum(1 for r in town.systems if r.met),
+        "missed": sum(1 for r in town.systems if r.met is False),
+        "credits": town.credit_lines,
+        "counted": sum(len(r.counted_outages) for r in town.systems),
+        "downtime": sum(r.downtime_minutes for r in town.systems),
+        "no_data": town.no_data_minutes,
+        "incidents": sorted(incidents, key=lambda i: i["start"]),
+        "gaps": gaps,
+        "chart": _b64(charts.availability_bars(report, town)) if detail else "",
+    }
+
+
+def render_html(report: SlaReportData, towns: list[str] | None = None) -> str:
+    """The summary across towns (towns=None: overview, heat map, timeline, exceptions) or the
+    detailed report of the given towns (every system, incident and data gap)."""
+    chosen = [t for t in report.towns if towns is None or t.town in towns]
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
+    single = len(chosen) == 1 and towns is not None
+    exceptions = [
+        {
+            "town": f"{t.name} {t.romaji}",
+            "system": report.inventory.system_by_id[r.system].name,
+            "availability": r.availability_percent,
+            "target": r.target_percent,
+            "credit": r.credit_percent,
+            "formula": r.formula(),
+        }
+        for t in chosen
+        for r in t.systems
+        if r.met is not True or r.credit_percent > 0
+    ]
+    title = report.period.label() + (f" — {chosen[0].name} {chosen[0].romaji}" if single else " — 全団体 all towns")
+    sub = SlaReportData(**{**report.__dict__, "towns": chosen})
+    no_data = sum(t.no_data_minutes for t in chosen)
+    return env.get_template("report.html.j2").render(
+        title=title,
+        period_start=_when(report.period.start),
+        period_end=_when(report.period.end),
+        generated=_when(report.generated_at),
+        source=report.source,
+        no_data_minutes=no_data,
+        no_data_treatment=NO_DATA_TEXT[report.no_data_policy][0],
+        towns=[_town_context(report, t, detail=towns is not None) for t in chosen],
+        detail=towns is not None,
+        exceptions=exceptions,
+        heat_map=None if single else _b64(charts.heat_map(sub)),
+        timeline=_b64(charts.incident_timeline(report, chosen)),
+        method=report.method(),
+        min_outage=report.min_outage_seconds,
+        no_data_policy=report.no_data_policy,
+    )
+
+
+def write_pdf(html: str, path: Path) -> Path:
+    from weasyprint import HTML  # imported here: it loads pango, slow to import
+
+    HTML(string=html, base_url=str(TEMPLATES)).write_pdf(str(path))
+    return path
+
+
+def write_documents(
+    report: SlaReportData, directory: Path, stem: str, towns: list[str] | None = None, pdf: bool = True
+) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    html = render_html(report, towns)
+    html_path = directory / f"{stem}.html"
+    html_path.write_text(html, encoding="utf-8")
+    written = [html_path]
+    if pdf:
+        written.append(write_pdf(html, directory / f"{stem}.pdf"))
+    return written
+
+
+def write_report_set(
+    report: SlaReportData,
+    directory: Path,
+    pdf: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> list[Path]:
+    """The summary (`sla-<label>.*`) and one set per town (`towns/<town>/sla-<label>-<town>.*`):
+    JSON and CSV always, HTML and (unless pdf=False) PDF."""
+    label = file_label(report)
+    written = write_data_files(report, directory, f"sla-{label}")
+    written += write_documents(report, directory, f"sla-{label}", None, pdf)
+    if progress:
+        progress("summary")
+    for town in report.towns:
+        folder = directory / "towns" / town.town
+        stem = f"sla-{label}-{town.town}"
+        written += write_data_files(report, folder, stem, [town.town])
+        written += write_documents(report, folder, stem, [town.town], pdf)
+        if progress:
+            progress(town.town)
+    return written
+
+
+def file_label(report: SlaReportData) -> str:
+    p = report.period
+    return p.month or f"{p.start:%Y%m%dT%H%M}-{p.end:%Y%m%dT%H%M}"
