@@ -42,7 +42,9 @@ def drill_chart(towns: Sequence[TownOutage], dry_run: bool) -> bytes:
         top = max(values, default=0.0) or 1.0
         axes.set_xlim(0, top * 1.3)
         for y, town in enumerate(towns):
-            if town.outage_ms is None:
+            if dry_run:
+                axes.text(top * 0.02, y, "対象外 / not measured", va="center", fontsize=8, color="#555555")
+            elif town.outage_ms is None:
                 _no_data(axes, y, top * 0.02)
             elif town.no_outage:
                 axes.text(top * 0.02, y, "停止なし / no outage", va="center", fontsize=8)
