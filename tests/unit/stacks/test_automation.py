@@ -57,16 +57,22 @@ def test_waves_dc_then_wan_then_towns_and_destroy_reversed() -> None:
     assert names == [["prod-ina"], ["prod-wan"], ["prod-dc"]]
 
 
-def test_up_runs_in_order_with_towns_in_parallel(fake_env: dict[str, str]) -> None:
-    env = {**fake_env, "FAKE_PULUMI_DELAY": "0.3"}
+def test_up_runs_in_order_with_towns_in_parallel(fake_env: dict[str, str], tmp_path: Path) -> None:
+    # The towns' ups wait for each other in the fake (no timing: under load the workers start far
+    # apart, and a fixed delay once let a town finish before the last one started): run in parallel,
+    # all three meet; run one after another, the first cannot finish and fails.
+    town_stacks = ("prod-ina", "prod-ogose", "prod-namegawa")
+    (tmp_path / "meet").mkdir()
+    env = {**fake_env, "FAKE_PULUMI_MEET": ",".join(town_stacks), "FAKE_PULUMI_MEET_DIR": str(tmp_path / "meet")}
     results = run_stacks("up", "prod", ["dc", "wan", "ina", "ogose", "namegawa"], parallel=3, environ=env)
     assert [r.ok for r in results] == [True] * 5
     ups = {c["stack"]: c for c in ops(env, "up")}
-    assert set(ups) == {"prod-dc", "prod-wan", "prod-ina", "prod-ogose", "prod-namegawa"}
-    towns = [ups[s] for s in ("prod-ina", "prod-ogose", "prod-namegawa")]
+    assert set(ups) == {"prod-dc", "prod-wan", *town_stacks}
+    towns = [ups[s] for s in town_stacks]
     assert ups["prod-dc"]["end"] <= ups["prod-wan"]["start"]
     assert all(ups["prod-wan"]["end"] <= t["start"] for t in towns)
-    # In parallel: every town started before any town finished.
+    # In parallel: every town met the others, so every town started before any town finished.
+    assert all(t["met"] for t in towns)
     assert max(t["start"] for t in towns) < min(t["end"] for t in towns)
     assert all("--policy-pack" in c["argv"] for c in ups.values())
     assert results[0].changes == {"create": 3}
