@@ -5,7 +5,18 @@ from __future__ import annotations
 import typer
 
 from .. import __version__
-from . import cost_cmd, deploy_cmd, drill_cmd, inventory_cmd, lab_cmd, net_cmd, provision_cmd, stack_cmd
+from . import (
+    cost_cmd,
+    deploy_cmd,
+    drill_cmd,
+    inventory_cmd,
+    lab_cmd,
+    monitor_cmd,
+    net_cmd,
+    provision_cmd,
+    sla_cmd,
+    stack_cmd,
+)
 
 app = typer.Typer(
     name="municloud",
@@ -21,6 +32,8 @@ app = typer.Typer(
 )
 app.add_typer(inventory_cmd.app, name="inventory")
 app.add_typer(lab_cmd.app, name="lab")
+app.add_typer(monitor_cmd.app, name="monitor")
+app.add_typer(sla_cmd.app, name="sla")
 app.add_typer(net_cmd.app, name="net")
 app.add_typer(stack_cmd.app, name="stack")
 app.add_typer(cost_cmd.app, name="cost")

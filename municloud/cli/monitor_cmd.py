@@ -1,0 +1,119 @@
+"""`municloud monitor up|down|status|config`: the operations center's Prometheus and WAN exporter."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from monitoring.prometheus_config import promtool_check, write_config
+from monitoring.server import (
+    DEFAULT_PORT,
+    WAN_EXPORTER_PORT,
+    MonitorError,
+    MonitorPaths,
+    start,
+    started_at,
+    status,
+    stop,
+)
+
+from .common import Exit, binding_or_exit, fail, out, print_json
+
+app = typer.Typer(
+    help=(
+        "The monitoring of an environment: a real Prometheus (Debian's package) run as a process of ours in the "
+        "operations center, scraping the towns' probe exporters, every server's node exporter and the WAN "
+        "exporter; its configuration and rules generated from the inventory and checked by promtool; its data "
+        "under the state directory. Processes are stopped by their recorded pid; `lab down` stops them too.\n\n"
+        "Exit codes: 0 success, 1 a process failed or a target is down (status), 2 invalid input."
+    ),
+    no_args_is_help=True,
+)
+EnvOption = Annotated[str, typer.Option("--env", help="The environment to monitor: lab (default) or prod.")]
+
+
+@app.command("up")
+def up(
+    env: EnvOption = "lab",
+    port: Annotated[int, typer.Option("--port", help="Prometheus' port on 127.0.0.1.")] = DEFAULT_PORT,
+    wan_port: Annotated[
+        int, typer.Option("--wan-port", help="The WAN exporter's port on 127.0.0.1.")
+    ] = WAN_EXPORTER_PORT,
+    wan: Annotated[bool, typer.Option("--wan/--no-wan", help="Run the WAN exporter (reads the routers).")] = True,
+) -> None:
+    """Generate the configuration, check it with promtool, start Prometheus (and the WAN exporter); idempotent:
+    when they run already, the configuration is regenerated and reloaded."""
+    inventory, binding = binding_or_exit(env)
+    try:
+        running = start(inventory, binding, port, wan_port if wan else None)
+    except MonitorError as error:
+        fail(str(error), Exit.FAILED)
+    paths = MonitorPaths.for_env(env)
+    for r in running.values():
+        out.print(f"{r.name}: pid {r.ref.pid}, {r.url}")
+    out.print(f"data: {paths.data}; configuration: {paths.config_dir}; logs: {paths.root}/*.log")
+
+
+@app.command("down")
+def down(env: EnvOption = "lab") -> None:
+    """Stop the Prometheus and WAN exporter that `monitor up` started (by recorded pid); the data stays."""
+    try:
+        stopped = stop(env)
+    except MonitorError as error:
+        fail(str(error), Exit.FAILED)
+    out.print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+
+
+@app.command("status")
+def show_status(
+    env: EnvOption = "lab",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """The processes and every scrape target's health. Exit 1 when Prometheus is not running or a target is down."""
+    running, targets = status(env)
+    prom = running.get("prometheus")
+    healthy = bool(prom and prom.alive()) and all(t.health == "up" for t in targets)
+    if as_json:
+        print_json(
+            {
+                "processes": {n: {"pid": r.ref.pid, "alive": r.alive(), "url": r.url} for n, r in running.items()},
+                "targets": [t.__dict__ for t in targets],
+                "healthy": healthy,
+            }
+        )
+    else:
+        procs = Table(title=f"monitoring of '{env}'")
+        for col in ("process", "pid", "state", "up for", "url"):
+            procs.add_column(col)
+        for r in running.values():
+            procs.add_row(
+                r.name, str(r.ref.pid), "running" if r.alive() else "[red]dead[/]", f"{started_at(r.ref):.0f} s", r.url
+            )
+        out.print(procs if running else "nothing running: `municloud monitor up` starts it")
+        if targets:
+            table = Table(title="scrape targets")
+            for col in ("job", "instance", "town", "health", "last error"):
+                table.add_column(col)
+            for t in sorted(targets, key=lambda t: (t.job, t.instance)):
+                health = t.health if t.health == "up" else f"[red]{t.health}[/]"
+                table.add_row(t.job, t.instance, t.town or "", health, t.last_error[:60])
+            out.print(table)
+    if not healthy:
+        raise typer.Exit(int(Exit.FAILED))
+
+
+@app.command("config")
+def config(
+    out_dir: Annotated[Path, typer.Option("--out", help="Where to write prometheus.yml and the rule files.")],
+    env: EnvOption = "lab",
+) -> None:
+    """Write the generated Prometheus configuration and rules, and check them with promtool (exit 1 if refused)."""
+    inventory, binding = binding_or_exit(env)
+    files = write_config(inventory, binding, out_dir, f"127.0.0.1:{WAN_EXPORTER_PORT}")
+    ok, output = promtool_check(files)
+    out.print(output, highlight=False, markup=False)
+    if not ok:
+        raise typer.Exit(int(Exit.FAILED))

@@ -1,0 +1,180 @@
+"""`municloud sla report|schedule`: the monthly SLA reports from Prometheus' data."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from inventory.model.sla import CONTRACT_TZ
+from monitoring.promapi import PrometheusAPI, PrometheusError
+from monitoring.server import DEFAULT_PORT, prometheus_url
+from monitoring.sla.calendar import Period, month_period, span_period
+from monitoring.sla.render import file_label, write_report_set
+from monitoring.sla.report import build_report, report_json
+from monitoring.sla.schedule import has_systemd, install_cron, install_systemd, schedule_files
+from municloud.settings import state_dir
+
+from .common import Exit, binding_or_exit, err, fail, out, print_json
+
+app = typer.Typer(
+    help=(
+        "The SLA reports (稼働率報告): per town and business system, availability in the contract's service "
+        "hours, downtime, data gaps, incidents and credits, from the Prometheus that `monitor up` runs.\n\n"
+        "Exit codes: 0 report written, complete; 1 written but the data has gaps (the report says where), or "
+        "Prometheus could not be read; 2 invalid input."
+    ),
+    no_args_is_help=True,
+)
+
+EnvOption = Annotated[str, typer.Option("--env", help="The environment whose towns are reported: lab or prod.")]
+
+
+def _parse_moment(text: str, end: bool) -> datetime:
+    """YYYY-MM-DD (a whole day: --to includes that day) or an ISO time; naive means Japan time."""
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            moment = datetime(day.year, day.month, day.day, tzinfo=CONTRACT_TZ)
+            return moment + timedelta(days=1) if end else moment
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        fail(f"'{text}' is not a date (YYYY-MM-DD) or an ISO 8601 time")
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=CONTRACT_TZ)
+
+
+def _period(month: str | None, start: str | None, end: str | None) -> Period:
+    if month and (start or end):
+        fail("give either --month or --from/--to, not both")
+    if month:
+        if month == "previous":
+            first = datetime.now(CONTRACT_TZ).replace(day=1) - timedelta(days=1)
+            month = f"{first:%Y-%m}"
+        try:
+            return month_period(month)
+        except ValueError as error:
+            fail(str(error))
+    if not (start and end):
+        fail("give --month YYYY-MM (or 'previous'), or both --from and --to")
+    try:
+        return span_period(_parse_moment(start, False), _parse_moment(end, True))
+    except ValueError as error:
+        fail(str(error))
+
+
+@app.command("report")
+def report(
+    month: Annotated[
+        str | None, typer.Option("--month", help="A calendar month in Japan time, YYYY-MM, or 'previous'.")
+    ] = None,
+    start: Annotated[
+        str | None, typer.Option("--from", help="Start of any period: YYYY-MM-DD (00:00 JST) or ISO time.")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--to", help="End: YYYY-MM-DD (that day included) or ISO time (excluded).")
+    ] = None,
+    towns: Annotated[list[str] | None, typer.Option("--town", help="Only this town (repeatable).")] = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="Root folder; the reports go into <root>/<YYYY-MM>/ [default: <state>/sla-reports]"),
+    ] = None,
+    env: EnvOption = "lab",
+    prometheus: Annotated[
+        str | None, typer.Option("--prometheus", help="Prometheus' URL [default: the one `monitor up` runs]")
+    ] = None,
+    pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="Also write the PDFs (weasyprint).")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary JSON instead of the table.")] = False,
+) -> None:
+    """Write the period's SLA reports: a summary across towns and one per town, each as HTML, PDF, CSV and
+    JSON (the JSON is what `cost invoice --sla-report` reads), into a dated folder."""
+    period = _period(month, start, end)
+    inventory, binding = binding_or_exit(env)
+    chosen = list(towns) if towns else list(binding.towns)
+    unknown = [t for t in chosen if t not in inventory.town_by_id]
+    if unknown:
+        fail(f"unknown town(s): {', '.join(unknown)}")
+    url = prometheus or prometheus_url(env) or f"http://127.0.0.1:{DEFAULT_PORT}"
+    api = PrometheusAPI(url)
+    started = time.monotonic()
+    with Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err
+    ) as bar:
+        reading = bar.add_task(f"reading {period.label()} from {url}", total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(reading, completed=done, total=total)
+
+        try:
+            data = build_report(inventory, period, api, chosen, advance)
+        except PrometheusError as error:
+            fail(str(error), Exit.FAILED)
+        bar.update(reading, total=bar.tasks[reading].total or 1, completed=bar.tasks[reading].total or 1)
+        writing = bar.add_task("writing the reports", total=len(data.towns) + 1)
+        root = out_dir or state_dir() / "sla-reports"
+        folder = root / file_label(data)
+        written = write_report_set(data, folder, pdf, lambda _name: bar.advance(writing))
+    seconds = time.monotonic() - started
+    if as_json:
+        print_json({**report_json(data), "folder": str(folder), "files": [str(p) for p in written]})
+    else:
+        _summary_table(data)
+        out.print(
+            f"{len(written)} file(s) in {folder} ({seconds:.1f} s); the summary: {folder}/sla-{file_label(data)}.html"
+        )
+    if not data.complete:
+        err.print(
+            f"[bold yellow]data gaps:[/] {data.data_gaps} scheduled minute(s) without probe data "
+            f"({data.no_data_policy.replace('_', ' ')}); the reports list them. Exit 1."
+        )
+        raise typer.Exit(int(Exit.FAILED))
+
+
+def _summary_table(data) -> None:  # type: ignore[no-untyped-def]
+    table = Table(title=f"SLA {data.period.label()} (JST)")
+    for col in ("town", "systems", "met", "missed", "credits", "downtime min", "no-data min", "lowest availability"):
+        table.add_column(col, justify="left" if col == "town" else "right")
+    for t in data.towns:
+        measured = [s for s in t.systems if s.availability is not None]
+        low = min(measured, key=lambda s: s.availability, default=None)
+        table.add_row(
+            f"{t.name} {t.town}",
+            str(len(t.systems)),
+            str(sum(1 for s in t.systems if s.met)),
+            str(sum(1 for s in t.systems if s.met is False)),
+            str(t.credit_lines),
+            str(sum(s.downtime_minutes for s in t.systems)),
+            str(t.no_data_minutes),
+            "—" if low is None else f"{float(low.availability):.3f}% {low.system}",
+        )
+    out.print(table)
+
+
+@app.command("schedule")
+def schedule(
+    env: EnvOption = "lab",
+    root: Annotated[Path | None, typer.Option("--out", help="Root of the dated report folders.")] = None,
+    install: Annotated[bool, typer.Option("--install", help="Install it (root): the systemd timer, or cron.")] = False,
+    cron: Annotated[bool, typer.Option("--cron", help="Use cron even where systemd runs.")] = False,
+) -> None:
+    """Print (or --install) the monthly job: last month's reports on the 1st at 06:00 JST, as a systemd
+    timer or, for hosts without systemd, a cron line."""
+    folder = root or state_dir() / "sla-reports"
+    files = schedule_files(env, folder)
+    if not install:
+        typer.echo(f"# /etc/systemd/system/municloud-sla-report.service\n{files.service}")
+        typer.echo(f"# /etc/systemd/system/municloud-sla-report.timer\n{files.timer}")
+        typer.echo(f"# or, without systemd: /etc/cron.d/municloud-sla-report\n{files.cron}")
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        paths = install_cron(files) if cron or not has_systemd() else install_systemd(files)
+    except (OSError, subprocess.CalledProcessError) as error:
+        detail = getattr(error, "stderr", "") or str(error)
+        fail(f"could not install the schedule: {detail}", Exit.FAILED)
+    out.print(f"installed: {', '.join(paths)}")
