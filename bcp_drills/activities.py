@@ -72,16 +72,37 @@ def start_carrier_edge(edge: str = "pe1") -> str:
     return router
 
 
-def isolate_site(site: str = "dc1") -> str:
+def _site_links(site: str, part: str) -> list[str]:
+    """The links joining `site` to the rest: `interconnect` (to the other DC), `wan` (to the
+    carrier) or `all`."""
+    topology = current().need_lab().topology()
+    if topology is None:
+        raise RuntimeError("the lab has no topology: is it up?")
+    links = topology.links_of_site(site)
+    if not links:
+        raise ValueError(f"site '{site}' has no links in the lab")
+    chosen = [lk.name for lk in links if part == "all" or (lk.kind == "interconnect") == (part == "interconnect")]
+    if part not in ("all", "interconnect", "wan"):
+        raise ValueError(f"part must be all, interconnect or wan, not '{part}'")
+    return chosen
+
+
+def isolate_site(site: str = "dc1") -> list[str]:
+    """Cut every link of the site silently, each its own fault, so that the way back can restore
+    the interconnect first and the WAN last (a recovered site stays drained until it is ready)."""
     drill = current()
-    fault = drill.need_lab().fault_isolate_site(site)
+    links = _site_links(site, "all")
+    for link in links:
+        drill.need_lab().fault_cut_link(link)
     drill.faulted(drill.towns)
-    return str(fault["id"])
+    return links
 
 
-def restore_site(site: str = "dc1") -> str:
-    current().need_lab().restore(f"site_isolated:{site}")
-    return site
+def restore_site(site: str = "dc1", part: str = "all") -> list[str]:
+    links = _site_links(site, part)
+    for link in links:
+        current().need_lab().restore_link(link)
+    return links
 
 
 def _town_servers(role: str) -> list[str]:
@@ -150,7 +171,11 @@ def await_recovery(timeout_seconds: float = 10, stable_seconds: float = 0.5) -> 
     while True:
         drill.refresh()
         now = time.time()
-        out = [t for t in drill.affected if not drill.streams[t].good_since(stable_seconds, now)]
+        out = [
+            t
+            for t in drill.affected
+            if not drill.streams[t].good_since(stable_seconds, now, after=drill.fault_at.get(t))
+        ]
         if not out:
             return {t: drill.streams[t].failing_for(now) for t in drill.affected}
         if now > deadline:

@@ -90,10 +90,14 @@ class Stream:
             return 0.0
         return now - first_bad_after if last_ok is None or first_bad_after > last_ok else 0.0
 
-    def good_since(self, seconds: float, now: float) -> bool:
-        """The last `seconds` of probes were all good (and there were some)."""
-        recent = [s for s in self.samples if s.at >= now - seconds]
-        return bool(recent) and all(s.ok for s in recent) and self.samples[0].at <= now - seconds
+    def good_since(self, seconds: float, now: float, after: float | None = None) -> bool:
+        """The last `seconds` of probes were all good (and there were some), and they all came
+        after `after` (the fault: good probes from before it prove nothing)."""
+        start = now - seconds
+        if after is not None and start < after:
+            return False
+        recent = [s for s in self.samples if s.at >= start]
+        return bool(recent) and all(s.ok for s in recent) and self.samples[0].at <= start
 
 
 def start_stream(

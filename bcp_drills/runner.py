@@ -66,6 +66,12 @@ def build_experiment(scenario: Scenario, dry_run: bool) -> dict[str, Any]:
         "steady-state-hypothesis": {"title": "every town reaches every system it subscribes", "probes": probes},
         "method": [_activity(s, s.kind) for s in scenario.method],
         "rollbacks": [_activity(s, s.kind) for s in scenario.rollbacks],
+        "controls": [
+            {
+                "name": "municloud: a failed step stops the drill",
+                "provider": {"type": "python", "module": "bcp_drills.controls"},
+            }
+        ],
     }
     if dry_run:
         experiment["dry"] = Dry.ACTIONS  # every probe and precondition, no fault

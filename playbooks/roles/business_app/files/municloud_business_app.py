@@ -99,19 +99,34 @@ class App:
         # data center lost): the towns keep reading before the standby is promoted for writes.
         fallback = config["database"].get("fallback_host")
         self.fallback = Database({**config["database"], "host": fallback}) if fallback else None
-        self.primary_down_until = 0.0
+        self.primary_ok = threading.Event()
+        self.primary_ok.set()
+        if self.fallback is not None:
+            threading.Thread(target=self._watch_primary, daemon=True).start()
 
-    PRIMARY_RETRY_SECONDS = 1.0  # while the primary is down, try it again at most this often
+    def _watch_primary(self) -> None:
+        """Once the primary failed, try it again every second in the background (requests never
+        wait on a lost primary's timeouts); reads go back to it as soon as it answers."""
+        probe = Database(self.config["database"])
+        while True:
+            time.sleep(1.0)
+            if self.primary_ok.is_set():
+                continue
+            try:
+                probe.run("SELECT 1")
+                self.primary_ok.set()
+            except psycopg2.Error:
+                pass
 
     def read(self, sql: str, params: tuple = ()) -> list[tuple]:
-        if self.fallback is not None and time.monotonic() < self.primary_down_until:
+        if self.fallback is not None and not self.primary_ok.is_set():
             return self.fallback.run(sql, params)
         try:
             return self.db.run(sql, params)
         except psycopg2.Error:
             if self.fallback is None:
                 raise
-            self.primary_down_until = time.monotonic() + self.PRIMARY_RETRY_SECONDS
+            self.primary_ok.clear()
             return self.fallback.run(sql, params)
 
     def in_recovery(self) -> bool:
@@ -138,7 +153,7 @@ class App:
                 if system not in tenant["systems"]:
                     return 404, {"error": f"{town} does not subscribe {system}"}
                 started = time.monotonic()
-                rows = self.db.run(f"SELECT count(*), pg_is_in_recovery() FROM {schema}.writes")
+                rows = self.read(f"SELECT count(*), pg_is_in_recovery() FROM {schema}.writes")
                 return 200, {
                     "town": town,
                     "system": system,
