@@ -5,16 +5,24 @@ one (remediation) and back (rollback). It knows IOS; FRR's vtysh is IOS-like wit
 that `HConfigDriverFrr` encodes: sections end with `exit`, an interface may carry several addresses
 (so `ip address` is not replaced by a new one: the old is removed with `no`), and lines FRR prints
 but nobody configures (`frr version`, `log file` of the lab) are left out of the comparison.
+
+Large configs: hier_config looks for an idempotent counterpart of a line (`neighbor X timers 10 30`
+replaced by `neighbor X timers 3 9`) by scanning every line of the section, which is quadratic in
+the section's size; a carrier edge serving 2,000 towns has a `router bgp` of ~24,000 lines. Our
+drivers answer that look-up from an index built once per section (`_IndexedIdempotency`), with the
+same answer as the scan, while a remediation is computed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
-from hier_config import HConfig, HConfigChild, Platform, WorkflowRemediation, get_hconfig, get_hconfig_driver
+from hier_config import HConfig, HConfigChild, WorkflowRemediation, get_hconfig
+from hier_config.children import HConfigChildren
 from hier_config.models import IdempotentCommandsRule, MatchRule, PerLineSubRule
 from hier_config.platforms.cisco_ios.driver import HConfigDriverCiscoIOS
 from hier_config.platforms.driver_base import HConfigDriverBase, HConfigDriverRules
@@ -43,7 +51,52 @@ _SECRET_PATTERNS = (
 MASK = "<masked>"
 
 
-class HConfigDriverFrr(HConfigDriverCiscoIOS):
+class _IndexedIdempotency(HConfigDriverBase):
+    """`idempotent_for` from an index: per section (a children container) and per idempotent rule,
+    the first child of each idempotency key, built on first use. The base driver answers the same
+    question by scanning the section on every call: the first child, in order, that matches the
+    rule's lineage and has the same key; the index keeps the first child per key, so the answer is
+    the same. Only while `indexed()` is active (the configs are not changed then: hier_config writes
+    the remediation into a new tree); elsewhere the base driver's scan."""
+
+    _indexes: dict[int, tuple[HConfigChildren, list[dict[tuple[str, ...], HConfigChild] | None]]] | None = None
+
+    @contextlib.contextmanager
+    def indexed(self) -> Iterator[None]:
+        self._indexes = {}
+        try:
+            yield
+        finally:
+            self._indexes = None
+
+    def idempotent_for(self, config: HConfigChild, other_children: Iterable[HConfigChild]) -> HConfigChild | None:
+        if self._indexes is None or not isinstance(other_children, HConfigChildren):
+            return super().idempotent_for(config, other_children)
+        rules = self.rules.idempotent_commands
+        entry = self._indexes.get(id(other_children))
+        if entry is None or entry[0] is not other_children:
+            entry = (other_children, [None] * len(rules))
+            self._indexes[id(other_children)] = entry
+        for i, rule in enumerate(rules):
+            if not config.is_lineage_match(rule.match_rules):
+                continue
+            index = entry[1][i]
+            if index is None:
+                index = {}
+                for other in other_children:
+                    if other.is_lineage_match(rule.match_rules):
+                        index.setdefault(self._idempotency_key(other, rule.match_rules), other)
+                entry[1][i] = index
+            if (found := index.get(self._idempotency_key(config, rule.match_rules))) is not None:
+                return found
+        return None
+
+
+class HConfigDriverIos(_IndexedIdempotency, HConfigDriverCiscoIOS):
+    """IOS-XE: hier_config's own rules."""
+
+
+class HConfigDriverFrr(_IndexedIdempotency, HConfigDriverCiscoIOS):
     """FRRouting's vtysh, as shown by `show running-config`."""
 
     @staticmethod
@@ -86,11 +139,11 @@ class HConfigDriverFrr(HConfigDriverCiscoIOS):
         )
 
 
-def _driver(platform: str) -> HConfigDriverBase:
+def _driver(platform: str) -> _IndexedIdempotency:
     if platform == "frr":
         return HConfigDriverFrr()
     if platform == "cisco_ios":
-        return get_hconfig_driver(Platform.CISCO_IOS)
+        return HConfigDriverIos()
     raise ValueError(f"no configuration driver for platform '{platform}'")
 
 
@@ -117,18 +170,26 @@ def _sorted_lines(children: Iterable[HConfigChild]) -> list[str]:
     return [c.cisco_style_text() for c in children]
 
 
+@contextlib.contextmanager
+def _workflow(platform: str, running: str, intended: str) -> Iterator[WorkflowRemediation]:
+    # the remediation uses the running config's driver, the rollback the intended config's
+    drivers = _driver(platform), _driver(platform)
+    with drivers[0].indexed(), drivers[1].indexed():
+        yield WorkflowRemediation(get_hconfig(drivers[0], running), get_hconfig(drivers[1], intended))
+
+
 def remediation(platform: str, running: str, intended: str) -> list[str]:
     """Commands (indented as a config file) that take `running` to `intended`; empty if equal."""
-    workflow = WorkflowRemediation(parse(platform, running), parse(platform, intended))
-    return _sorted_lines(workflow.remediation_config.all_children_sorted())
+    with _workflow(platform, running, intended) as workflow:
+        return _sorted_lines(workflow.remediation_config.all_children_sorted())
 
 
 def remediation_and_rollback(platform: str, running: str, intended: str) -> tuple[list[str], list[str]]:
-    workflow = WorkflowRemediation(parse(platform, running), parse(platform, intended))
-    return (
-        _sorted_lines(workflow.remediation_config.all_children_sorted()),
-        _sorted_lines(workflow.rollback_config.all_children_sorted()),
-    )
+    with _workflow(platform, running, intended) as workflow:
+        return (
+            _sorted_lines(workflow.remediation_config.all_children_sorted()),
+            _sorted_lines(workflow.rollback_config.all_children_sorted()),
+        )
 
 
 def push_commands(lines: list[str]) -> list[str]:

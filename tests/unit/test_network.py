@@ -182,3 +182,81 @@ def test_a_change_window_in_office_hours_is_an_inventory_problem(tmp_path: Path)
     assert any("wan.yaml" in str(p) and "overlaps the service hours 'office'" in str(p) for p in result.problems), (
         result.problems
     )
+
+
+def _scanned(platform: str, running: str, intended: str) -> tuple[list[str], list[str]]:
+    """Remediation and rollback as hier_config computes them alone (its idempotency scan)."""
+    from hier_config import WorkflowRemediation
+
+    from network.config import parse
+
+    workflow = WorkflowRemediation(parse(platform, running), parse(platform, intended))
+    return (
+        [c.cisco_style_text() for c in workflow.remediation_config.all_children_sorted()],
+        [c.cisco_style_text() for c in workflow.rollback_config.all_children_sorted()],
+    )
+
+
+def _drifted_frr(text: str) -> str:
+    """Changes of every kind the FRR rules know as idempotent, plus lines added and removed."""
+    lines = [
+        line.replace("timers 3 9", "timers 10 30")
+        .replace("timers connect 5", "timers connect 10")
+        .replace("bfd profile WAN", "bfd profile OLD")
+        .replace("remote-as 65101", "remote-as 65199")
+        .replace(" circuit ", " line ")
+        .replace("local-preference 200", "local-preference 150")
+        .replace("hostname kddi-pe1", "hostname old-pe1")
+        .replace("bgp router-id ", "bgp router-id 1")
+        for line in text.splitlines()
+        if "neighbor 198.18" not in line or "198.18.128.5 " not in line  # one neighbor gone
+    ]
+    lines.insert(lines.index(" no bgp default ipv4-unicast") + 1, " neighbor 198.18.250.1 remote-as 65500")
+    return "\n".join(lines) + "\n"
+
+
+def _drifted_ios(text: str) -> str:
+    return (
+        text.replace("description primary", "description old primary")
+        .replace("ip address 10.64.128.129 255.255.255.254", "ip address 10.64.200.1 255.255.255.254")
+        .replace("timers 3 9", "timers 10 30")
+        .replace("hostname ina-ce1", "hostname old")
+        .replace("no ip domain lookup\n", "no ip domain lookup\nlogging console informational\n")
+    )
+
+
+@pytest.mark.parametrize(
+    ("platform", "golden", "drift"),
+    [("frr", "lab-kddi-pe1.cfg", _drifted_frr), ("cisco_ios", "prod-ina-ce1.cfg", _drifted_ios)],
+)
+def test_indexed_idempotency_gives_hier_configs_remediation_and_rollback(platform, golden, drift) -> None:
+    intended = (GOLDEN / golden).read_text()
+    running = drift(intended)
+    assert running != intended
+    fix, back = remediation_and_rollback(platform, running, intended)
+    assert fix, "the drift must need a remediation, or the comparison below proves nothing"
+    assert (fix, back) == _scanned(platform, running, intended)
+    assert (back, fix) == tuple(remediation_and_rollback(platform, intended, running))
+
+
+def test_indexed_idempotency_looks_at_each_line_a_bounded_number_of_times(monkeypatch) -> None:
+    """The scan hier_config does alone keys every line of a section for every drifted line of it
+    (quadratic: a carrier edge for 2,000 towns took minutes); the index keys each line once per rule."""
+    from network.config import HConfigDriverFrr
+
+    intended = (GOLDEN / "lab-kddi-pe1.cfg").read_text()
+    bgp = intended.index(" no bgp default ipv4-unicast\n") + len(" no bgp default ipv4-unicast\n")
+    many = "".join(
+        f" neighbor 198.18.{200 + i // 250}.{i % 250} remote-as 65500\n"
+        f" neighbor 198.18.{200 + i // 250}.{i % 250} timers 3 9\n"
+        for i in range(600)
+    )
+    intended = intended[:bgp] + many + intended[bgp:]
+    running = intended.replace("timers 3 9", "timers 10 30")
+    keyed = []
+    original = HConfigDriverFrr._idempotency_key
+    monkeypatch.setattr(HConfigDriverFrr, "_idempotency_key", lambda self, *a: keyed.append(1) or original(self, *a))
+    fix, _ = remediation_and_rollback("frr", running, intended)
+    assert fix.count("  neighbor 198.18.200.7 timers 3 9") == 1 and len(fix) > 600
+    lines = intended.count("\n")
+    assert 0 < len(keyed) < 4 * lines, f"{len(keyed)} keys for {lines} lines"
