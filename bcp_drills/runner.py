@@ -217,10 +217,12 @@ def analyse(drill: Drill, journal: dict[str, Any], started: float, ended: float)
             drill.observe(f"{town}: the fault caused no outage at all (was it applied?)")
         if first is not None and first.end is None:
             drill.observe(f"{town}: the service never came back during the drill")
-        for extra in runs[1:]:
+        if runs[1:]:
+            longest = max(runs[1:], key=lambda o: o.ms if o.ms is not None else float("inf"))
+            at = datetime.fromtimestamp(longest.start).strftime("%H:%M:%S.%f")[:-3]
+            length = "unrecovered" if longest.ms is None else f"{longest.ms:.0f} ms"
             drill.observe(
-                f"{town}: a further outage of {extra.ms or 0:.0f} ms at "
-                f"{datetime.fromtimestamp(extra.start).strftime('%H:%M:%S.%f')[:-3]} (after the first recovery)"
+                f"{town}: {len(runs) - 1} further outage(s) after the first recovery, the longest {length} at {at}"
             )
         for system in inventory.subscribed_systems(inventory.town(town)):
             outages.append(
