@@ -11,9 +11,25 @@ import traceback
 from rich.console import Console
 from rich.table import Table
 
-from . import cost_allocation_1700, inventory_1700, lab_figures, net_render_2000, provisioning_full, stacks_mocked
+from . import (
+    cost_allocation_1700,
+    inventory_1700,
+    lab_figures,
+    net_full_lab,
+    net_render_2000,
+    provisioning_full,
+    stacks_mocked,
+)
 
-BENCHMARKS = [inventory_1700, cost_allocation_1700, lab_figures, stacks_mocked, provisioning_full, net_render_2000]
+BENCHMARKS = [
+    inventory_1700,
+    cost_allocation_1700,
+    lab_figures,
+    stacks_mocked,
+    provisioning_full,
+    net_render_2000,
+    net_full_lab,
+]
 
 
 def main() -> int:
