@@ -9,6 +9,18 @@ from typing import Any
 from chaoslib.exceptions import InterruptExecution
 
 
+def before_activity_control(context: dict[str, Any], **_: Any) -> None:
+    """The step running now, in the drill's folder (`current-step`): for the operator watching a
+    long drill, and for the tests that interrupt a drill at a chosen step."""
+    from .drill import current
+
+    try:
+        drill = current()
+    except RuntimeError:
+        return
+    (drill.out_dir / "current-step").write_text(f"{context.get('name', '')}\n")
+
+
 def after_activity_control(
     context: dict[str, Any], state: dict[str, Any], experiment: dict[str, Any] | None = None, **_: Any
 ) -> None:
