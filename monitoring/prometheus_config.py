@@ -66,12 +66,13 @@ def write_config(
     inventory: Inventory, binding: EnvironmentBinding, directory: Path, wan_exporter: str | None = None
 ) -> ConfigFiles:
     directory.mkdir(parents=True, exist_ok=True)
+    directory = directory.resolve()  # the rules file path decides the minute group evaluation offset
     files = ConfigFiles(
         directory / "prometheus.yml", directory / "sla-recording.rules.yml", directory / "sla-alerts.rules.yml"
     )
-    _dump(files.recording, recording_rules(inventory))
+    _dump(files.recording, recording_rules(inventory, str(files.recording)))
     _dump(files.alerting, alerting_rules(inventory, list(binding.towns)))
-    _dump(files.config, scrape_config(inventory, binding, [files.recording.name, files.alerting.name], wan_exporter))
+    _dump(files.config, scrape_config(inventory, binding, [str(files.recording), str(files.alerting)], wan_exporter))
     return files
 
 

@@ -1,6 +1,7 @@
 """Prometheus' rules, generated from the inventory's SLA contract.
 
-Recording rules (group `municloud-sla-minutes`, evaluated every minute):
+Recording rules (group `municloud-sla-minutes-<n>`, evaluated every minute, on the minute: see
+minute_group_name):
   municloud:sla_minute:bad{town, system, tier}   1 when at least `down_minute_failed_share` of the
       probe results scraped in the minute before failed, else 0; no sample when none was scraped
   municloud:sla_minute:good                       1 - bad (the same minutes)
@@ -17,6 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import xxhash
+
 from inventory.loader import Inventory
 
 BURN_WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
@@ -30,7 +33,31 @@ BURN_ALERTS = (
 PROBE_JOB = "municloud-probe"
 
 
-def recording_rules(inventory: Inventory) -> dict[str, Any]:
+MINUTE_GROUP = "municloud-sla-minutes"
+
+
+def evaluation_offset(rule_file: str, group: str, interval_seconds: int = 60) -> float:
+    """Seconds after each interval boundary at which Prometheus 2 evaluates a rule group: the hash of
+    the labels {file, name} (xxhash64 of "file\\xff<file>\\xffname\\xff<name>\\xff") modulo the interval,
+    as rules/group.go's EvalTimestamp computes it, for the server and for promtool's rule backfill."""
+    key = b"file\xff" + rule_file.encode() + b"\xffname\xff" + group.encode() + b"\xff"
+    return xxhash.xxh64(key).intdigest() % (interval_seconds * 10**9) / 1e9
+
+
+def minute_group_name(rule_file: str, tolerance: float = 0.25) -> str:
+    """The per-minute group's name, with the first suffix that makes Prometheus evaluate it within
+    `tolerance` seconds after every whole minute: each recorded sample then covers exactly one
+    calendar minute (the 60 s before it), which is what the SLA counts. The offset depends on the
+    rule file's path, so the name is chosen for the path the file is written to."""
+    for n in range(100_000):
+        name = f"{MINUTE_GROUP}-{n}"
+        if evaluation_offset(rule_file, name) < tolerance:
+            return name
+    raise RuntimeError(f"no group name found for {rule_file}")
+
+
+def recording_rules(inventory: Inventory, rule_file: str | None = None) -> dict[str, Any]:
+    """`rule_file`: the path Prometheus (or promtool) will read the rules from, to align the minutes."""
     share = inventory.sla.measurement.down_minute_failed_share
     samples = "count_over_time(municloud_probe_success[1m])"
     failed = f"({samples} - sum_over_time(municloud_probe_success[1m]))"
@@ -39,7 +66,10 @@ def recording_rules(inventory: Inventory) -> dict[str, Any]:
             "record": "municloud:sla_minute:bad",
             "expr": f"max without (instance, job) ({failed} / {samples} >= bool {share})",
         },
-        {"record": "municloud:sla_minute:good", "expr": "1 - municloud:sla_minute:bad"},
+        {  # computed from the probes too, not from `bad`: promtool's rule backfill cannot chain rules
+            "record": "municloud:sla_minute:good",
+            "expr": f"max without (instance, job) ({failed} / {samples} < bool {share})",
+        },
     ]
     ratios = [
         {
@@ -53,7 +83,7 @@ def recording_rules(inventory: Inventory) -> dict[str, Any]:
     ]
     return {
         "groups": [
-            {"name": "municloud-sla-minutes", "interval": "1m", "rules": minutes},
+            {"name": minute_group_name(rule_file) if rule_file else MINUTE_GROUP, "interval": "1m", "rules": minutes},
             {"name": "municloud-probe-error-ratios", "interval": "30s", "rules": ratios},
         ]
     }
