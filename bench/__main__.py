@@ -18,6 +18,7 @@ from . import (
     net_full_lab,
     net_render_2000,
     provisioning_full,
+    sla_figures,
     stacks_mocked,
 )
 
@@ -29,6 +30,7 @@ BENCHMARKS = [
     provisioning_full,
     net_render_2000,
     net_full_lab,
+    sla_figures,
 ]
 
 
