@@ -18,9 +18,8 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
+from unittest.mock import patch
 
 from inventory.loader import load_inventory
 from lab.derive import profile_towns
@@ -38,20 +37,6 @@ OPS_STATE_DIR = STATE_DIR.with_name(STATE_DIR.name + "-net")
 TARGETS = {"apply": 15.0, "rollback": 5.0}
 WORKERS = 8  # as `net apply`
 CHECK_TIMEOUT = 30.0  # as `net apply`
-
-
-@contextmanager
-def environ(updates: dict[str, str]) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in updates}
-    os.environ.update(updates)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def phases(marks: list[tuple[float, str]], canary: str | None) -> str:
@@ -100,7 +85,7 @@ def run() -> list[dict[str, object]]:
         changed = sum(bool(d["remediation"]) for d in data["devices"])
         lines = sum(len(d["remediation"]) for d in data["devices"])
 
-        with environ(updates):
+        with patch.dict(os.environ, updates):  # the apply runs here, against this lab
             binding = bind_environment(inventory, "lab")
             plan = Plan.load(Path(data["path"]))
             marks: list[tuple[float, str]] = []

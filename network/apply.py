@@ -409,8 +409,12 @@ class Applier:
             journal.finish("rolled-back" if all_back else "failed")
         else:
             journal.finish("done")
+            after = parallel(self._fetch, changed, self.workers)  # the routers one by one took 11 s for 22
+            for text in after.values():
+                if isinstance(text, BaseException):
+                    raise text
             BackupRepo().commit(
-                {n: self._fetch(n) for n in changed}, f"post-change {self.change_id} (plan {self.plan.id}) by {who()}"
+                {n: str(after[n]) for n in changed}, f"post-change {self.change_id} (plan {self.plan.id}) by {who()}"
             )
         if self.progress:
             self.progress("done", total, total)
