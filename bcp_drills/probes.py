@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,9 +42,15 @@ class Stream:
     process: subprocess.Popen[bytes] | None = None
     _offset: int = 0
     samples: list[Sample] = field(default_factory=list)
+    # The stop-condition watcher and the steps both read: one at a time, or the offset tears lines.
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def read(self) -> list[Sample]:
         """Samples written since the last read (the file grows while the probe runs)."""
+        with self._lock:
+            return self._read()
+
+    def _read(self) -> list[Sample]:
         if not self.path.exists():
             return []
         with self.path.open("rb") as handle:
