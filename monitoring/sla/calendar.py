@@ -172,3 +172,16 @@ def maintenance_mask(window: Window, windows: list[MaintenanceWindow]) -> np.nda
 
 def days_in_month(year: int, month: int) -> int:
     return _calendar.monthrange(year, month)[1]
+
+
+def around_the_clock(calendar_id: str = "around-the-clock") -> ServiceCalendar:
+    """A 24/7 calendar (every day 00:00-24:00, holidays included): for a tier whose systems serve
+    around the clock, or to count every minute."""
+    return ServiceCalendar(
+        id=calendar_id,
+        name="24時間 (around the clock)",
+        days=list(WEEKDAYS),
+        start="00:00",
+        end="24:00",
+        exclude_national_holidays=False,
+    )

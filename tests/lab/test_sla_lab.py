@@ -10,10 +10,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from inventory.model.sla import CONTRACT_TZ, ServiceCalendar
+from inventory.model.sla import CONTRACT_TZ
 from monitoring.promapi import PrometheusAPI
 from monitoring.server import prometheus_url
-from monitoring.sla.calendar import span_period
+from monitoring.sla.calendar import around_the_clock, span_period
 from monitoring.sla.fetch import fetch_minutes
 from monitoring.sla.report import evaluate_all
 
@@ -67,14 +67,7 @@ def test_circuit_and_dc_cuts_show_as_downtime(provisioned_lab: SmallLab) -> None
         time.sleep(70)  # the last minute recorded
 
         # every minute of the test counts: a 24/7 calendar
-        always = ServiceCalendar(
-            id="office",
-            name="24/7",
-            days=["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
-            start="00:00",
-            end="24:00",
-            exclude_national_holidays=False,
-        )
+        always = around_the_clock("office")
         inventory = lab.inventory
         sla = inventory.sla.model_copy(update={"calendars": [always, always.model_copy(update={"id": "extended"})]})
         import dataclasses

@@ -16,6 +16,7 @@ from inventory.loader import load_inventory
 from inventory.model.sla import CONTRACT_TZ, PenaltyBand, ServiceCalendar
 from monitoring.rules import evaluation_offset, minute_group_name
 from monitoring.sla.calendar import (
+    around_the_clock,
     is_service_day,
     maintenance_mask,
     month_period,
@@ -116,14 +117,7 @@ def test_minimum_outage_and_reasons() -> None:
 
 
 def test_twenty_four_seven_calendar_counts_across_midnight() -> None:
-    always = ServiceCalendar(
-        id="always",
-        name="24/7",
-        days=["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
-        start="00:00",
-        end="24:00",
-        exclude_national_holidays=False,
-    )
+    always = around_the_clock()
     r = _evaluate(always, [(jst(2026, 5, 9, 23, 50), jst(2026, 5, 10, 0, 20))])
     assert r.service_minutes == 31 * 1440 and r.maintenance_minutes == 240  # 3rd Sunday 01:00-05:00
     assert r.downtime_minutes == 30
