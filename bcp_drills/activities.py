@@ -61,8 +61,8 @@ def _edge_router(edge: str) -> str:
 def stop_carrier_edge(edge: str = "pe1") -> str:
     drill = current()
     router = _edge_router(edge)
-    drill.need_lab().fault_stop_router(router)
     drill.faulted(drill.towns)
+    drill.need_lab().fault_stop_router(router)
     return router
 
 
@@ -92,9 +92,9 @@ def isolate_site(site: str = "dc1") -> list[str]:
     the interconnect first and the WAN last (a recovered site stays drained until it is ready)."""
     drill = current()
     links = _site_links(site, "all")
+    drill.faulted(drill.towns)
     for link in links:
         drill.need_lab().fault_cut_link(link)
-    drill.faulted(drill.towns)
     return links
 
 
@@ -113,9 +113,9 @@ def _town_servers(role: str) -> list[str]:
 def stop_town_servers(role: str = "probe") -> list[str]:
     drill = current()
     names = _town_servers(role)
+    drill.faulted(drill.selected)
     for name in names:
         drill.need_lab().fault_stop_container(name)
-    drill.faulted(drill.selected)
     return names
 
 

@@ -663,10 +663,12 @@ class Lab:
                 "tables": [{"ns": ns, "table": table}],
             }
             state.add("faults", fault)  # recorded first: a crash below still leaves it healable
-            Routers(state, topo, self.keys_dir, state.dir / "log").stop(router)
+            # Silent first, then stopped: a box that loses power sends no BGP notification on its
+            # way down, so its neighbours must notice by themselves (BFD), as in a real outage.
             ifnames = [MGMT_IFNAME, *(end.ifname for lk in topo.links for end in lk.endpoints if end.router == router)]
             ifnames += [lan.ifname for lan in topo.lans if lan.router == spec.name]
             fx.silent_cut(ns, ifnames, table)
+            Routers(state, topo, self.keys_dir, state.dir / "log").stop(router)
             return fault
 
     def fault_stop_container(self, container: str, kill: bool = False) -> dict[str, Any]:
