@@ -6,6 +6,15 @@ that `HConfigDriverFrr` encodes: sections end with `exit`, an interface may carr
 (so `ip address` is not replaced by a new one: the old is removed with `no`), and lines FRR prints
 but nobody configures (`frr version`, `log file` of the lab) are left out of the comparison.
 
+BGP neighbours: a neighbour's `remote-as`, `description`, `timers`, `timers connect` and `bfd
+profile` are each replaced in place by a new value (`neighbor X timers 3 9` after `neighbor X timers
+10 30` leaves only the new timers), so the idempotency key holds the neighbour's address and the
+attribute. Deleting a neighbour is one line, `no neighbor X remote-as N`: it takes every line of the
+neighbour with it (address families included), after which FRR and IOS reject any other `no neighbor
+X ...` ("% Specify remote-as or peer-group commands first"); likewise on FRR `no neighbor X bfd` takes
+the BFD profile with it, and a `no neighbor X bfd profile P` after it turns BFD back on. `Workflow`
+leaves such implied negations out of the remediation and the rollback.
+
 Large configs: hier_config looks for an idempotent counterpart of a line (`neighbor X timers 10 30`
 replaced by `neighbor X timers 3 9`) by scanning every line of the section, which is quadratic in
 the section's size; a carrier edge serving 2,000 towns has a `router bgp` of ~24,000 lines. Our
@@ -92,8 +101,26 @@ class _IndexedIdempotency(HConfigDriverBase):
         return None
 
 
+def _bgp_neighbor_attributes(attributes: str) -> IdempotentCommandsRule:
+    """`neighbor X <attribute> ...` under `router bgp` replaced by a new value of the same attribute of
+    the same neighbour (the key is the address and the attribute: one neighbour never stands in for
+    another)."""
+    return IdempotentCommandsRule(
+        match_rules=(
+            MatchRule(startswith="router bgp "),
+            MatchRule(re_search=rf"^neighbor (\S+) ({attributes}) "),
+        )
+    )
+
+
 class HConfigDriverIos(_IndexedIdempotency, HConfigDriverCiscoIOS):
-    """IOS-XE: hier_config's own rules."""
+    """IOS-XE: hier_config's own rules, and BGP neighbour attributes replaced in place."""
+
+    @staticmethod
+    def _instantiate_rules() -> HConfigDriverRules:
+        rules = HConfigDriverCiscoIOS._instantiate_rules()
+        idempotent = [*rules.idempotent_commands, _bgp_neighbor_attributes("description|remote-as|timers")]
+        return rules.model_copy(update={"idempotent_commands": idempotent})
 
 
 class HConfigDriverFrr(_IndexedIdempotency, HConfigDriverCiscoIOS):
@@ -110,12 +137,7 @@ class HConfigDriverFrr(_IndexedIdempotency, HConfigDriverCiscoIOS):
             IdempotentCommandsRule(
                 match_rules=(MatchRule(startswith="router bgp "), MatchRule(startswith="bgp router-id "))
             ),
-            IdempotentCommandsRule(
-                match_rules=(
-                    MatchRule(startswith="router bgp "),
-                    MatchRule(re_search=r"^neighbor \S+ (description|remote-as|timers \d|timers connect|bfd profile)"),
-                )
-            ),
+            _bgp_neighbor_attributes("description|remote-as|timers connect|timers|bfd profile"),
             IdempotentCommandsRule(
                 match_rules=(
                     MatchRule(startswith="route-map "),
@@ -170,12 +192,71 @@ def _sorted_lines(children: Iterable[HConfigChild]) -> list[str]:
     return [c.cisco_style_text() for c in children]
 
 
+_NO_NEIGHBOR = re.compile(r"^no neighbor (\S+) (.+)$")
+
+
+def _removed_attribute(rest: str) -> str | None:
+    """What `no neighbor X <rest>` removes that takes other lines of X with it."""
+    if rest.startswith("remote-as "):
+        return "remote-as"  # the neighbour itself
+    return "bfd" if rest == "bfd" else None
+
+
+def _implied(rest: str, removed: set[str]) -> bool:
+    """Is `no neighbor X <rest>` already done by the negations `removed` of the same neighbour?"""
+    if rest.startswith("remote-as "):
+        return False
+    return "remote-as" in removed or (rest.startswith("bfd ") and "bfd" in removed)
+
+
+def _drop_implied_negations(config: HConfig) -> HConfig:
+    """Leave out, under each `router bgp`, the `no neighbor X ...` lines that another negation of the
+    same neighbour already does (see the module's notes), and the sections that leaves empty."""
+    for bgp in config.children:
+        if not bgp.text.startswith("router bgp "):
+            continue
+        removed: dict[str, set[str]] = {}
+        for child in bgp.children:
+            if (match := _NO_NEIGHBOR.match(child.text)) and (what := _removed_attribute(match[2])):
+                removed.setdefault(match[1], set()).add(what)
+        if not removed:
+            continue
+        emptied: list[HConfig | HConfigChild] = []
+        for child in list(bgp.all_children()):
+            match = _NO_NEIGHBOR.match(child.text)
+            if match and match[1] in removed and _implied(match[2], removed[match[1]]):
+                emptied.append(child.parent)
+                child.delete()
+        for section in emptied:  # an address family with nothing left to change
+            while isinstance(section, HConfigChild) and section is not bgp and not section.children:
+                parent = section.parent
+                section.delete()
+                section = parent
+    return config
+
+
+class Workflow(WorkflowRemediation):
+    """hier_config's remediation and rollback, without the negations a neighbour's removal implies."""
+
+    @property
+    def remediation_config(self) -> HConfig:
+        if self._remediation_config is None:
+            self._remediation_config = _drop_implied_negations(super().remediation_config)
+        return self._remediation_config
+
+    @property
+    def rollback_config(self) -> HConfig:
+        if self._rollback_config is None:
+            self._rollback_config = _drop_implied_negations(super().rollback_config)
+        return self._rollback_config
+
+
 @contextlib.contextmanager
-def _workflow(platform: str, running: str, intended: str) -> Iterator[WorkflowRemediation]:
+def _workflow(platform: str, running: str, intended: str) -> Iterator[Workflow]:
     # the remediation uses the running config's driver, the rollback the intended config's
     drivers = _driver(platform), _driver(platform)
     with drivers[0].indexed(), drivers[1].indexed():
-        yield WorkflowRemediation(get_hconfig(drivers[0], running), get_hconfig(drivers[1], intended))
+        yield Workflow(get_hconfig(drivers[0], running), get_hconfig(drivers[1], intended))
 
 
 def remediation(platform: str, running: str, intended: str) -> list[str]:

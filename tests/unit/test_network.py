@@ -186,11 +186,9 @@ def test_a_change_window_in_office_hours_is_an_inventory_problem(tmp_path: Path)
 
 def _scanned(platform: str, running: str, intended: str) -> tuple[list[str], list[str]]:
     """Remediation and rollback as hier_config computes them alone (its idempotency scan)."""
-    from hier_config import WorkflowRemediation
+    from network.config import Workflow, parse
 
-    from network.config import parse
-
-    workflow = WorkflowRemediation(parse(platform, running), parse(platform, intended))
+    workflow = Workflow(parse(platform, running), parse(platform, intended))
     return (
         [c.cisco_style_text() for c in workflow.remediation_config.all_children_sorted()],
         [c.cisco_style_text() for c in workflow.rollback_config.all_children_sorted()],
@@ -211,7 +209,16 @@ def _drifted_frr(text: str) -> str:
         for line in text.splitlines()
         if "neighbor 198.18" not in line or "198.18.128.5 " not in line  # one neighbor gone
     ]
-    lines.insert(lines.index(" no bgp default ipv4-unicast") + 1, " neighbor 198.18.250.1 remote-as 65500")
+    at = lines.index(" no bgp default ipv4-unicast") + 1
+    lines[at:at] = [  # a neighbour the intended config does not have
+        " neighbor 198.18.250.1 remote-as 65500",
+        " neighbor 198.18.250.1 description gone",
+        " neighbor 198.18.250.1 bfd",
+        " neighbor 198.18.250.1 bfd profile WAN",
+        " neighbor 198.18.250.1 timers 10 30",
+    ]
+    family = lines.index(" address-family ipv4 unicast") + 1
+    lines.insert(family, "  neighbor 198.18.250.1 activate")
     return "\n".join(lines) + "\n"
 
 
@@ -222,6 +229,15 @@ def _drifted_ios(text: str) -> str:
         .replace("timers 3 9", "timers 10 30")
         .replace("hostname ina-ce1", "hostname old")
         .replace("no ip domain lookup\n", "no ip domain lookup\nlogging console informational\n")
+        .replace(
+            " neighbor 10.64.128.130 remote-as 64600\n",
+            " neighbor 10.64.128.130 remote-as 64600\n neighbor 10.64.250.1 remote-as 65500\n"
+            " neighbor 10.64.250.1 timers 10 30\n",
+        )
+        .replace(
+            "  neighbor 10.64.128.130 activate\n",
+            "  neighbor 10.64.128.130 activate\n  neighbor 10.64.250.1 activate\n",
+        )
     )
 
 
@@ -235,6 +251,7 @@ def test_indexed_idempotency_gives_hier_configs_remediation_and_rollback(platfor
     assert running != intended
     fix, back = remediation_and_rollback(platform, running, intended)
     assert fix, "the drift must need a remediation, or the comparison below proves nothing"
+    assert any(" remote-as " in line for line in fix) and any(" remote-as " in line for line in back)
     assert (fix, back) == _scanned(platform, running, intended)
     assert (back, fix) == tuple(remediation_and_rollback(platform, intended, running))
 
@@ -258,5 +275,110 @@ def test_indexed_idempotency_looks_at_each_line_a_bounded_number_of_times(monkey
     monkeypatch.setattr(HConfigDriverFrr, "_idempotency_key", lambda self, *a: keyed.append(1) or original(self, *a))
     fix, _ = remediation_and_rollback("frr", running, intended)
     assert fix.count("  neighbor 198.18.200.7 timers 3 9") == 1 and len(fix) > 600
+    assert not any("no neighbor" in line for line in fix)  # replaced in place, each neighbour its own
     lines = intended.count("\n")
     assert 0 < len(keyed) < 4 * lines, f"{len(keyed)} keys for {lines} lines"
+
+
+# ---- BGP neighbours: each its own idempotency key; a removal is one line ---------------------------------
+
+# (platform, golden two-neighbour config, the neighbour to remove, the neighbour kept, its address family)
+NEIGHBOURS = [
+    ("frr", "lab-ina-ce1.cfg", "198.18.128.130", "198.18.128.128", "  address-family ipv4 unicast"),
+    ("cisco_ios", "prod-ina-ce1.cfg", "10.64.128.130", "10.64.128.128", "  address-family ipv4"),
+]
+
+
+def _without(text: str, address: str) -> str:
+    return "".join(line for line in text.splitlines(keepends=True) if f"neighbor {address} " not in line)
+
+
+@pytest.mark.parametrize(("platform", "golden", "gone", "kept", "family"), NEIGHBOURS)
+def test_removing_a_neighbour_is_one_line_and_its_rollback_adds_it_back_whole(
+    platform, golden, gone, kept, family
+) -> None:
+    """`no neighbor X remote-as N` deletes the neighbour with all its lines; any other `no neighbor X`
+    after it is rejected ("% Specify remote-as or peer-group commands first"). The other neighbour's
+    `remote-as` is no replacement for the removed one's."""
+    intended = (GOLDEN / golden).read_text()
+    running_lines = [line for line in intended.splitlines() if f"neighbor {gone} " in line]
+    fix, back = remediation_and_rollback(platform, intended, _without(intended, gone))
+    assert fix == ["router bgp 65101", f"  no neighbor {gone} remote-as 64600"]
+    assert push_commands(fix) == ["router bgp 65101", f"no neighbor {gone} remote-as 64600", "exit"]
+    # the rollback re-adds the neighbour: remote-as first (it creates it), then its attributes, then
+    # its address family lines, all of them and in the router's own order
+    assert back[0] == "router bgp 65101" and back[1] == f"  neighbor {gone} remote-as 64600"
+    assert back.index(family) > max(i for i, line in enumerate(back) if line.startswith(f"  neighbor {gone} "))
+    assert [line.strip() for line in back if gone in line] == [line.strip() for line in running_lines]
+    assert not any(kept in line for line in fix + back)
+
+
+@pytest.mark.parametrize(("platform", "golden", "gone", "kept", "family"), NEIGHBOURS)
+def test_adding_a_neighbour_adds_all_its_lines_and_rolls_back_as_one(platform, golden, gone, kept, family) -> None:
+    intended = (GOLDEN / golden).read_text()
+    fix, back = remediation_and_rollback(platform, _without(intended, gone), intended)
+    assert fix[1] == f"  neighbor {gone} remote-as 64600"
+    assert [line.strip() for line in fix if gone in line] == [
+        line.strip() for line in intended.splitlines() if f"neighbor {gone} " in line
+    ]
+    assert back == ["router bgp 65101", f"  no neighbor {gone} remote-as 64600"]
+
+
+@pytest.mark.parametrize(("platform", "golden", "gone", "kept", "family"), NEIGHBOURS)
+def test_a_timer_change_is_one_replacement_line_per_neighbour(platform, golden, gone, kept, family) -> None:
+    intended = (GOLDEN / golden).read_text()
+    slow = intended.replace(f"neighbor {kept} timers 3 9", f"neighbor {kept} timers 10 30")
+    assert slow != intended
+    fix, back = remediation_and_rollback(platform, slow, intended)
+    assert fix == ["router bgp 65101", f"  neighbor {kept} timers 3 9"]
+    assert back == ["router bgp 65101", f"  neighbor {kept} timers 10 30"]
+    both = intended.replace("timers 3 9", "timers 10 30")
+    assert remediation(platform, both, intended) == [
+        "router bgp 65101",
+        f"  neighbor {kept} timers 3 9",
+        f"  neighbor {gone} timers 3 9",
+    ]
+
+
+@pytest.mark.parametrize(("platform", "golden", "gone", "kept", "family"), NEIGHBOURS)
+def test_a_neighbour_replaced_by_another_address_removes_the_old_one(platform, golden, gone, kept, family) -> None:
+    """Same AS, description and timers under a new address: the old neighbour must still go."""
+    intended = (GOLDEN / golden).read_text()
+    new = gone.rsplit(".", 1)[0] + ".200"
+    fix, back = remediation_and_rollback(platform, intended, intended.replace(f"neighbor {gone} ", f"neighbor {new} "))
+    assert fix[:3] == ["router bgp 65101", f"  no neighbor {gone} remote-as 64600", f"  neighbor {new} remote-as 64600"]
+    assert not any(line.strip().startswith(f"no neighbor {gone} ") for line in fix[2:])
+    assert f"  no neighbor {new} remote-as 64600" in back
+    assert not any(line.strip().startswith(f"no neighbor {new} ") and "remote-as" not in line for line in back)
+
+
+def test_frr_attributes_of_one_neighbour_are_replaced_in_place() -> None:
+    intended = (GOLDEN / "lab-ina-ce1.cfg").read_text()
+    a = "198.18.128.128"
+    running = (
+        intended.replace(f"neighbor {a} timers connect 5", f"neighbor {a} timers connect 10")
+        .replace(f"neighbor {a} bfd profile WAN", f"neighbor {a} bfd profile OLD")
+        .replace(f"neighbor {a} remote-as 64600", f"neighbor {a} remote-as 64601")
+        .replace(f"neighbor {a} description kddi-pe1 ", f"neighbor {a} description old ")
+    )
+    assert remediation("frr", running, intended) == [
+        "router bgp 65101",
+        f"  neighbor {a} remote-as 64600",
+        f"  neighbor {a} description kddi-pe1 primary KDDI-WVS-0001-P",
+        f"  neighbor {a} bfd profile WAN",
+        f"  neighbor {a} timers connect 5",
+    ]
+
+
+def test_frr_bfd_off_for_a_neighbour_is_one_line() -> None:
+    """On FRR `no neighbor X bfd` drops the profile too, and `no neighbor X bfd profile P` after it
+    would turn BFD back on (FRR 8.4 does)."""
+    intended = (GOLDEN / "lab-ina-ce1.cfg").read_text()
+    a = "198.18.128.130"
+    no_bfd = intended.replace(f" neighbor {a} bfd\n", "").replace(f" neighbor {a} bfd profile WAN\n", "")
+    fix, back = remediation_and_rollback("frr", intended, no_bfd)
+    assert fix == ["router bgp 65101", f"  no neighbor {a} bfd"]
+    assert back == ["router bgp 65101", f"  neighbor {a} bfd", f"  neighbor {a} bfd profile WAN"]
+    # the profile alone off: that line is needed and kept
+    fix = remediation("frr", intended, intended.replace(f" neighbor {a} bfd profile WAN\n", ""))
+    assert fix == ["router bgp 65101", f"  no neighbor {a} bfd profile WAN"]
