@@ -16,31 +16,39 @@ Stops by itself after --duration seconds (a drill never leaves a probe running),
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import json
 import signal
-import socket
 import sys
 import time
+from collections import deque
 from pathlib import Path
 
 
-def tcp_probe(host: str, port: int, timeout: float) -> tuple[bool, str]:
+async def tcp_probe(host: str, port: int, timeout: float) -> tuple[bool, str]:
     try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True, ""
-    except OSError as error:
+        _reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+        writer.close()
+        return True, ""
+    except (TimeoutError, OSError) as error:
         return False, type(error).__name__
 
 
-def http_probe(host: str, port: int, path: str, timeout: float, method: str = "GET") -> tuple[bool, str]:
+async def http_probe(host: str, port: int, path: str, timeout: float, method: str = "GET") -> tuple[bool, str]:
     """A bare HTTP/1.0 request on a fresh connection: no pooling that could hide a cut."""
+
+    async def exchange() -> bytes:
+        reader, writer = await asyncio.open_connection(host, port)
+        try:
+            writer.write(f"{method} {path} HTTP/1.0\r\nHost: {host}\r\nContent-Length: 0\r\n\r\n".encode())
+            await writer.drain()
+            return await reader.read()
+        finally:
+            writer.close()
+
     try:
-        with socket.create_connection((host, port), timeout=timeout) as conn:
-            conn.settimeout(timeout)
-            conn.sendall(f"{method} {path} HTTP/1.0\r\nHost: {host}\r\nContent-Length: 0\r\n\r\n".encode())
-            data = b""
-            while chunk := conn.recv(4096):
-                data += chunk
+        data = await asyncio.wait_for(exchange(), timeout)
         head, _, body = data.partition(b"\r\n\r\n")
         status = head.split(b" ", 2)[1].decode() if head.startswith(b"HTTP/") else "?"
         if status != "200":
@@ -48,8 +56,50 @@ def http_probe(host: str, port: int, path: str, timeout: float, method: str = "G
         if method == "POST":
             return True, str(json.loads(body)["id"])
         return True, ""
-    except (OSError, ValueError, KeyError, IndexError) as error:
+    except (TimeoutError, OSError, ValueError, KeyError, IndexError) as error:
         return False, type(error).__name__
+
+
+async def run(args: argparse.Namespace, stop: asyncio.Event) -> None:
+    """Probes start on a fixed cadence whether or not the earlier ones have answered (a probe
+    waiting out its timeout must not delay the next: the end of an outage is seen within one
+    interval), and their results are written in the order they were sent."""
+    systems = [s for s in args.systems.split(",") if s]
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + args.duration
+    next_at = loop.time()
+    pending: deque[tuple[float, asyncio.Task[tuple[bool, str]]]] = deque()
+    n = 0
+    with args.out.open("a", buffering=1) as out:  # line-buffered: the drill tails it
+
+        def flush(everything: bool = False) -> None:
+            while pending and (everything or pending[0][1].done()):
+                sent, task = pending.popleft()
+                ok, detail = task.result() if task.done() else (False, "cancelled")
+                out.write(f"{sent:.6f} {int(ok)} {detail}\n")
+
+        while not stop.is_set() and loop.time() < deadline:
+            sent = time.time()
+            if args.mode == "tcp":
+                coro = tcp_probe(args.host, args.port, args.timeout)
+            elif args.mode == "http":
+                system = systems[n % len(systems)] if systems else ""
+                coro = http_probe(args.host, args.port, f"/health/{args.town}/{system}", args.timeout)
+            else:
+                coro = http_probe(args.host, args.port, f"/write/{args.town}", args.timeout, "POST")
+            pending.append((sent, asyncio.ensure_future(coro)))
+            n += 1
+            flush()
+            next_at += args.interval
+            delay = next_at - loop.time()
+            if delay < 0:
+                next_at = loop.time()
+                delay = 0
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+        if pending:
+            await asyncio.wait([task for _, task in pending], timeout=args.timeout + 1)
+        flush(everything=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,40 +110,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--town", default="")
     parser.add_argument("--systems", default="", help="comma-separated; http mode rotates through them")
     parser.add_argument("--interval", type=float, default=0.02)
-    parser.add_argument("--timeout", type=float, default=0.1)
+    parser.add_argument("--timeout", type=float, default=0.3)
     parser.add_argument("--duration", type=float, required=True)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
-    stop = False
 
-    def on_term(*_: object) -> None:
-        nonlocal stop
-        stop = True
+    async def main_async() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, stop.set)
+        loop.add_signal_handler(signal.SIGINT, stop.set)
+        await run(args, stop)
 
-    signal.signal(signal.SIGTERM, on_term)
-    signal.signal(signal.SIGINT, on_term)
-    systems = [s for s in args.systems.split(",") if s]
-    deadline = time.monotonic() + args.duration
-    next_at = time.monotonic()
-    n = 0
-    with args.out.open("a", buffering=1) as out:  # line-buffered: the drill tails it
-        while not stop and time.monotonic() < deadline:
-            sent = time.time()
-            if args.mode == "tcp":
-                ok, detail = tcp_probe(args.host, args.port, args.timeout)
-            elif args.mode == "http":
-                system = systems[n % len(systems)] if systems else ""
-                ok, detail = http_probe(args.host, args.port, f"/health/{args.town}/{system}", args.timeout)
-            else:
-                ok, detail = http_probe(args.host, args.port, f"/write/{args.town}", args.timeout, "POST")
-            out.write(f"{sent:.6f} {int(ok)} {detail}\n")
-            n += 1
-            next_at += args.interval
-            delay = next_at - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            else:
-                next_at = time.monotonic()
+    asyncio.run(main_async())
     return 0
 
 

@@ -119,7 +119,9 @@ def start_stream(
 ) -> Stream:
     path = out_dir / f"{town}.{kind}.probe"
     path.unlink(missing_ok=True)
-    timeout = 0.1 if kind == "tcp" else 0.5
+    # Probes do not wait for each other (see fastprobe), so a generous timeout costs no resolution
+    # and a loaded machine's slow answer is not taken for an outage.
+    timeout = 0.3 if kind == "tcp" else 1.0
     cmd = [
         "ip",
         "netns",

@@ -1,0 +1,137 @@
+"""The drills' logic without a lab: scenario validation, outages from a probe stream, the fast
+probe against a local listener, the experiment handed to chaostoolkit-lib."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+
+from bcp_drills.fastprobe import main as fastprobe
+from bcp_drills.probes import Stream
+from bcp_drills.runner import build_experiment
+from bcp_drills.scenario import load_scenario, scenarios
+from inventory.problems import InventoryError
+
+
+def _stream(tmp_path: Path, lines: list[str]) -> Stream:
+    path = tmp_path / "t.probe"
+    path.write_text("".join(line + "\n" for line in lines))
+    stream = Stream("ina", "tcp", path)
+    stream.read()
+    return stream
+
+
+def test_outages_start_at_the_first_failure_and_end_at_the_next_good_probe(tmp_path: Path) -> None:
+    stream = _stream(
+        tmp_path,
+        ["10.00 1", "10.02 1", "10.04 0 TimeoutError", "10.06 0 TimeoutError", "10.50 1", "11.00 0 x", "11.02 1"],
+    )
+    runs = stream.outages(since=10.01)
+    assert [(r.start, r.end, r.failures) for r in runs] == [(10.04, 10.50, 2), (11.00, 11.02, 1)]
+    assert runs[0].ms == pytest.approx(460.0)
+    assert stream.outages(since=10.6)[0].start == 11.00
+
+
+def test_an_outage_that_never_ends_has_no_end(tmp_path: Path) -> None:
+    stream = _stream(tmp_path, ["1.0 1", "2.0 0 x", "3.0 0 x"])
+    [run] = stream.outages(since=0)
+    assert run.end is None and run.ms is None
+    assert stream.failing_for(now=4.0) == pytest.approx(2.0)
+
+
+def test_recovery_counts_only_after_the_fault(tmp_path: Path) -> None:
+    stream = _stream(tmp_path, [f"{t / 10:.2f} 1" for t in range(0, 31)])  # 0.0 .. 3.0 all good
+    assert stream.good_since(1.0, now=3.0)
+    assert not stream.good_since(1.0, now=3.0, after=2.5)  # good probes from before the fault prove nothing
+    assert stream.good_since(0.4, now=3.0, after=2.5)
+
+
+def test_a_partial_last_line_waits_for_the_next_read(tmp_path: Path) -> None:
+    path = tmp_path / "t.probe"
+    path.write_text("1.0 1\n2.0 0 Tim")
+    stream = Stream("ina", "tcp", path)
+    assert len(stream.read()) == 1
+    with path.open("a") as f:
+        f.write("eoutError\n")
+    assert [s.detail for s in stream.read()] == ["TimeoutError"]
+
+
+def test_fast_probe_records_every_probe_in_order(tmp_path: Path) -> None:
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(64)
+    port = server.getsockname()[1]
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.1)
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                server.accept()[0].close()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    out = tmp_path / "probe"
+    try:
+        fastprobe(
+            [
+                "--mode",
+                "tcp",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--interval",
+                "0.02",
+                "--duration",
+                "0.5",
+                "--out",
+                str(out),
+            ]
+        )
+    finally:
+        stop.set()
+        thread.join()
+        server.close()
+    samples = Stream("local", "tcp", out).read()
+    assert 15 <= len(samples) <= 30 and all(s.ok for s in samples)
+    assert [s.at for s in samples] == sorted(s.at for s in samples)
+
+
+def test_shipped_scenarios_are_valid_and_destructive() -> None:
+    found = scenarios()
+    assert set(found) == {"wan-primary-circuit-loss", "carrier-edge-loss", "dc-site-loss", "town-server-loss"}
+    assert all(s.destructive and s.rollbacks for s in found.values())
+
+
+def test_a_broken_scenario_is_named_with_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad-drill.yaml"
+    path.write_text(
+        "name: bad-drill\ntitle: {ja: 試験, en: Test}\ndescription: x\naffects: all-towns\n"
+        "steady_state: [no_fault_in_force]\nmethod:\n  - {name: boom, do: detonate}\n"
+    )
+    with pytest.raises(InventoryError) as error:
+        load_scenario(path)
+    text = str(error.value.problems[0])
+    assert "bad-drill.yaml:7" in text and "unknown activity 'detonate'" in text
+
+
+def test_the_experiment_runs_rollbacks_through_chaostoolkit_with_a_stop_on_failure_control() -> None:
+    experiment = build_experiment(scenarios()["dc-site-loss"], dry_run=False)
+    assert [p["provider"]["func"] for p in experiment["steady-state-hypothesis"]["probes"]] == [
+        "no_fault_in_force",
+        "replication_streaming",
+        "every_town_reaches_every_system",
+    ]
+    assert experiment["method"][0]["provider"] == {
+        "type": "python",
+        "module": "bcp_drills.activities",
+        "func": "isolate_site",
+        "arguments": {"site": "dc1"},
+    }
+    assert experiment["controls"][0]["provider"]["module"] == "bcp_drills.controls"
+    assert "dry" in build_experiment(scenarios()["dc-site-loss"], dry_run=True)
