@@ -18,36 +18,32 @@ from .drill import current
 # ---- faults and their restoration (the lab's fault API) ------------------------------------------------
 
 
+def _circuit_link(town: str, circuit: str) -> str:
+    links = current().binding.plan.towns[town]
+    if circuit not in ("primary", "backup"):
+        raise ValueError(f"circuit must be primary or backup, not '{circuit}'")
+    return (links.primary if circuit == "primary" else links.backup).name
+
+
 def cut_circuits(circuit: str = "primary", silent: bool = True) -> list[str]:
     """Cut the `circuit` of every selected town: silently (the link stays up: BFD must notice)."""
     drill = current()
     lab = drill.need_lab()
     done = []
     for town in drill.selected:
-        link = (
-            drill.binding.plan.towns[town].primary.name
-            if circuit == "primary"
-            else drill.binding.plan.towns[town].backup.name
-        )
+        link = _circuit_link(town, circuit)
+        drill.faulted([town])  # the moment of injection: the outage can start as the rule lands
         lab.fault_cut_link(link, hard=not silent)
-        drill.faulted([town])
         done.append(link)
     return done
 
 
 def restore_circuits(circuit: str = "primary") -> list[str]:
-    drill = current()
-    lab = drill.need_lab()
-    done = []
-    for town in drill.selected:
-        link = (
-            drill.binding.plan.towns[town].primary.name
-            if circuit == "primary"
-            else drill.binding.plan.towns[town].backup.name
-        )
+    lab = current().need_lab()
+    links = [_circuit_link(town, circuit) for town in current().selected]
+    for link in links:
         lab.restore_link(link)
-        done.append(link)
-    return done
+    return links
 
 
 def _edge_router(edge: str) -> str:
