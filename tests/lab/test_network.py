@@ -179,10 +179,69 @@ def test_a_failing_post_check_rolls_back(healed: SmallLab) -> None:
     pe2 = str(binding.plan.towns["namegawa"].backup.a.ip)
     dropped = "\n".join(line for line in intended.splitlines() if f"neighbor {pe2} " not in line) + "\n"
     plan = make_plan(inv, binding, ["namegawa-ce1"], intended_override={"namegawa-ce1": dropped})
-    assert any(line.strip().startswith(f"no neighbor {pe2}") for line in plan.device("namegawa-ce1").remediation)
+    # the neighbour goes with its one `remote-as` line (any other `no neighbor` after it FRR rejects)
+    assert plan.device("namegawa-ce1").remediation == [
+        _line(intended, "router bgp "),
+        f"  no {_remote_as(intended, pe2)}",
+    ]
     result = apply_plan(plan, inv, binding, check_timeout=8)
     assert result.results["namegawa-ce1"].status == "rolled-back", result.results
     assert "BGP session with kddi-pe2" in result.results["namegawa-ce1"].detail
+    _assert_equal_to(lab, before)
+    assert make_plan(inv, binding, ["namegawa-ce1"]).changed == []  # the neighbour is back, whole
+    _assert_wan_healthy(lab)
+
+
+def _line(config: str, start: str) -> str:
+    return next(line for line in config.splitlines() if line.startswith(start))
+
+
+def _remote_as(config: str, address: str) -> str:
+    """`neighbor <address> remote-as N` as the config has it (without the indent)."""
+    return _line(config, f" neighbor {address} remote-as ").strip()
+
+
+def test_a_plan_that_removes_a_neighbour_applies_and_a_rollback_brings_it_back(healed: SmallLab) -> None:
+    """A neighbour that was never up (so "what was up before the change is up after it" lets its
+    removal through): added with every line a neighbour has, then removed by a plan of the one line
+    `no neighbor X remote-as N`, which FRR takes (a rejected line would roll the change back). A plan
+    right after is empty: the neighbour is gone, not half-removed and planned again and again. `net
+    rollback` to the pre-change backup brings it back whole."""
+    lab = healed
+    inv, binding = lab.inventory, lab.environment()
+    device = "ogose-ce1"
+    before = _running(lab)
+    intended = make_plan(inv, binding, [device]).device(device).intended
+    extra = "198.19.199.1"  # in the lab's range and on no router of it
+    assert all(extra not in text for text in before.values())
+    pe = _line(intended, " neighbor ").split()[1]  # the extra neighbour gets every line this one has
+    with_extra = "".join(
+        line + (line.replace(f"neighbor {pe} ", f"neighbor {extra} ") if f"neighbor {pe} " in line else "")
+        for line in intended.splitlines(keepends=True)
+    )
+    added = [line for line in with_extra.splitlines() if f"neighbor {extra} " in line]
+    assert len(added) >= 8 and any(line.startswith("  neighbor") for line in added)  # address family too
+    router_bgp = _line(intended, "router bgp ")
+    try:
+        plan = make_plan(inv, binding, [device], intended_override={device: with_extra})
+        assert plan.device(device).remediation[:2] == [router_bgp, f"  {_remote_as(with_extra, extra)}"]
+        applied = cli("net", "apply", str(plan.save()), "--yes")
+        assert applied.returncode == 0, applied.stdout + applied.stderr
+        assert make_plan(inv, binding, [device], intended_override={device: with_extra}).changed == []
+
+        removal = make_plan(inv, binding, [device], intended_override={device: intended})
+        assert removal.device(device).remediation == [router_bgp, f"  no {_remote_as(with_extra, extra)}"]
+        applied = cli("net", "apply", str(removal.save()), "--yes")
+        assert applied.returncode == 0, applied.stdout + applied.stderr
+        assert make_plan(inv, binding, [device]).changed == []
+        _assert_equal_to(lab, before)
+
+        rolled = cli("net", "rollback", "--device", device, "--yes")
+        assert rolled.returncode == 0, rolled.stdout + rolled.stderr
+        assert make_plan(inv, binding, [device], intended_override={device: with_extra}).changed == []
+    finally:
+        restore = make_plan(inv, binding, [device])
+        assert apply_plan(restore, inv, binding).ok
     _assert_equal_to(lab, before)
     _assert_wan_healthy(lab)
 
