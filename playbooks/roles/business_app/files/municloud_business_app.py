@@ -31,6 +31,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import psycopg2
+import psycopg2.pool
 import yaml
 
 TOWN_RE = re.compile(r"^[a-z][a-z0-9-]*$")
@@ -42,50 +43,55 @@ def schema_of(town: str) -> str:
 
 
 class Database:
-    """One connection per thread, reconnected after any failure, so a database that comes back
-    (or a promoted standby behind the same address) is picked up without a restart."""
+    """A small pool of connections shared by the request threads (one connection per request would
+    fork a PostgreSQL backend per probe and exhaust max_connections under the drills' fast
+    probes). A connection that failed is closed, never reused, so a database that comes back (or
+    a promoted standby behind the same address) is picked up without a restart."""
+
+    MAX_CONNECTIONS = 16
 
     def __init__(self, cfg: dict) -> None:
         self.cfg = cfg
-        self.local = threading.local()
+        self.lock = threading.Lock()
+        self.pool: psycopg2.pool.ThreadedConnectionPool | None = None
 
-    def _connect(self):
-        password = Path(self.cfg["password_file"]).read_text().strip()
-        conn = psycopg2.connect(
-            host=self.cfg["host"],
-            port=self.cfg.get("port", 5432),
-            dbname=self.cfg["name"],
-            user=self.cfg["user"],
-            password=password,
-            connect_timeout=self.cfg.get("connect_timeout", 2),
-            application_name="municloud-business-app",
-            # A database behind a silent network cut must fail fast, not hang on TCP retries.
-            tcp_user_timeout=int(self.cfg.get("tcp_user_timeout_ms", 2000)),
-            keepalives=1,
-            keepalives_idle=1,
-            keepalives_interval=1,
-            keepalives_count=2,
-            options=f"-c statement_timeout={int(self.cfg.get('statement_timeout_ms', 2000))}",
-        )
-        conn.autocommit = True
-        return conn
+    def _pool(self) -> psycopg2.pool.ThreadedConnectionPool:
+        with self.lock:
+            if self.pool is None:
+                password = Path(self.cfg["password_file"]).read_text().strip()
+                self.pool = psycopg2.pool.ThreadedConnectionPool(
+                    0,
+                    self.MAX_CONNECTIONS,
+                    host=self.cfg["host"],
+                    port=self.cfg.get("port", 5432),
+                    dbname=self.cfg["name"],
+                    user=self.cfg["user"],
+                    password=password,
+                    connect_timeout=self.cfg.get("connect_timeout", 2),
+                    application_name="municloud-business-app",
+                    # A database behind a silent network cut must fail fast, not hang on TCP retries.
+                    tcp_user_timeout=int(self.cfg.get("tcp_user_timeout_ms", 2000)),
+                    keepalives=1,
+                    keepalives_idle=1,
+                    keepalives_interval=1,
+                    keepalives_count=2,
+                    options=f"-c statement_timeout={int(self.cfg.get('statement_timeout_ms', 2000))}",
+                )
+            return self.pool
 
     def run(self, sql: str, params: tuple = ()) -> list[tuple]:
-        conn = getattr(self.local, "conn", None)
+        pool = self._pool()
+        conn = pool.getconn()
         try:
-            if conn is None or conn.closed:
-                conn = self.local.conn = self._connect()
+            conn.autocommit = True
             with conn.cursor() as cur:
                 cur.execute(sql, params)
-                return cur.fetchall() if cur.description else []
+                rows = cur.fetchall() if cur.description else []
         except psycopg2.Error:
-            if conn is not None:
-                try:
-                    conn.close()
-                except psycopg2.Error:
-                    pass
-            self.local.conn = None
+            pool.putconn(conn, close=True)
             raise
+        pool.putconn(conn)
+        return rows
 
 
 class App:
@@ -187,6 +193,13 @@ def _one_line(exc: Exception) -> str:
     return " ".join(str(exc).split())[:300]
 
 
+class Server(ThreadingHTTPServer):
+    # The default listen backlog (5) drops SYNs as soon as the probes of many towns arrive together:
+    # a dropped SYN is retried after a second, which a probe would take for an outage.
+    request_queue_size = 256
+    daemon_threads = True
+
+
 def make_handler(app: App) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "municloud-business-app/1"
@@ -226,7 +239,7 @@ def main() -> int:
     app = App(config)
     servers = []
     for address in config["listen"]:
-        server = ThreadingHTTPServer((address, int(config["port"])), make_handler(app))
+        server = Server((address, int(config["port"])), make_handler(app))
         server.daemon_threads = True
         servers.append(server)
         threading.Thread(target=server.serve_forever, daemon=True).start()
