@@ -159,23 +159,29 @@ def wait(seconds: float) -> float:
     return seconds
 
 
-def await_recovery(timeout_seconds: float = 10, stable_seconds: float = 0.5) -> dict[str, float]:
-    """Wait until every affected town's probes have been good for `stable_seconds`; fail naming the
-    towns still out after `timeout_seconds`."""
+def await_recovery(timeout_seconds: float = 10, stable_seconds: float = 0.5, since: str = "fault") -> dict[str, float]:
+    """Wait until every affected town's probes have been good for `stable_seconds`, counted after
+    the fault (`since: fault`, the recovery from it) or after this step began (`since: now`, steady
+    again after a restoration); fail naming the towns still out after `timeout_seconds`."""
     drill = current()
-    deadline = time.time() + timeout_seconds
+    if since not in ("fault", "now"):
+        raise ValueError(f"since must be fault or now, not '{since}'")
+    began = time.time()
+    deadline = began + timeout_seconds
     while True:
         drill.refresh()
         now = time.time()
         out = [
             t
             for t in drill.affected
-            if not drill.streams[t].good_since(stable_seconds, now, after=drill.fault_at.get(t))
+            if not drill.streams[t].good_since(
+                stable_seconds, now, after=began if since == "now" else drill.fault_at.get(t)
+            )
         ]
         if not out:
             return {t: drill.streams[t].failing_for(now) for t in drill.affected}
         if now > deadline:
-            raise RuntimeError(f"no service after {timeout_seconds:.0f} s from: {', '.join(out)}")
+            raise RuntimeError(f"no steady service after {timeout_seconds:.0f} s from: {', '.join(out)}")
         time.sleep(0.05)
 
 

@@ -283,9 +283,11 @@ def analyse(drill: Drill, journal: dict[str, Any], started: float, ended: float)
     recovered_all = all(o["recovered"] for o in outages if o["town"] in drill.affected)
     rto_met = all(o["rto_ms"] is None or o["rto_ms"] <= targets[o["tier"]]["rto_seconds"] * 1000 for o in outages)
     rpo_met = drill.rpo is None or all(drill.rpo["lost_span_ms"] <= targets[t]["rpo_seconds"] * 1000 for t in targets)
+    held_before = bool(before.get("steady_state_met")) if before else drill.dry_run
     if (
         status != "completed"
         or journal.get("deviated")
+        or not held_before  # nothing was drilled: never a pass
         or drill.stop_condition
         or not recovered_all
         or not rto_met
