@@ -31,7 +31,7 @@ from lab.topology import Topology
 
 PREFIX = "mcb"
 STATE_DIR = Path("/var/lib/municloud/lab-bench")
-MGMT_REGION = "198.19.208.0/20"  # below the test labs' regions (198.19.224.0/19)
+MGMT_REGION = "198.19.160.0/20"  # below the test labs' regions (one /20 per slot from 198.19.240.0 down)
 TARGETS = {"full_up": 90.0, "down": 30.0, "memory_gb": 3.0, "small_up": 30.0}
 SETTLE_SECONDS = 10  # let the containers' systemd finish starting before memory is read
 
