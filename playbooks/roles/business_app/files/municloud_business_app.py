@@ -49,11 +49,13 @@ class Database:
     a promoted standby behind the same address) is picked up without a restart."""
 
     MAX_CONNECTIONS = 16
+    WAIT_SECONDS = 2.0  # a request waits this long for a free connection (the pool itself never waits)
 
     def __init__(self, cfg: dict) -> None:
         self.cfg = cfg
         self.lock = threading.Lock()
         self.pool: psycopg2.pool.ThreadedConnectionPool | None = None
+        self.slots = threading.BoundedSemaphore(self.MAX_CONNECTIONS)
 
     def _pool(self) -> psycopg2.pool.ThreadedConnectionPool:
         with self.lock:
@@ -80,18 +82,23 @@ class Database:
             return self.pool
 
     def run(self, sql: str, params: tuple = ()) -> list[tuple]:
-        pool = self._pool()
-        conn = pool.getconn()
+        if not self.slots.acquire(timeout=self.WAIT_SECONDS):
+            raise psycopg2.OperationalError(f"no free database connection after {self.WAIT_SECONDS:g} s")
         try:
-            conn.autocommit = True
-            with conn.cursor() as cur:
-                cur.execute(sql, params)
-                rows = cur.fetchall() if cur.description else []
-        except psycopg2.Error:
-            pool.putconn(conn, close=True)
-            raise
-        pool.putconn(conn)
-        return rows
+            pool = self._pool()
+            conn = pool.getconn()
+            try:
+                conn.autocommit = True
+                with conn.cursor() as cur:
+                    cur.execute(sql, params)
+                    rows = cur.fetchall() if cur.description else []
+            except psycopg2.Error:
+                pool.putconn(conn, close=True)
+                raise
+            pool.putconn(conn)
+            return rows
+        finally:
+            self.slots.release()
 
 
 class App:
