@@ -186,8 +186,10 @@ class App:
                 )
                 return 200, {"town": town, "id": rows[0][0], "written_at": rows[0][1].isoformat(), "site": self.site}
             if method == "GET" and parts[0] == "writes" and parts[2:] == ["ids"]:
-                since = int(dict(p.split("=", 1) for p in query.split("&") if "=" in p).get("since", 0))
-                rows = self.read(f"SELECT id FROM {schema}.writes WHERE id > %s ORDER BY id", (since,))  # noqa: S608
+                since = dict(p.split("=", 1) for p in query.split("&") if "=" in p).get("since", "0")
+                if not since.isdigit():
+                    return 400, {"error": "since must be a write id (digits)"}
+                rows = self.read(f"SELECT id FROM {schema}.writes WHERE id > %s ORDER BY id", (int(since),))
                 return 200, {"town": town, "ids": [r[0] for r in rows]}
             if method == "GET" and parts[0] == "writes" and parts[2:] == ["last"]:
                 rows = self.read(f"SELECT id, written_at, site FROM {schema}.writes ORDER BY id DESC LIMIT 1")
@@ -237,7 +239,7 @@ def make_handler(app: App) -> type[BaseHTTPRequestHandler]:
 
         def log_message(self, format: str, *args) -> None:
             if args and str(args[1] if len(args) > 1 else "").startswith("5"):
-                sys.stderr.write("%s %s\n" % (self.address_string(), format % args))
+                sys.stderr.write(f"{self.address_string()} {format % args}\n")
 
     return Handler
 
