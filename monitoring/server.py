@@ -184,6 +184,19 @@ class TargetHealth:
     last_error: str
 
 
+def expected_targets(env: str) -> int:
+    """How many scrape targets the generated configuration names."""
+    import yaml
+
+    try:
+        config = yaml.safe_load((MonitorPaths.for_env(env).config_dir / "prometheus.yml").read_text())
+    except (OSError, yaml.YAMLError):
+        return 0
+    return sum(
+        len(sc.get("targets", [])) for job in config.get("scrape_configs", []) for sc in job.get("static_configs", [])
+    )
+
+
 def status(env: str) -> tuple[dict[str, Running], list[TargetHealth]]:
     running = read_record(MonitorPaths.for_env(env))
     targets: list[TargetHealth] = []

@@ -72,15 +72,19 @@ def show_status(
     env: EnvOption = "lab",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """The processes and every scrape target's health. Exit 1 when Prometheus is not running or a target is down."""
+    """The processes and every scrape target's health. Exit 1 when Prometheus is not running, or a configured
+    target is missing, not yet scraped or down."""
     running, targets = status(env)
     prom = running.get("prometheus")
-    healthy = bool(prom and prom.alive()) and all(t.health == "up" for t in targets)
+    # healthy: every configured target discovered and scraped up (a fresh Prometheus lists none yet)
+    expected = expected_targets(env)
+    healthy = bool(prom and prom.alive()) and len(targets) >= expected > 0 and all(t.health == "up" for t in targets)
     if as_json:
         print_json(
             {
                 "processes": {n: {"pid": r.ref.pid, "alive": r.alive(), "url": r.url} for n, r in running.items()},
                 "targets": [t.__dict__ for t in targets],
+                "expected_targets": expected,
                 "healthy": healthy,
             }
         )
