@@ -14,6 +14,7 @@ from monitoring.server import (
     WAN_EXPORTER_PORT,
     MonitorError,
     MonitorPaths,
+    expected_targets,
     start,
     started_at,
     status,
