@@ -124,10 +124,12 @@ def start(
     if not ok:
         raise MonitorError(f"promtool refused the generated configuration:\n{output}")
     if wan_port and "wan-exporter" not in running:
+        _port_free(wan_port)
         env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
         argv = [sys.executable, "-m", "monitoring.wan_exporter", "--env", binding.name, "--port", str(wan_port)]
         running["wan-exporter"] = Running("wan-exporter", _spawn("wan-exporter", argv, paths, env), f"http://{wan}")
     if "prometheus" not in running:
+        _port_free(port)
         argv = [
             "prometheus",
             f"--config.file={files.config}",
@@ -142,7 +144,9 @@ def start(
         running["prometheus"] = Running("prometheus", _spawn("prometheus", argv, paths), url)
         _write_record(paths, running, lab_state)
         api = PrometheusAPI(url)
-        if not wait_until(lambda: api.ready() or not running["prometheus"].alive(), 60, 0.25) or not api.ready():
+        ready = wait_until(lambda: api.ready() or not running["prometheus"].alive(), 60, 0.25)
+        time.sleep(0.5)  # a listener that failed to bind exits right after logging it
+        if not ready or not api.ready() or not running["prometheus"].alive():
             tail = paths.log("prometheus").read_text(errors="replace")[-2000:]
             stop(binding.name)
             raise MonitorError(f"Prometheus did not become ready on {url}:\n{tail}")
@@ -154,6 +158,18 @@ def start(
         for r in running.values():
             attach_process(lab_state, f"monitor-{binding.name}-{r.name}", r.ref)
     return running
+
+
+def _port_free(port: int, host: str = "127.0.0.1") -> None:
+    import socket
+
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, port))
+        except OSError as error:
+            raise MonitorError(
+                f"{host}:{port} is taken ({error.strerror}): another Prometheus? choose --port"
+            ) from None
 
 
 def stop(env: str) -> list[str]:
