@@ -13,7 +13,7 @@ demo: setup
 	@./setup/demo.sh
 
 test: setup
-	@$(PY) -m pytest -q tests
+	@$(PY) -m pytest -q tests/unit tests/sla tests/lab  # fast feedback first
 
 unit-test: setup
 	@$(PY) -m pytest -q tests/unit

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -35,21 +34,20 @@ def cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def net(small_lab: SmallLab) -> Iterator[SmallLab]:
-    """The small lab with the network applied from the inventory (once per module), and the DC
-    service address on DC1's app server (provisioning puts it there; here the test does)."""
-    shutil.rmtree(small_lab.ops_state_dir / "network", ignore_errors=True)
-    binding = small_lab.environment()
-    service = binding.plan.service_address
-    app = small_lab.ssh("dc1-app1", f"ip addr replace {service}/32 dev lo")
-    assert app.returncode == 0, app.stderr
-    planned = cli("net", "plan", "--json")
-    assert planned.returncode == 0, planned.stderr
-    path = json.loads(planned.stdout)["path"]
-    applied = cli("net", "apply", path, "--yes")
-    assert applied.returncode == 0, applied.stdout + applied.stderr
+def net(networked_lab: SmallLab) -> Iterator[SmallLab]:
+    """The session's small lab with the network applied from the inventory (the shared
+    `networked_lab`: other modules may have applied it already), and the DC service address on
+    DC1's app server (provisioning puts it there; when it has not run yet, the test does, and takes
+    it away again afterwards)."""
+    small_lab = networked_lab
+    service = small_lab.environment().plan.service_address
+    present = small_lab.ssh("dc1-app1", f"ip -o addr show dev lo to {service}/32").stdout.strip()
+    if not present:
+        app = small_lab.ssh("dc1-app1", f"ip addr replace {service}/32 dev lo")
+        assert app.returncode == 0, app.stderr
     yield small_lab
-    small_lab.ssh("dc1-app1", f"ip addr del {service}/32 dev lo")
+    if not present:
+        small_lab.ssh("dc1-app1", f"ip addr del {service}/32 dev lo")
 
 
 @pytest.fixture

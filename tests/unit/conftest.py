@@ -16,6 +16,13 @@ from inventory.source import InventoryLoader
 Edit = Callable[[str, Callable[[Any], None]], None]
 
 
+@pytest.fixture(autouse=True)
+def _no_lab_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unit tests never reach a lab: a lab test session in the same process points these at its lab."""
+    monkeypatch.delenv("MUNICLOUD_BINDING", raising=False)
+    monkeypatch.delenv("MUNICLOUD_STATE_DIR", raising=False)
+
+
 @pytest.fixture
 def inv_dir(tmp_path: Path) -> Path:
     root = tmp_path / "inventory"
