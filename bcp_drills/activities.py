@@ -262,14 +262,21 @@ def manual(instruction: str) -> str:
 # ---- steady-state probes ---------------------------------------------------------------------------------
 
 _REACH_SCRIPT = r"""
-import sys, urllib.request, urllib.error
+import sys, time, urllib.request, urllib.error
 base, town, systems = sys.argv[1], sys.argv[2], sys.argv[3].split(",")
 bad = []
 for s in systems:
-    try:
-        urllib.request.urlopen(f"{base}/health/{town}/{s}", timeout=3).read()
-    except Exception as e:
-        bad.append(f"{s}: {e}")
+    for attempt in (1, 2):  # a connection reset by a route moving is retried once; an HTTP error is not
+        try:
+            urllib.request.urlopen(f"{base}/health/{town}/{s}", timeout=3).read()
+            break
+        except urllib.error.HTTPError as e:
+            bad.append(f"{s}: {e}")
+            break
+        except Exception as e:
+            if attempt == 2:
+                bad.append(f"{s}: {e}")
+            time.sleep(0.5)
 print("\n".join(bad))
 """
 
