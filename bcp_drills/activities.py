@@ -11,6 +11,7 @@ import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
+from provisioning.db_state import primary_site
 from provisioning.failover import failback, failover
 
 from .drill import current
@@ -141,11 +142,10 @@ def db_failover(to: str = "dc2") -> str:
 
 def db_failback(to: str = "dc1") -> str:
     drill = current()
-    from provisioning.db_state import primary_site
-
-    if primary_site(drill.inventory, drill.binding.name).site == to:
+    try:
+        result = failback(drill.inventory, drill.binding, to)
+    except ValueError:  # failback() refuses when the primary is already there: nothing to roll back
         return f"primary already in {to}"
-    result = failback(drill.inventory, drill.binding, to)
     if not result.ok:
         raise RuntimeError(f"dc_failback.yml failed: {[f'{f.host}: {f.task}: {f.message}' for f in result.failures]}")
     return f"primary back in {to} after {result.seconds:.1f} s"
@@ -308,8 +308,6 @@ def every_town_reaches_every_system() -> bool:
 def replication_streaming() -> bool:
     """The database primary streams to its standby (as `municloud verify` checks it)."""
     drill = current()
-    from provisioning.db_state import primary_site
-
     site = primary_site(drill.inventory, drill.binding.name).site
     primary = next(h for h in drill.binding.servers() if h.site == site and h.role == "db")
     key = ["-i", str(drill.binding.key_file)] if drill.binding.key_file else []

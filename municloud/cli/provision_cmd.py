@@ -38,9 +38,12 @@ def progress_events(title: str) -> Iterator[Events]:
     ) as bar:
         tasks: dict[str, TaskID] = {}
 
-        def play_started(play: str, _hosts: int) -> None:
+        def finish_plays() -> None:
             for task_id in tasks.values():
                 bar.update(task_id, total=bar.tasks[task_id].completed or 1, description="done")
+
+        def play_started(play: str, _hosts: int) -> None:
+            finish_plays()
             tasks[play] = bar.add_task("", total=None, play=f"{title}: {play}"[:70])
 
         def task_started(play: str, task: str) -> None:
@@ -58,8 +61,7 @@ def progress_events(title: str) -> Iterator[Events]:
             )
 
         yield Events(play_started, task_started, host_done, failed)
-        for task_id in tasks.values():
-            bar.update(task_id, total=bar.tasks[task_id].completed or 1, description="done")
+        finish_plays()
 
 
 def recap_table(result: PlaybookResult) -> Table:
