@@ -29,9 +29,13 @@ from lab.engine import Lab
 from lab.names import router_ns
 from lab.topology import Topology
 
-PREFIX = "mcb"
-STATE_DIR = Path("/var/lib/municloud/lab-bench")
-MGMT_REGION = "198.19.160.0/20"  # below the test labs' regions (one /20 per slot from 198.19.240.0 down)
+# $MUNICLOUD_BENCH_SLOT (0 by default) gives the benchmarks' labs another prefix, state directory and
+# management region, so two benchmark runs (or a developer's spike beside `make bench`) never meet.
+BENCH_SLOT = int(os.environ.get("MUNICLOUD_BENCH_SLOT", "0"))
+PREFIX = "mcb" if BENCH_SLOT == 0 else f"mcb{BENCH_SLOT}"
+STATE_DIR = Path(f"/var/lib/municloud/lab-bench{'' if BENCH_SLOT == 0 else f'-{BENCH_SLOT}'}")
+# below the test labs' regions (one /20 per slot from 198.19.240.0 down), one /20 per bench slot
+MGMT_REGION = f"198.19.{160 - 16 * BENCH_SLOT}.0/20"
 TARGETS = {"full_up": 90.0, "down": 30.0, "memory_gb": 3.0, "small_up": 30.0}
 SETTLE_SECONDS = 10  # let the containers' systemd finish starting before memory is read
 
