@@ -48,14 +48,15 @@ _FRR_NOISE = (
     r"^\s*exit$",
     r"^\s*exit-address-family$",
 )
+# Each may follow `no `: a remediation that removes a secret line names the old secret.
 _SECRET_PATTERNS = (
-    re.compile(r"^(\s*(?:enable )?secret \d+ )\S+", re.M),
-    re.compile(r"^(\s*enable (?:secret|password)(?: \d+)? )\S+", re.M),
-    re.compile(r"^(\s*username \S+ (?:privilege \d+ )?(?:secret|password)(?: \d+)? )\S+", re.M),
-    re.compile(r"^(\s*(?:neighbor \S+ )?password(?: \d+)? )\S+", re.M),
-    re.compile(r"^(\s*snmp-server community )\S+", re.M),
-    re.compile(r"^(\s*key-string(?: \d+)? )\S+", re.M),
-    re.compile(r"^(\s*(?:tacacs|radius)-server key(?: \d+)? )\S+", re.M),
+    re.compile(r"^(\s*(?:no )?(?:enable )?secret \d+ )\S+", re.M),
+    re.compile(r"^(\s*(?:no )?enable (?:secret|password)(?: \d+)? )\S+", re.M),
+    re.compile(r"^(\s*(?:no )?username \S+ (?:privilege \d+ )?(?:secret|password)(?: \d+)? )\S+", re.M),
+    re.compile(r"^(\s*(?:no )?(?:neighbor \S+ )?password(?: \d+)? )\S+", re.M),
+    re.compile(r"^(\s*(?:no )?snmp-server community )\S+", re.M),
+    re.compile(r"^(\s*(?:no )?key-string(?: \d+)? )\S+", re.M),
+    re.compile(r"^(\s*(?:no )?(?:tacacs|radius)-server key(?: \d+)? )\S+", re.M),
 )
 MASK = "<masked>"
 

@@ -133,6 +133,16 @@ def test_secrets_are_masked() -> None:
     assert masked.count("<masked>") == 3
 
 
+def test_a_removed_secret_is_masked_in_the_remediation() -> None:
+    """Removing a secret line is `no <the line>`: the remediation names the old secret."""
+    running = "router bgp 1\n neighbor 1.2.3.4 remote-as 2\n neighbor 1.2.3.4 password s3cret\nexit\n"
+    fix = remediation("frr", running, "router bgp 1\n neighbor 1.2.3.4 remote-as 2\nexit\n")
+    assert [mask_secrets(line) for line in fix] == ["router bgp 1", "  no neighbor 1.2.3.4 password <masked>"]
+    assert mask_secrets("no enable secret 5 abc\nno snmp-server community pub") == (
+        "no enable secret 5 <masked>\nno snmp-server community <masked>"
+    )
+
+
 def test_change_windows(inventory) -> None:
     assert change_window(inventory, "lab").open
     tuesday_night = datetime(2026, 6, 2, 23, 30, tzinfo=CONTRACT_TZ)  # a Tuesday
