@@ -17,7 +17,7 @@ from inventory.loader import load_inventory
 from inventory.problems import InventoryError
 from municloud.documents import DocumentError
 
-from .common import Exit, err, fail, out
+from .common import Exit, err, fail, out, print_json
 from .drill_run_cmd import list_scenarios, run
 
 app = typer.Typer(
@@ -82,6 +82,7 @@ def report(
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Where to write the reports (made if missing).")] = Path(
         "drill-reports"
     ),
+    as_json: Annotated[bool, typer.Option("--json", help="Print the files written as JSON for scripts.")] = False,
 ) -> None:
     """Write each journal's drill report (HTML, PDF, JSON); given several, the annual report too.
 
@@ -111,9 +112,9 @@ def report(
             verdict = _annual_verdict(paths["json"])
             written += [(f"annual ({len(read)} drills)", verdict, kind, p) for kind, p in paths.items()]
     except (DocumentError, OSError) as error:
-        _summary(written)
+        _summary(written, as_json)
         fail(f"the report could not be written: {error}", Exit.FAILED)
-    _summary(written)
+    _summary(written, as_json)
 
 
 def _annual_verdict(json_path: Path) -> str:
@@ -121,7 +122,15 @@ def _annual_verdict(json_path: Path) -> str:
     return verdict_label(json.loads(json_path.read_text(encoding="utf-8"))["verdict"])
 
 
-def _summary(written: list[tuple[str, str, str, Path]]) -> None:
+def _summary(written: list[tuple[str, str, str, Path]], as_json: bool = False) -> None:
+    if as_json:  # one entry per report, its files by kind (html, pdf, json)
+        reports: dict[str, dict] = {}
+        for source, verdict, kind, path in written:
+            what = source if source.startswith("annual") else f"drill: {source}"
+            entry = reports.setdefault(source, {"what": what, "verdict": verdict, "files": {}})
+            entry["files"][kind] = str(path)
+        print_json({"reports": list(reports.values())})
+        return
     table = Table(title="drill reports written", title_justify="left")
     for column in ("report of", "verdict", "kind", "file"):
         table.add_column(column)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from inventory.loader import load_inventory
@@ -19,7 +18,7 @@ from provisioning.db_state import forget_primary_site
 
 from ..environment import binding_path, environment_plan
 from ..lab_binding import write_lab_binding
-from .common import Exit, err, fail, inventory_or_exit, out, print_json
+from .common import Exit, err, fail, inventory_or_exit, out, print_json, progress_bar
 
 app = typer.Typer(
     help=(
@@ -42,25 +41,6 @@ def _lab_errors() -> Iterator[None]:
         fail(f"{error}\n`municloud lab status` shows what is up; `municloud lab down` removes it all.", Exit.FAILED)
 
 
-@contextmanager
-def _progress(title: str) -> Iterator[Callable[[str, int, int], None]]:
-    with Progress(
-        TextColumn(f"[bold]{title}[/]"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.description}"),
-        TimeElapsedColumn(),
-        console=err,
-        transient=False,
-    ) as bar:
-        task = bar.add_task("", total=None)
-
-        def update(what: str, done: int, total: int) -> None:
-            bar.update(task, description=what, completed=done, total=total)
-
-        yield update
-
-
 @app.command()
 def up(
     profile: Annotated[
@@ -80,7 +60,7 @@ def up(
     plan = environment_plan(inv, "lab")
     topology = derive_topology(inv, plan, towns)
     lab = Lab()
-    with _lab_errors(), _progress("lab up") as progress:
+    with _lab_errors(), progress_bar("lab up") as progress:
         report = lab.up(topology, progress=progress)
     binding_file = binding_path(inv.environment("lab"))
     if binding_file is not None:
@@ -136,7 +116,7 @@ def heal() -> None:
 @app.command()
 def down() -> None:
     """Stop and remove everything the lab started, from any state (also after a crash or Ctrl-C)."""
-    with _lab_errors(), _progress("lab down") as progress:
+    with _lab_errors(), progress_bar("lab down") as progress:
         report = Lab().down(progress=progress)
     # The binding describes a lab that no longer exists: commands must not try to reach it. (A broken
     # inventory must not make `down` fail: the lab is down either way, the binding then stays.)

@@ -7,6 +7,7 @@ import typer
 from .. import __version__
 from . import (
     cost_cmd,
+    demo_cmd,
     deploy_cmd,
     drill_cmd,
     inventory_cmd,
@@ -43,6 +44,7 @@ app.command("deploy")(deploy_cmd.deploy_command)
 app.command("status")(deploy_cmd.status)
 app.add_typer(provision_cmd.db_app, name="db")
 app.add_typer(drill_cmd.app, name="drill")
+app.command("demo")(demo_cmd.demo)
 
 
 def _version(value: bool) -> None:

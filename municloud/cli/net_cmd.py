@@ -15,12 +15,16 @@ from rich.table import Table
 from network.apply import ApplyRefused, Journal, apply_plan, rollback_device, rollback_unfinished, unfinished_changes
 from network.audit import audit, read_audit
 from network.backup import BackupError, BackupRepo
+from network.compliance import ComplianceReport, check_compliance
 from network.fleet import Fleet
 from network.plan import Plan, PlanError, fetch_running, intended_configs, make_plan, select_devices
+from network.report import render_compliance
 
+from ..documents import DocumentError
 from ..environment import bind_environment
 from .common import Exit, binding_or_exit, err, fail, invalid_input_exits, inventory_or_exit, out, print_json
-from .lab_cmd import _progress  # the same progress bar as `lab up`
+from .common import progress_bar as _progress  # the same progress bar as `lab up`
+from .written import print_written
 
 app = typer.Typer(
     help=(
@@ -306,41 +310,60 @@ def backup(env: EnvOption = "lab", workers: WorkersOption = 16) -> None:
 
 @app.command()
 def compliance(
-    env: EnvOption = "lab", town: TownOption = None, json_: JsonOption = False, workers: WorkersOption = 16
+    env: EnvOption = "lab",
+    town: TownOption = None,
+    json_: JsonOption = False,
+    workers: WorkersOption = 16,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Also write the report there: compliance.html, .pdf, .json."),
+    ] = None,
 ) -> None:
     """Per town and router: compliant (running config equals the intended one) or the lines that
-    differ. Touches no device. Exit 1 when any router is not compliant."""
+    differ (secrets masked). Touches no device. With --out, also the network compliance report
+    (ネットワーク構成準拠報告) as HTML, PDF and JSON, written whatever the result.
+
+    Exit 1 when any router is not compliant (or the report could not be written)."""
     inv, binding = binding_or_exit(env)
     with invalid_input_exits():
         names = select_devices(inv, binding, None, town)
     with _progress("net compliance") as update:
-        the_plan = make_plan(inv, binding, names, workers=workers, progress=_counter(update, len(names)))
-    rows = [
-        {
-            "town": d.town or "-",
-            "device": d.name,
-            "compliant": not d.changed and not d.error,
-            "error": d.error,
-            "differs": d.remediation,
-        }
-        for d in the_plan.devices
-    ]
+        report = check_compliance(inv, binding, names, workers=workers, progress=_counter(update, len(names)))
     if json_:
-        print_json(rows)
+        print_json(
+            [
+                {
+                    "town": r.town or "-",
+                    "device": r.device,
+                    "compliant": r.compliant,
+                    "error": r.error,
+                    "differs": r.differs,
+                }
+                for r in report.routers
+            ]
+        )
     else:
-        table = Table(title=f"net compliance ({env})")
-        for col in ("town", "device", "result", "lines that differ"):
-            table.add_column(col)
-        for row in rows:
-            result = (
-                "[green]compliant[/]"
-                if row["compliant"]
-                else ("[red]error[/]" if row["error"] else "[yellow]differs[/]")
-            )
-            table.add_row(row["town"], row["device"], result, row["error"] or "\n".join(row["differs"][:12]))
-        out.print(table)
-    if not all(r["compliant"] for r in rows):
+        _print_compliance(report)
+    if out_dir is not None:
+        try:
+            paths = render_compliance(report, out_dir)
+        except (DocumentError, OSError) as error:
+            fail(f"the compliance report could not be written: {error}", Exit.FAILED)
+        # after --json the table goes to stderr: stdout stays one JSON document
+        print_written(err if json_ else out, "network compliance report written", paths)
+    if not report.compliant:
         raise typer.Exit(int(Exit.FAILED))
+
+
+def _print_compliance(report: ComplianceReport) -> None:
+    table = Table(title=f"net compliance ({report.environment})")
+    for col in ("town", "device", "result", "lines that differ"):
+        table.add_column(col)
+    colour = {"compliant": "green", "differs": "yellow"}
+    for r in report.routers:
+        result = f"[{colour.get(r.status, 'red')}]{'error' if r.error else r.status}[/]"
+        table.add_row(r.town or "-", r.device, result, r.error or "\n".join(r.differs[:12]))
+    out.print(table)
 
 
 @app.command()

@@ -1,0 +1,408 @@
+"""The demo: the whole shared cloud deployed, measured, drilled and reported on this machine.
+
+The chain an operator would run by hand, stage by stage, each stage the real command in its own
+process (so the demo proves the commands, not a private shortcut):
+
+  1. lab        the lab of the chosen profile (built, or repaired when it is already up)
+  2. deploy     `municloud deploy --yes`: network, provisioning, verification
+  3. monitor    `municloud monitor up`, then every scrape target healthy
+  4. drills     `municloud drill run` wan-primary-circuit-loss (every town), carrier-edge-loss,
+                dc-site-loss (with its fail-back), while the probes run
+  5. reports    the SLA report of the demo's period (every minute counted, the drills in it), the
+                drills' reports and the annual report, network compliance, cost allocation
+
+A stage that fails stops the chain with the stage and the failing nodes named; the lab is left as it
+is (`municloud lab status` explains it, `municloud lab down` removes it). The commands' progress
+goes to the terminal as they run (their stderr); their results come back as JSON (their stdout),
+kept in the demo's folder with a log of every command.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from lab.engine import Lab
+from lab.topology import Topology
+
+from .environment import BINDING_ENV_VAR
+from .lab_binding import write_lab_binding
+
+DRILLS = ("wan-primary-circuit-loss", "carrier-edge-loss", "dc-site-loss")
+TARGETS_TIMEOUT_S = 180  # every scrape target up after `monitor up` (a new target waits for its first scrape)
+RULE_SETTLE_S = 5  # after a minute ends, its recorded sample is there within this (rules run on the minute)
+
+
+class DemoFailed(Exception):
+    """A stage failed: `stage` and the `failing` nodes (routers, hosts, towns, targets) name where."""
+
+    def __init__(self, stage: str, detail: str, failing: Sequence[str] = ()) -> None:
+        self.stage = stage
+        self.detail = detail
+        self.failing = list(failing)
+        where = f" (failing: {', '.join(self.failing)})" if self.failing else ""
+        super().__init__(f"stage '{stage}' failed: {detail}{where}")
+
+
+@dataclass
+class DemoTarget:
+    """Where the demo runs: a lab (engine, topology), the binding the commands reach it through, the
+    state directory they keep their records in, and the monitoring ports."""
+
+    lab: Lab
+    topology: Topology
+    towns: list[str]
+    binding_path: Path
+    state_dir: Path
+    prometheus_port: int = 9090
+    wan_port: int = 9091
+    # a progress display for `lab up`: a context yielding update(what, done, total), or None for none
+    lab_progress: Callable[[], AbstractContextManager[Callable[[str, int, int], None] | None]] = nullcontext
+
+    def environ(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            BINDING_ENV_VAR: str(self.binding_path),
+            "MUNICLOUD_STATE_DIR": str(self.state_dir),
+            "COLUMNS": os.environ.get("COLUMNS", "160"),
+        }
+
+
+@dataclass
+class StageRecord:
+    key: str
+    title: str
+    seconds: float
+    summary: str
+
+
+@dataclass
+class Report:
+    what: str
+    files: dict[str, str]  # format (html, pdf, json, csv) -> path
+
+
+@dataclass
+class DemoResult:
+    profile: str
+    started: str
+    ended: str = ""
+    stages: list[StageRecord] = field(default_factory=list)
+    figures: list[dict[str, str]] = field(default_factory=list)  # figure, measured
+    reports: list[Report] = field(default_factory=list)
+    prometheus: str = ""
+    sla_period: tuple[str, str] | None = None
+    journals: dict[str, str] = field(default_factory=dict)
+    failure: dict[str, Any] | None = None
+
+    @property
+    def seconds(self) -> float:
+        return sum(s.seconds for s in self.stages)
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "seconds": round(self.seconds, 1)}
+
+
+Announce = Callable[[str], None]
+
+
+class Demo:
+    """Runs the chain on `target`, writing everything under `out_dir`; `announce` tells the operator
+    what starts (the commands' own progress bars follow on the terminal)."""
+
+    def __init__(self, target: DemoTarget, profile: str, out_dir: Path, announce: Announce) -> None:
+        self.target = target
+        self.profile = profile
+        self.out = out_dir
+        self.announce = announce
+        self.result = DemoResult(profile=profile, started=_now_iso())
+        self.log = out_dir / "demo.log"
+        self._drill_results: dict[str, dict[str, Any]] = {}
+        self._measuring_since: datetime | None = None
+
+    # ---- running the real commands -------------------------------------------------------------------
+    def cli(self, stage: str, *args: str, timeout: float = 1800) -> subprocess.CompletedProcess[str]:
+        """`municloud ARGS` in its own process: stderr (progress) to the terminal, stdout kept and logged."""
+        command = [sys.executable, "-m", "municloud.cli.main", *args]
+        started = time.monotonic()
+        try:
+            result = subprocess.run(
+                command,
+                stdout=subprocess.PIPE,
+                text=True,
+                env=self.target.environ(),
+                timeout=timeout,
+                stdin=subprocess.DEVNULL,
+            )
+        except subprocess.TimeoutExpired as error:
+            raise DemoFailed(stage, f"`municloud {shlex.join(args)}` did not finish in {timeout:.0f} s") from error
+        with self.log.open("a", encoding="utf-8") as log:
+            log.write(
+                f"\n$ municloud {shlex.join(args)}   # exit {result.returncode}, "
+                f"{time.monotonic() - started:.1f} s\n{result.stdout}"
+            )
+        return result
+
+    def cli_json(self, stage: str, *args: str, ok_codes: tuple[int, ...] = (0,)) -> Any:
+        result = self.cli(stage, *args)
+        try:
+            data = json.loads(result.stdout) if result.stdout.strip() else None
+        except json.JSONDecodeError:
+            data = None
+        if result.returncode not in ok_codes or data is None:
+            raise DemoFailed(
+                stage,
+                f"`municloud {shlex.join(args)}` exited {result.returncode}"
+                + ("" if data is not None else " without its JSON result")
+                + f" (its output: {self.log})",
+                _failing_nodes(data),
+            )
+        return data
+
+    # ---- the chain -------------------------------------------------------------------------------------
+    def run(self) -> DemoResult:
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.log.write_text(f"municloud demo, profile {self.profile}, started {self.result.started}\n")
+        stages: list[tuple[str, str, Callable[[], str]]] = [
+            ("lab", f"lab up --profile {self.profile}", self.stage_lab),
+            ("deploy", "deploy: network, provisioning, verification", self.stage_deploy),
+            ("monitor", "monitor up: Prometheus scraping every town's probes", self.stage_monitor),
+            ("drills", f"BCP drills: {', '.join(DRILLS)}", self.stage_drills),
+            ("reports", "reports: SLA, drills, network compliance, cost allocation", self.stage_reports),
+        ]
+        try:
+            for number, (key, title, stage) in enumerate(stages, 1):
+                self.announce(f"[{number}/{len(stages)}] {title}")
+                started = time.monotonic()
+                summary = stage()
+                self.result.stages.append(StageRecord(key, title, time.monotonic() - started, summary))
+        except DemoFailed as failure:
+            self.result.failure = {"stage": failure.stage, "detail": failure.detail, "failing": failure.failing}
+            raise
+        finally:
+            self.result.ended = _now_iso()
+            (self.out / "demo-summary.json").write_text(
+                json.dumps(self.result.to_json(), ensure_ascii=False, indent=2, default=str) + "\n"
+            )
+        return self.result
+
+    def stage_lab(self) -> str:
+        from lab.util import LabError  # the engine's own error: the node it names is the failing one
+
+        try:
+            with self.target.lab_progress() as progress:
+                self.target.lab.up(self.target.topology, progress=progress)
+        except LabError as error:
+            raise DemoFailed("lab", str(error), _down_nodes(self.target.lab)) from error
+        # every later command reaches the lab through this binding (addresses, keys, host keys)
+        write_lab_binding(self.target.lab, self.target.towns, self.target.binding_path)
+        down = _down_nodes(self.target.lab)
+        if down:
+            raise DemoFailed("lab", "nodes are not up after `lab up`", down)
+        t = self.target.topology
+        return f"{len(self.target.towns)} towns, {len(t.routers)} routers, {len(t.containers)} servers"
+
+    def stage_deploy(self) -> str:
+        result = self.cli("deploy", "deploy", "--yes", "--json")
+        data = _json_or_none(result.stdout)
+        if result.returncode != 0 or data is None or not data.get("ok"):
+            stages = (data or {}).get("stages", [])
+            bad = next((s for s in stages if not s.get("ok")), None)
+            if bad is None:
+                raise DemoFailed("deploy", f"`municloud deploy` exited {result.returncode} (see {self.log})")
+            raise DemoFailed(f"deploy/{bad['stage']}", bad.get("summary", ""), bad.get("failing", []))
+        return "; ".join(f"{s['stage']} {s['seconds']:.0f} s: {s['summary']}" for s in data["stages"])
+
+    def stage_monitor(self) -> str:
+        t = self.target
+        up = self.cli("monitor", "monitor", "up", "--port", str(t.prometheus_port), "--wan-port", str(t.wan_port))
+        if up.returncode != 0:
+            raise DemoFailed("monitor", f"`municloud monitor up` exited {up.returncode} (see {self.log})")
+        deadline = time.monotonic() + TARGETS_TIMEOUT_S
+        while True:
+            status = self.cli("monitor", "monitor", "status", "--json")
+            data = _json_or_none(status.stdout) or {}
+            if data.get("healthy"):
+                break
+            if time.monotonic() > deadline:
+                down = [f"{x.get('job')}:{x.get('town') or x.get('instance')}" for x in data.get("targets", [])]
+                down = [d for d, x in zip(down, data.get("targets", []), strict=True) if x.get("health") != "up"]
+                raise DemoFailed("monitor", f"scrape targets not up within {TARGETS_TIMEOUT_S} s", down)
+            time.sleep(3)
+        # The SLA period starts at the first whole minute every probe is scraped in.
+        self._measuring_since = _next_minute(datetime.now(UTC))
+        self.result.prometheus = f"http://127.0.0.1:{t.prometheus_port}"
+        targets = len(data.get("targets", []))
+        return f"{targets} scrape targets up at {self.result.prometheus}"
+
+    def stage_drills(self) -> str:
+        lines = []
+        for name in DRILLS:
+            self.announce(f"  drill {name}")
+            folder = self.out / "drills" / name
+            result = self.cli("drills", "drill", "run", name, "--json", "--out", str(folder))
+            record = _json_or_none(result.stdout)
+            if record is None:
+                raise DemoFailed(f"drills/{name}", f"the drill did not run (exit {result.returncode}; see {self.log})")
+            self._drill_results[name] = record
+            self.result.journals[name] = record["journal"]
+            if result.returncode != 0 or record.get("verdict") == "failed":
+                not_back = sorted({o["town"] for o in record.get("outages", []) if not o.get("recovered")})
+                raise DemoFailed(
+                    f"drills/{name}",
+                    f"verdict {record.get('verdict')}: " + "; ".join(record.get("observations", [])[:3]),
+                    not_back,
+                )
+            lines.append(f"{name}: {record['verdict']}")
+        self.result.figures = drill_figures(self._drill_results)
+        return "; ".join(lines)
+
+    def stage_reports(self) -> str:
+        reports = self.out / "reports"
+        start = self._measuring_since or _next_minute(datetime.now(UTC))
+        end = _wait_for_recorded_minute()
+        self.result.sla_period = (start.isoformat(), end.isoformat())
+        self.announce(f"  SLA report {start:%H:%M}-{end:%H:%M} UTC")
+        sla = self.cli_json(
+            "reports/sla",
+            "sla",
+            "report",
+            "--from",
+            start.isoformat(),
+            "--to",
+            end.isoformat(),
+            "--every-minute",
+            "--out",
+            str(reports / "sla"),
+            "--json",
+        )
+        self.result.reports.append(Report("SLA report (summary)", _files_of(sla)))
+        self.announce("  drill reports and the annual report")
+        drills = self.cli_json(
+            "reports/drills",
+            "drill",
+            "report",
+            *self.result.journals.values(),
+            "--out",
+            str(reports / "drills"),
+            "--json",
+        )
+        for entry in drills.get("reports", []):
+            self.result.reports.append(Report(entry["what"], entry["files"]))
+        self.announce("  network compliance")
+        compliance = self.cli_json(
+            "reports/compliance", "net", "compliance", "--json", "--out", str(reports / "compliance")
+        )
+        self.result.reports.append(Report("network compliance", _files_of(compliance)))
+        self.announce("  cost allocation")
+        costs = self.cli_json("reports/costs", "cost", "allocate", "--json", "--out", str(reports / "costs"))
+        self.result.reports.append(Report("cost allocation", _files_of(costs)))
+        return f"{len(self.result.reports)} reports in {reports}"
+
+
+# ---- figures and helpers -----------------------------------------------------------------------------
+def drill_figures(results: dict[str, dict[str, Any]]) -> list[dict[str, str]]:
+    """The measured failover figures of the drills' JSON results (as `municloud drill run --json`)."""
+    figures: list[dict[str, str]] = []
+    wan = results.get("wan-primary-circuit-loss")
+    if wan:
+        figures.append(
+            {
+                "figure": "every town's primary circuit cut: recovery",
+                "measured": _ms_spread(wan),
+            }
+        )
+    edge = results.get("carrier-edge-loss")
+    if edge:
+        figures.append({"figure": "carrier edge PE1 lost: every town on its backup", "measured": _ms_spread(edge)})
+    dc = results.get("dc-site-loss")
+    if dc:
+        reads = [ms for ms in dc.get("outage_ms_by_town", {}).values() if ms is not None]
+        figures.append(
+            {
+                "figure": "DC1 lost: reads served from DC2 (worst town)",
+                "measured": f"{max(reads) / 1000:.1f} s" if reads else "no outage measured",
+            }
+        )
+        rpo = dc.get("rpo") or {}
+        refused = rpo.get("writes_refused_ms")
+        figures.append(
+            {
+                "figure": "DC1 lost: writes accepted again",
+                "measured": f"{refused / 1000:.1f} s" if refused is not None else "not measured",
+            }
+        )
+        figures.append(
+            {
+                "figure": "DC1 lost: committed writes lost",
+                "measured": f"{rpo.get('writes_lost', '?')} of {rpo.get('writes_acked', '?')}",
+            }
+        )
+    return figures
+
+
+def _ms_spread(record: dict[str, Any]) -> str:
+    values = [ms for ms in record.get("outage_ms_by_town", {}).values() if ms is not None]
+    if not values:
+        return "no outage measured"
+    return (
+        f"median {statistics.median(values):.0f} ms, p95 {record.get('outage_ms_p95') or max(values):.0f} ms, "
+        f"worst {max(values):.0f} ms ({len(values)} towns)"
+    )
+
+
+def _files_of(data: dict[str, Any]) -> dict[str, str]:
+    files = data.get("files")
+    return {str(k): str(v) for k, v in files.items()} if isinstance(files, dict) else {}
+
+
+def _json_or_none(text: str) -> Any:
+    try:
+        return json.loads(text) if text.strip() else None
+    except json.JSONDecodeError:
+        return None
+
+
+def _failing_nodes(data: Any) -> list[str]:
+    if not isinstance(data, dict):
+        return []
+    for key in ("failing", "unreachable", "non_compliant"):
+        if isinstance(data.get(key), list):
+            return [str(x) for x in data[key]]
+    return []
+
+
+def _down_nodes(lab: Lab) -> list[str]:
+    try:
+        return [n.name for n in lab.status().nodes if not n.up]
+    except Exception:  # a lab too broken to report on: the stage's own error says why
+        return []
+
+
+def _next_minute(moment: datetime) -> datetime:
+    return (moment + timedelta(minutes=1)).replace(second=0, microsecond=0)
+
+
+def _wait_for_recorded_minute() -> datetime:
+    """The end of the last whole minute whose per-minute SLA sample is recorded: waits for the rule
+    evaluation after the current minute when that is less than a minute away."""
+    now = datetime.now(UTC)
+    end = now.replace(second=0, microsecond=0)
+    if (now - end).total_seconds() < RULE_SETTLE_S:
+        time.sleep(RULE_SETTLE_S - (now - end).total_seconds())
+    return end
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
