@@ -101,7 +101,9 @@ def report(
     read = _read_all(journals)
     names = _system_names()
     stems = _unique([drill_stem(model) for _, _, model in read])
-    labels = _unique([path.name for path, _, _ in read])
+    names_of_files = [path.name for path, _, _ in read]
+    # each journal named by its file, unless the files share a name (journal.json in a folder per drill)
+    labels = _unique(names_of_files) if len(set(names_of_files)) == len(names_of_files) else stems
     written: list[tuple[str, str, str, Path]] = []
     try:
         for (path, data, model), stem in zip(read, stems, strict=True):
@@ -126,8 +128,8 @@ def _summary(written: list[tuple[str, str, str, Path]], as_json: bool = False) -
     if as_json:  # one entry per report, its files by kind (html, pdf, json)
         reports: dict[str, dict] = {}
         for source, verdict, kind, path in written:
-            what = source if source.startswith("annual") else f"drill: {source}"
-            entry = reports.setdefault(source, {"what": what, "verdict": verdict, "files": {}})
+            # named by the files' stem: drill-<scenario>-<start>, or the annual report's
+            entry = reports.setdefault(source, {"what": path.stem, "verdict": verdict, "files": {}})
             entry["files"][kind] = str(path)
         print_json({"reports": list(reports.values())})
         return

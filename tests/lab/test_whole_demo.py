@@ -64,7 +64,7 @@ def test_the_demo_chain_runs_end_to_end_on_the_small_profile(small_lab: SmallLab
     # every report written, in every format the summary names
     kinds = {r.what: r.files for r in result.reports}
     assert {"SLA report (summary)", "network compliance", "cost allocation"} <= set(kinds)
-    assert any(what.startswith("annual") for what in kinds), kinds
+    assert any(what.startswith("drill-annual") for what in kinds), kinds
     for what, files in kinds.items():
         assert {"html", "json"} <= set(files), (what, files)
         for path in files.values():
