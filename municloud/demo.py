@@ -181,6 +181,7 @@ class Demo:
             ("drills", f"BCP drills: {', '.join(DRILLS)}", self.stage_drills),
             ("reports", "reports: SLA, drills, network compliance, cost allocation", self.stage_reports),
         ]
+        key = stages[0][0]
         try:
             for number, (key, title, stage) in enumerate(stages, 1):
                 self.announce(f"[{number}/{len(stages)}] {title}")
@@ -189,6 +190,9 @@ class Demo:
                 self.result.stages.append(StageRecord(key, title, time.monotonic() - started, summary))
         except DemoFailed as failure:
             self.result.failure = {"stage": failure.stage, "detail": failure.detail, "failing": failure.failing}
+            raise
+        except KeyboardInterrupt:  # Ctrl-C: a running drill rolls itself back (it got the signal too)
+            self.result.failure = {"stage": key, "detail": "interrupted (Ctrl-C)", "failing": []}
             raise
         finally:
             self.result.ended = _now_iso()

@@ -75,6 +75,14 @@ def demo(
             f"{runner.log}."
         )
         raise typer.Exit(int(Exit.FAILED)) from None
+    except KeyboardInterrupt:
+        print_summary(runner.result)
+        stage = (runner.result.failure or {}).get("stage", "?")
+        err.print(
+            f"[bold red]demo interrupted[/] at stage [bold]{stage}[/]; a running drill rolled its faults back. "
+            "`municloud lab status` shows the lab, `municloud lab down` removes it."
+        )
+        raise typer.Exit(130) from None
     print_summary(result)
 
 
