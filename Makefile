@@ -12,14 +12,20 @@ setup:
 demo: setup
 	@./setup/demo.sh
 
+# The lab tests mostly wait (Prometheus' minutes, faults and recoveries): two pytest-xdist workers,
+# each with its own labs (test slot $MUNICLOUD_TEST_LAB_SLOT + worker index), each test file whole on
+# one worker (tests/lab/conftest.py: LAB_GROUPS). The lab tests run even when a unit test failed;
+# the exit code is non-zero when any test failed.
+LAB_PYTEST := $(PY) -m pytest -q -n 2 --dist loadgroup --durations=15 tests/lab
+
 test: setup
-	@$(PY) -m pytest -q tests/unit tests/sla tests/lab  # fast feedback first
+	@rc=0; $(PY) -m pytest -q tests/unit tests/sla || rc=$$?; $(LAB_PYTEST) || rc=$$?; exit $$rc  # fast feedback first
 
 unit-test: setup
 	@$(PY) -m pytest -q tests/unit
 
 lab-test: setup
-	@$(PY) -m pytest -q tests/lab
+	@$(LAB_PYTEST)
 
 bench: setup
 	@$(PY) -m bench

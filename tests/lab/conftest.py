@@ -11,12 +11,19 @@ fail:
   their state (plans, backups, audit logs) apart from a developer's.
 The `lab` and `clean_small_lab` fixtures heal every fault after each test.
 
-$MUNICLOUD_TEST_LAB_SLOT (0 by default) gives the small lab another prefix, state directory and
-management region, so that two test sessions can each have their own small lab side by side.
+Test slots: $MUNICLOUD_TEST_LAB_SLOT (0 by default) plus the pytest-xdist worker's index (gw0 +0,
+gw1 +1; +0 without xdist) is this process's slot. Every lab of the tests (small, sample, the
+interrupted `up`'s) and every port takes the slot into its prefix, state directory, management
+subnet and port number, so that test sessions, and the workers of one `pytest -n 2` session, each
+have their own labs side by side. Slot 0 keeps the historical names (`mcs`, `mct`, `mci`).
+
+`pytest -n 2 --dist loadgroup tests/lab` (what `make test` runs) puts each test file whole on one
+worker, in the group `LAB_GROUPS` names: a file's tests share its worker's labs and run in order.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -33,6 +40,7 @@ import pytest
 from inventory.address_plan import plan_addresses
 from inventory.loader import Inventory, load_inventory
 from inventory.model.environment import Regions
+from lab.base_image import ensure_base_image
 from lab.derive import derive_topology, profile_towns
 from lab.engine import Lab, UpReport
 from lab.names import client_ns, router_ns
@@ -42,9 +50,48 @@ from municloud.lab_binding import write_lab_binding
 
 from .system import lab_objects
 
-PREFIX = "mct"
-MGMT_SUBNET = "198.18.250.0/24"
-STATE_DIR = Path("/var/lib/municloud/lab-test")
+BASE_SLOT = int(os.environ.get("MUNICLOUD_TEST_LAB_SLOT", "0"))
+# xdist names its workers gw0, gw1, ...; a session without xdist is worker 0.
+SLOT = BASE_SLOT + int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+
+
+def slot_name(base: str) -> str:
+    """`base` for slot 0 (a developer's habitual names), `base<slot>` (or `base-<slot>`) otherwise."""
+    if SLOT == 0:
+        return base
+    return f"{base}-{SLOT}" if "/" in base else f"{base}{SLOT}"
+
+
+# The sample labs' management subnets: two /24s per slot, down from 198.18.250.0 (198.18.0.0/15,
+# clear of the lab environment's 198.18.16.0/20 and of the slots' /20s in 198.19).
+PREFIX = slot_name("mct")
+MGMT_SUBNET = f"198.18.{250 - 2 * SLOT}.0/24"
+STATE_DIR = Path(slot_name("/var/lib/municloud/lab-test"))
+# test_interrupted's lab, brought up and killed by the test itself
+INTERRUPTED_PREFIX = slot_name("mci")
+INTERRUPTED_MGMT_SUBNET = f"198.18.{251 - 2 * SLOT}.0/24"
+INTERRUPTED_STATE_DIR = Path(slot_name("/var/lib/municloud/lab-test-interrupted"))
+
+# pytest-xdist groups (--dist loadgroup): the two workers' shares of the lab tests, balanced by the
+# files' measured durations. Files sharing the provisioned small lab stay together, so each worker
+# provisions at most once. A file not named here is a group of its own (correct, maybe unbalanced).
+LAB_GROUPS = {
+    "test_drills.py": "lab-a",
+    "test_interrupted.py": "lab-a",
+    "test_sla_lab.py": "lab-a",
+    "test_lab.py": "lab-b",
+    "test_network.py": "lab-b",
+    "test_provisioning.py": "lab-b",
+    "test_small_lab.py": "lab-b",
+    "test_whole_demo.py": "lab-b",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if item.path.parent == here:
+            item.add_marker(pytest.mark.xdist_group(LAB_GROUPS.get(item.path.name, item.path.stem)))
 
 
 @dataclass
@@ -110,6 +157,26 @@ def _need_root() -> None:
         pytest.skip("lab tests need root (namespaces, nftables, LXC)")
 
 
+@contextmanager
+def one_up_at_a_time() -> Iterator[None]:
+    """Held by this session's workers while one of them brings a lab up: the first `up` on a fresh
+    machine also prepares the host (the base image, the routers' login user), which two at once
+    would race for. Only workers of the same base slot wait for each other."""
+    lock = Path(f"/run/lock/municloud-lab-test-{BASE_SLOT}.lock")
+    with open(lock, "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # released when the file closes, or when the holder dies
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _base_image() -> None:
+    """The containers' base image before any test: a test that brings up its own lab (test_interrupted)
+    must not start a second build beside a worker's first `up`."""
+    if os.geteuid() == 0:
+        with one_up_at_a_time():
+            ensure_base_image()
+
+
 def running_lab(state_dir: Path, topo: Topology) -> Iterator[SampleLab]:
     """Bring `topo` up under its own prefix and state directory; take it down at the end, also when
     a test fails. Whatever an earlier, crashed session left is removed first."""
@@ -118,7 +185,8 @@ def running_lab(state_dir: Path, topo: Topology) -> Iterator[SampleLab]:
     lab.down()
     try:
         started = time.monotonic()
-        report = lab.up(topo)
+        with one_up_at_a_time():
+            report = lab.up(topo)
         yield SampleLab(lab, topo, report, time.monotonic() - started)
     finally:
         lab.down()
@@ -136,9 +204,9 @@ def lab(sample_lab: SampleLab) -> Iterator[SampleLab]:
 
 
 # ---- the inventory's small profile, shared by every later part's lab tests ----------------------------
-SMALL_SLOT = int(os.environ.get("MUNICLOUD_TEST_LAB_SLOT", "0"))
-SMALL_PREFIX = "mcs" if SMALL_SLOT == 0 else f"mcs{SMALL_SLOT}"
-SMALL_STATE_DIR = Path(f"/var/lib/municloud/lab-test-small{'' if SMALL_SLOT == 0 else f'-{SMALL_SLOT}'}")
+SMALL_SLOT = SLOT  # the test files' ports: 19190 + 10 * slot and up
+SMALL_PREFIX = slot_name("mcs")
+SMALL_STATE_DIR = Path(slot_name("/var/lib/municloud/lab-test-small"))
 # Management regions carved below the lab environment's own (198.18.16.0/20), one /20 per slot.
 SMALL_MGMT_REGION = f"198.19.{240 - 16 * SMALL_SLOT}.0/20"
 

@@ -8,19 +8,17 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from lab.base_image import ensure_base_image
 from lab.engine import Lab
+from tests.lab.conftest import INTERRUPTED_MGMT_SUBNET, INTERRUPTED_PREFIX, INTERRUPTED_STATE_DIR
 from tests.lab.system import lab_objects
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(1800)]  # the first may build the base image
 
-PREFIX = "mci"
-MGMT = "198.18.251.0/24"
-STATE_DIR = Path("/var/lib/municloud/lab-test-interrupted")
+PREFIX, MGMT, STATE_DIR = INTERRUPTED_PREFIX, INTERRUPTED_MGMT_SUBNET, INTERRUPTED_STATE_DIR  # per test slot
 
 UP_SCRIPT = f"""
 import sys
