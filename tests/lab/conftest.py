@@ -18,7 +18,7 @@ subnet and port number, so that test sessions, and the workers of one `pytest -n
 have their own labs side by side. Slot 0 keeps the historical names (`mcs`, `mct`, `mci`).
 
 `pytest -n 2 --dist loadgroup tests/lab` (what `make test` runs) puts each test file whole on one
-worker, in the group `LAB_GROUPS` names: a file's tests share its worker's labs and run in order.
+worker, by the groups of `LAB_GROUPS`: a file's tests share its worker's labs and run in order.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from xdist.scheduler import LoadScopeScheduling
 
 from inventory.address_plan import plan_addresses
 from inventory.loader import Inventory, load_inventory
@@ -55,11 +56,15 @@ BASE_SLOT = int(os.environ.get("MUNICLOUD_TEST_LAB_SLOT", "0"))
 SLOT = BASE_SLOT + int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
 
 
+SLOT_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"  # a lab prefix has at most 4 characters
+
+
 def slot_name(base: str) -> str:
-    """`base` for slot 0 (a developer's habitual names), `base<slot>` (or `base-<slot>`) otherwise."""
+    """`base` for slot 0 (a developer's habitual names), else a directory `base-<slot>` or a lab
+    prefix `base` + the slot as one base-36 digit (slot 3: mcs3, slot 11: mcsb)."""
     if SLOT == 0:
         return base
-    return f"{base}-{SLOT}" if "/" in base else f"{base}{SLOT}"
+    return f"{base}-{SLOT}" if "/" in base else base + SLOT_DIGITS[SLOT]
 
 
 # The sample labs' management subnets: two /24s per slot, down from 198.18.250.0 (198.18.0.0/15,
@@ -72,9 +77,9 @@ INTERRUPTED_PREFIX = slot_name("mci")
 INTERRUPTED_MGMT_SUBNET = f"198.18.{251 - 2 * SLOT}.0/24"
 INTERRUPTED_STATE_DIR = Path(slot_name("/var/lib/municloud/lab-test-interrupted"))
 
-# pytest-xdist groups (--dist loadgroup): the two workers' shares of the lab tests, balanced by the
-# files' measured durations. Files sharing the provisioned small lab stay together, so each worker
-# provisions at most once. A file not named here is a group of its own (correct, maybe unbalanced).
+# `--dist loadgroup` for the lab tests: the two workers' shares, balanced by the files' measured
+# durations. Files sharing the provisioned small lab stay together, so each worker provisions at most
+# once. A file not named here is a group of its own (correct, perhaps unbalanced).
 LAB_GROUPS = {
     "test_drills.py": "lab-a",
     "test_interrupted.py": "lab-a",
@@ -87,11 +92,21 @@ LAB_GROUPS = {
 }
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    here = Path(__file__).parent
-    for item in items:
-        if item.path.parent == here:
-            item.add_marker(pytest.mark.xdist_group(LAB_GROUPS.get(item.path.name, item.path.stem)))
+class LabGroupScheduling(LoadScopeScheduling):
+    """Each test file whole on one worker, the files of one `LAB_GROUPS` group on the same worker.
+
+    Grouped by file name here, not by `xdist_group` marks: with pytest 9.2, xdist 3.8 cannot carry a
+    mark's group to the scheduler any more (it rewrites a node id that pytest no longer reads,
+    pytest-xdist issue 1386) and would spread a file's tests over both workers."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        path = nodeid.split("::", 1)[0]
+        return LAB_GROUPS.get(path.rsplit("/", 1)[-1], path)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> LoadScopeScheduling | None:
+    return LabGroupScheduling(config, log) if config.getvalue("dist") == "loadgroup" else None
 
 
 @dataclass
