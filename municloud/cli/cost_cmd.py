@@ -13,10 +13,13 @@ from costs.allocation import AllocationError, allocate
 from costs.inputs import allocation_input
 from costs.invoice import MonthError, make_invoice
 from costs.records import allocation_csv_rows, allocation_record, invoice_record
+from costs.report import render_allocation
 from costs.sla_report import SlaReport, SlaReportError, check_report, read_sla_report
+from municloud.documents import DocumentError
 
 from .common import Exit, err, fail, inventory_or_exit, out, print_json
 from .cost_tables import print_allocation, print_invoice
+from .written import print_written
 
 app = typer.Typer(
     help="Share the joint cost among the towns in the four agreed steps, and make the monthly invoice.",
@@ -31,11 +34,22 @@ def allocate_cmd(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print one CSV row per town instead of tables.")] = False,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Also write the report there: cost-allocation[-FY<year>].html, .pdf, .json, .csv.",
+        ),
+    ] = None,
 ) -> None:
     """The four steps, one table each: basic allocation, adjustment, re-allocation, data migration;
-    then each town's total and its saving against its current cost.
+    then each town's total and its saving against its current cost. With --out, also the cost
+    allocation report (費用按分) as HTML and PDF (those tables, a chart of each town's share and
+    saving), JSON (as --json prints) and CSV (as --csv prints).
 
-    Exit 0 when shared, 2 when the cost model or the fiscal year is wrong.
+    Exit 0 when shared, 1 when the report could not be written, 2 when the cost model or the fiscal
+    year is wrong.
     """
     if as_json and as_csv:
         fail("--json and --csv exclude each other: choose one")
@@ -53,6 +67,13 @@ def allocate_cmd(
         csv.writer(sys.stdout, lineterminator="\n").writerows(allocation_csv_rows(allocation))
     else:
         print_allocation(out, allocation)
+    if out_dir is not None:
+        try:
+            paths = render_allocation(allocation, out_dir, whole_period=fiscal_year is None)
+        except (DocumentError, OSError) as error:
+            fail(f"the cost allocation report could not be written: {error}", Exit.FAILED)
+        # after --json or --csv the table goes to stderr: stdout stays what scripts read
+        print_written(err if as_json or as_csv else out, "cost allocation report written", paths)
 
 
 @app.command()

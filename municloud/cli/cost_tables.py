@@ -11,11 +11,8 @@ from rich.table import Table
 
 from costs.allocation import Allocation
 from costs.invoice import Invoice
-from costs.records import ROUNDING_RULE, rate_shown, saving_rate, share_text
-
-
-def yen(value: int | None) -> str:
-    return "-" if value is None else f"{value:,}"
+from costs.records import ROUNDING_RULE
+from costs.tables import SkippedStep, StepTable, allocation_steps, summary_text, yen
 
 
 def _table(title: str) -> Table:
@@ -24,122 +21,31 @@ def _table(title: str) -> Table:
     return table
 
 
-def _show(console: Console, table: Table, note: str = "") -> None:
-    """The table, then its note as a full-width line (a caption would wrap at the table's width)."""
-    console.print(table)
-    if note:
-        console.print(note, highlight=False)
-
-
 def _money(table: Table, header: str, values: list[int], total: bool = True) -> None:
     table.add_column(header, justify="right", footer=yen(sum(values)) if total else "")
 
 
+def _print_step(console: Console, step: StepTable | SkippedStep) -> None:
+    """A step's table, then its note as a full-width line (a caption would wrap at the table's width)."""
+    if isinstance(step, SkippedStep):
+        console.print(f"[bold]{step.title}[/]: {step.reason}", highlight=False)
+        return
+    table = Table(title=step.title, show_footer=True, title_justify="left")
+    for column in step.columns:
+        table.add_column(column.header, justify="right" if column.numeric else "left", footer=column.footer)
+    for row in step.rows:
+        table.add_row(*row)
+    console.print(table)
+    if step.note:
+        console.print(step.note, highlight=False)
+
+
 def print_allocation(console: Console, a: Allocation) -> None:
-    towns = a.towns
     console.print(f"[bold]費用按分 Cost allocation[/]: {a.input.span}", highlight=False)
     console.print(ROUNDING_RULE, highlight=False)
-
-    basic_items = [it for it in a.input.items if it.step == "basic"]
-    rules = "; ".join(f"{it.name}: {share_text(it.share)}" for it in basic_items)
-    table = _table("1. 基本按分 Basic allocation")
-    for it in basic_items:
-        _money(table, f"{it.name}\n{it.amount_yen:,}", a.basic[it.id])
-    _money(table, "基本按分計\nBasic total", a.basic_total)
-    for i, town in enumerate(towns):
-        table.add_row(town.name, *(yen(a.basic[it.id][i]) for it in basic_items), yen(a.basic_total[i]))
-    _show(console, table, f"Each item by its rule: {rules}.")
-
-    _print_adjustment(console, a)
-    _print_migration(console, a)
-    _print_totals(console, a)
-
-
-def _print_adjustment(console: Console, a: Allocation) -> None:
-    if not a.input.adjust:
-        console.print("[bold]2.-3. 金額調整・再按分 Adjustment[/]: costs.yaml has no adjustment rule; skipped.")
-        return
-    adjusted = [i for i, was in enumerate(a.adjusted) if was]
-    if not adjusted:
-        console.print(
-            "[bold]2. 金額調整 Adjustment[/]: no town's basic share exceeds its cap: no town adjusted.\n"
-            "[bold]3. 再按分 Re-allocation[/]: nothing to re-allocate.",
-            highlight=False,
-        )
-        return
-    table = _table("2. 金額調整 Adjustment")
-    for header in ("現行経費\nCurrent cost", "上限\nCap", "基本按分\nBasic share"):
-        table.add_column(header, justify="right")
-    _money(table, "調整額\nAdjustment", [a.adjustment[i] for i in adjusted])
-    for i in adjusted:
-        town = a.towns[i]
-        table.add_row(town.name, yen(town.current_yen), yen(town.cap_yen), yen(a.basic_total[i]), yen(a.adjustment[i]))
-    _show(console, table, "A town whose basic share exceeds its cap pays its cap; the difference is its adjustment.")
-
-    rule = share_text(a.input.reallocation_share or {})
-    receivers = [i for i, was in enumerate(a.adjusted) if not was]
-    table = _table("3. 再按分 Re-allocation")
-    _money(table, "基本按分\nBasic share", [a.basic_total[i] for i in receivers])
-    _money(table, "再按分額\nRe-allocated", [a.reallocated[i] for i in receivers])
-    table.add_column("上限\nCap", justify="right")
-    for i in receivers:
-        town = a.towns[i]
-        table.add_row(town.name, yen(a.basic_total[i]), yen(a.reallocated[i]), yen(town.cap_yen))
-    _show(console, table, f"{a.adjustment_yen:,} yen of adjustments borne by the towns not adjusted, once, by {rule}.")
-
-
-def _print_migration(console: Console, a: Allocation) -> None:
-    items = [it for it in a.input.items if it.step == "migration"]
-    if not any(it.amount_yen for it in items):
-        console.print(f"[bold]4. データ移行 Data migration[/]: no data-migration cost in {a.input.span}.")
-        return
-    rules = "; ".join(f"{it.name}: {share_text(it.share)}" for it in items)
-    table = _table("4. データ移行 Data migration")
-    for it in items:
-        _money(table, f"{it.name}\n{it.amount_yen:,}", a.migration[it.id])
-    for i, town in enumerate(a.towns):
-        table.add_row(town.name, *(yen(a.migration[it.id][i]) for it in items))
-    _show(console, table, f"Shared after the adjustment, by the basic method: {rules}.")
-
-
-def _print_totals(console: Console, a: Allocation) -> None:
-    table = _table("合計 Each town's total and its saving")
-    _money(table, "調整後\nAfter steps 1-3", a.after_adjustment)
-    _money(table, "データ移行\nMigration", a.migration_total)
-    _money(table, "負担額計\nTotal", a.total)
-    current = [t.current_yen or 0 for t in a.towns]
-    savings = [a.saving(i) for i in range(len(a.towns))]
-    table.add_column("現行経費\nCurrent cost", justify="right", footer=yen(a.current_yen))
-    saving_total = None if a.current_yen is None else a.current_yen - a.joint_yen
-    table.add_column("削減額\nSaving", justify="right", footer=yen(saving_total))
-    total_rate = saving_rate(saving_total, a.current_yen) if saving_total is not None and a.current_yen else None
-    table.add_column("削減率\nRate", justify="right", footer=rate_shown(total_rate))
-    for i, town in enumerate(a.towns):
-        saving = savings[i]
-        rate = saving_rate(saving, current[i]) if saving is not None and current[i] else None
-        table.add_row(
-            town.name,
-            yen(a.after_adjustment[i]),
-            yen(a.migration_total[i]),
-            yen(a.total[i]),
-            yen(town.current_yen),
-            yen(saving),
-            rate_shown(rate),
-        )
-    console.print(table)
-    if saving_total is not None and a.current_yen:
-        console.print(
-            f"[bold]Summary[/] {a.input.span}: current cost (現行経費) {a.current_yen:,} yen, joint cost "
-            f"(共同化経費) {a.joint_yen:,} yen, saving (削減額) {saving_total:,} yen, {rate_shown(total_rate)} "
-            "(rates rounded up to 0.1 point, as the seed's deck shows them).",
-            highlight=False,
-        )
-    else:
-        console.print(
-            f"[bold]Summary[/] {a.input.span}: joint cost (共同化経費) {a.joint_yen:,} yen; "
-            "not every town has a current cost, so no saving is shown.",
-            highlight=False,
-        )
+    for step in allocation_steps(a):
+        _print_step(console, step)
+    console.print(f"[bold]Summary[/] {summary_text(a)}", highlight=False)
 
 
 def print_invoice(console: Console, invoice: Invoice, report_name: str | None) -> None:
