@@ -130,12 +130,16 @@ def test_apply_gives_town_to_dc_reachability_with_bfd_and_isolation(net: SmallLa
         conn.disconnect()
 
 
-def test_plan_right_after_apply_is_empty(net: SmallLab) -> None:
+def test_plan_right_after_apply_is_empty(net: SmallLab, tmp_path: Path) -> None:
     planned = cli("net", "plan", "--json")
     assert planned.returncode == 0, planned.stderr
     data = json.loads(planned.stdout)
     assert data["path"] is None and all(not d["remediation"] for d in data["devices"])
-    assert cli("net", "compliance").returncode == 0
+    checked = cli("net", "compliance", "--out", str(tmp_path))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    report = json.loads((tmp_path / "compliance.json").read_text(encoding="utf-8"))
+    assert report["compliant"] and report["summary"]["compliant"] == len(_routers(net)) == len(report["routers"])
+    assert (tmp_path / "compliance.pdf").is_file() and "伊奈町" in (tmp_path / "compliance.html").read_text()
 
 
 def test_one_line_change_plans_as_that_line_and_applies(healed: SmallLab) -> None:
