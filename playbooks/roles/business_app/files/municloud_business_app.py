@@ -16,12 +16,16 @@ PostgreSQL, and the write endpoint commits a row there (the drills measure RPO w
 Runs on Debian's python3 with python3-psycopg2 and python3-yaml only (no PyPI in the data center).
 Configuration: /etc/municloud/business_app.yaml (written by the business_app role); the database
 password is read from the file the configuration names, never from the configuration itself.
+SIGHUP (`systemctl reload`) reads the configuration again without a restart: requests in flight
+finish on the old one, new requests use the new one (another listen address or port restarts).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import queue
 import re
 import signal
 import sys
@@ -51,11 +55,16 @@ class Database:
     MAX_CONNECTIONS = 16
     WAIT_SECONDS = 2.0  # a request waits this long for a free connection (the pool itself never waits)
 
-    def __init__(self, cfg: dict) -> None:
+    def __init__(self, cfg: dict, size: int = MAX_CONNECTIONS) -> None:
         self.cfg = cfg
+        self.size = size
         self.lock = threading.Lock()
         self.pool: psycopg2.pool.ThreadedConnectionPool | None = None
-        self.slots = threading.BoundedSemaphore(self.MAX_CONNECTIONS)
+        self.slots = threading.BoundedSemaphore(size)
+
+    @property
+    def host(self) -> str:
+        return self.cfg["host"]
 
     def _pool(self) -> psycopg2.pool.ThreadedConnectionPool:
         with self.lock:
@@ -65,8 +74,8 @@ class Database:
                 # given back and closes the rest, so anything lower reconnects (a backend fork and a
                 # SCRAM exchange) on almost every request.
                 self.pool = psycopg2.pool.ThreadedConnectionPool(
-                    self.MAX_CONNECTIONS,
-                    self.MAX_CONNECTIONS,
+                    self.size,
+                    self.size,
                     host=self.cfg["host"],
                     port=self.cfg.get("port", 5432),
                     dbname=self.cfg["name"],
@@ -103,57 +112,130 @@ class Database:
         finally:
             self.slots.release()
 
+    def close(self) -> None:
+        with self.lock:
+            if self.pool is not None:
+                self.pool.closeall()
+                self.pool = None
 
-class App:
-    def __init__(self, config: dict) -> None:
-        self.config = config
-        self.site = config["site"]
-        self.tenants: dict[str, dict] = config["tenants"]
-        self.systems: dict[str, dict] = config["systems"]
-        self.db = Database(config["database"])
-        # Reads fall back to this site's own standby while the primary cannot be reached (the other
-        # data center lost): the towns keep reading before the standby is promoted for writes.
-        fallback = config["database"].get("fallback_host")
-        self.fallback = Database({**config["database"], "host": fallback}) if fallback else None
+
+class Route:
+    """Where the statements go. Writes go to the primary. On the app server of the data center
+    that holds the standby, reads fall back to that local standby while the primary cannot be
+    reached (the other data center lost): the towns keep reading before the standby is promoted.
+    And once the primary is lost and the local standby turns out promoted (the failover:
+    `municloud db failover` promotes it only when the primary's site is lost and fenced), the local
+    database is the primary from then on: writes are accepted again within a poll of the promotion,
+    with no restart and no new configuration on the critical path (the failover playbook writes
+    the new configuration afterwards; it names the same database)."""
+
+    PRIMARY_RETRY_SECONDS = 1.0  # a lost primary is tried again this often (in the background)
+    PROMOTION_POLL_SECONDS = 0.1  # while the primary is lost: is the local standby promoted yet?
+    GRACE_SECONDS = 10.0  # a replaced pool is closed after the requests using it are over
+
+    def __init__(self, cfg: dict) -> None:
+        self.primary = Database(cfg)
+        fallback = cfg.get("fallback_host")
+        self.local = Database({**cfg, "host": fallback}) if fallback else None
         self.primary_ok = threading.Event()
         self.primary_ok.set()
-        if self.fallback is not None:
+        self.stopped = threading.Event()
+        if self.local is not None:
             threading.Thread(target=self._watch_primary, daemon=True).start()
+            threading.Thread(target=self._watch_promotion, daemon=True).start()
+
+    def read(self, sql: str, params: tuple = ()) -> list[tuple]:
+        local = self.local
+        if local is not None and not self.primary_ok.is_set():
+            return local.run(sql, params)
+        try:
+            return self.primary.run(sql, params)
+        except psycopg2.Error:
+            if local is None:
+                raise
+            self.primary_ok.clear()
+            return local.run(sql, params)
+
+    def write(self, sql: str, params: tuple = ()) -> list[tuple]:
+        try:
+            return self.primary.run(sql, params)
+        except psycopg2.Error:
+            if self.local is not None:
+                self.primary_ok.clear()  # the promotion watch starts at the first refused write too
+            raise
 
     def _watch_primary(self) -> None:
-        """Once the primary failed, try it again every second in the background (requests never
-        wait on a lost primary's timeouts); reads go back to it as soon as it answers."""
-        probe = Database(self.config["database"])
-        while True:
-            time.sleep(1.0)
+        """Once the primary failed, try it again in the background (requests never wait on a lost
+        primary's timeouts); reads go back to it as soon as it answers."""
+        probe = Database(self.primary.cfg, size=1)
+        try:
+            while not self.stopped.wait(self.PRIMARY_RETRY_SECONDS) and self.local is not None:
+                if self.primary_ok.is_set():
+                    continue
+                try:
+                    probe.run("SELECT 1")
+                    self.primary_ok.set()
+                except psycopg2.Error:
+                    pass
+        finally:
+            probe.close()
+
+    def _watch_promotion(self) -> None:
+        with contextlib.suppress(psycopg2.Error):
+            # The local standby's connections are opened now, not when the primary is lost:
+            # reads move to it without opening a pool in the middle of the outage.
+            self.local.run("SELECT 1")
+        while not self.stopped.wait(self.PROMOTION_POLL_SECONDS):
+            local = self.local
+            if local is None:
+                return
             if self.primary_ok.is_set():
                 continue
             try:
-                probe.run("SELECT 1")
-                self.primary_ok.set()
+                promoted = not local.run("SELECT pg_is_in_recovery()")[0][0]
             except psycopg2.Error:
-                pass
+                continue
+            if promoted:
+                lost, self.primary, self.local = self.primary, local, None
+                self.primary_ok.set()
+                sys.stderr.write(
+                    f"the primary {lost.host} is lost and this site's database {local.host} was promoted: "
+                    "it is the primary from now on\n"
+                )
+                _later(self.GRACE_SECONDS, lost.close)
+                return
 
-    def read(self, sql: str, params: tuple = ()) -> list[tuple]:
-        if self.fallback is not None and not self.primary_ok.is_set():
-            return self.fallback.run(sql, params)
-        try:
-            return self.db.run(sql, params)
-        except psycopg2.Error:
-            if self.fallback is None:
-                raise
-            self.primary_ok.clear()
-            return self.fallback.run(sql, params)
+    def stop(self) -> None:
+        """Replaced by a new configuration: the watchers end, the pools close after a grace."""
+        self.stopped.set()
+        pools = [self.primary, self.local]
+        _later(self.GRACE_SECONDS, lambda: [p.close() for p in pools if p is not None])
 
-    def in_recovery(self) -> bool:
-        return bool(self.read("SELECT pg_is_in_recovery()")[0][0])
+
+def _later(seconds: float, action) -> None:
+    """Run `action` after `seconds` in the background; a stopping service does not wait for it."""
+    timer = threading.Timer(seconds, action)
+    timer.daemon = True
+    timer.start()
+
+
+class Tenancy:
+    """One configuration's view: the tenants, the systems and the route to the database; replaced
+    whole on a reload, so a request sees one configuration from start to end."""
+
+    def __init__(self, config: dict) -> None:
+        self.site = config["site"]
+        self.tenants: dict[str, dict] = config["tenants"]
+        self.systems: dict[str, dict] = config["systems"]
+        self.route = Route(config["database"])
 
     def handle(self, method: str, path: str) -> tuple[int, dict]:
         path, _, query = path.partition("?")
         parts = [p for p in path.split("/") if p]
         if method == "GET" and parts == ["healthz"]:
             try:
-                return 200, {"site": self.site, "database": "standby" if self.in_recovery() else "primary"}
+                standby = self.route.read("SELECT pg_is_in_recovery()")[0][0]
+                return 200, {"site": self.site, "database": "standby" if standby else "primary"}
             except psycopg2.Error as exc:
                 return 503, {"site": self.site, "error": _one_line(exc)}
         if len(parts) < 2 or not TOWN_RE.match(parts[1]):
@@ -170,7 +252,7 @@ class App:
                     return 404, {"error": f"{town} does not subscribe {system}"}
                 started = time.monotonic()
                 # Reads the town's own schema (cheap whatever its size), and says which kind of server answered.
-                rows = self.read(f"SELECT EXISTS (SELECT 1 FROM {schema}.writes), pg_is_in_recovery()")
+                rows = self.route.read(f"SELECT EXISTS (SELECT 1 FROM {schema}.writes), pg_is_in_recovery()")
                 return 200, {
                     "town": town,
                     "system": system,
@@ -180,7 +262,7 @@ class App:
                     "db_ms": round((time.monotonic() - started) * 1000, 1),
                 }
             if method == "POST" and parts[0] == "write" and len(parts) == 2:
-                rows = self.db.run(
+                rows = self.route.write(
                     f"INSERT INTO {schema}.writes (site) VALUES (%s) RETURNING id, written_at",
                     (self.site,),
                 )
@@ -189,10 +271,10 @@ class App:
                 since = dict(p.split("=", 1) for p in query.split("&") if "=" in p).get("since", "0")
                 if not since.isdigit():
                     return 400, {"error": "since must be a write id (digits)"}
-                rows = self.read(f"SELECT id FROM {schema}.writes WHERE id > %s ORDER BY id", (int(since),))
+                rows = self.route.read(f"SELECT id FROM {schema}.writes WHERE id > %s ORDER BY id", (int(since),))
                 return 200, {"town": town, "ids": [r[0] for r in rows]}
             if method == "GET" and parts[0] == "writes" and parts[2:] == ["last"]:
-                rows = self.read(f"SELECT id, written_at, site FROM {schema}.writes ORDER BY id DESC LIMIT 1")
+                rows = self.route.read(f"SELECT id, written_at, site FROM {schema}.writes ORDER BY id DESC LIMIT 1")
                 last = {"id": rows[0][0], "written_at": rows[0][1].isoformat(), "site": rows[0][2]} if rows else None
                 return 200, {"town": town, "last": last}
             if method == "GET" and parts[0] == "parameters" and len(parts) == 2:
@@ -200,6 +282,19 @@ class App:
         except psycopg2.Error as exc:
             return 503, {"town": town, "site": self.site, "error": _one_line(exc)}
         return 404, {"error": "no such endpoint"}
+
+
+class App:
+    def __init__(self, config: dict) -> None:
+        self.current = Tenancy(config)
+
+    def reconfigure(self, config: dict) -> None:
+        """SIGHUP: a new configuration (another primary, tenants, parameters) without a restart."""
+        old, self.current = self.current, Tenancy(config)
+        old.route.stop()
+
+    def handle(self, method: str, path: str) -> tuple[int, dict]:
+        return self.current.handle(method, path)
 
 
 def _one_line(exc: Exception) -> str:
@@ -248,7 +343,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default="/etc/municloud/business_app.yaml")
     args = parser.parse_args()
-    config = yaml.safe_load(Path(args.config).read_text(encoding="utf-8"))
+    # Signals are queued from the start: a reload asked for while the service starts is not lost
+    # (Python's default for SIGHUP would end the process). SimpleQueue.put is safe in a handler.
+    signals: queue.SimpleQueue[int] = queue.SimpleQueue()
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, lambda number, _frame: signals.put(number))
+    config = load_config(args.config)
     app = App(config)
     servers = []
     for address in config["listen"]:
@@ -256,13 +356,30 @@ def main() -> int:
         server.daemon_threads = True
         servers.append(server)
         threading.Thread(target=server.serve_forever, daemon=True).start()
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    stop.wait()
+    while signals.get() == signal.SIGHUP:
+        try:
+            new = load_config(args.config)
+        except (OSError, yaml.YAMLError, KeyError) as exc:
+            sys.stderr.write(f"reload refused, the configuration stays as it was: {_one_line(exc)}\n")
+            continue
+        if (new["listen"], new["port"]) != (config["listen"], config["port"]):
+            # Other sockets: systemd starts the service again (Restart=always) on the new ones.
+            sys.stderr.write("reload: the listen addresses or the port changed, restarting\n")
+            return 75
+        app.reconfigure(new)
+        config = new
+        sys.stderr.write(f"reloaded: database {new['database']['host']}\n")
     for server in servers:
         server.shutdown()
     return 0
+
+
+def load_config(path: str) -> dict:
+    config = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    missing = [k for k in ("site", "listen", "port", "database", "systems", "tenants") if k not in config]
+    if missing:
+        raise KeyError(f"{path} has no {', '.join(missing)}")
+    return config
 
 
 if __name__ == "__main__":

@@ -1,0 +1,155 @@
+"""The business app's route to the database (it runs in the data centers on Debian's python3, so
+psycopg2 is replaced here by a fake that serves a primary and a standby by host): reads fall back
+to the local standby while the primary is lost, and writes move to it once it is promoted (a
+failover), never back to the lost primary."""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import sys
+import time
+import types
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+APP = Path(__file__).resolve().parents[2] / "playbooks/roles/business_app/files/municloud_business_app.py"
+
+
+class FakeServer:
+    def __init__(self, in_recovery: bool) -> None:
+        self.up = True
+        self.in_recovery = in_recovery
+        self.rows: list[int] = []
+
+
+def fake_psycopg2(servers: dict[str, FakeServer]) -> types.ModuleType:
+    module = types.ModuleType("psycopg2")
+
+    class Error(Exception):
+        pass
+
+    class OperationalError(Error):
+        pass
+
+    ids = itertools.count(1)
+
+    class Cursor:
+        def __init__(self, server: FakeServer) -> None:
+            self.server, self.rows, self.description = server, [], None
+
+        def __enter__(self) -> Cursor:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            pass
+
+        def execute(self, sql: str, params: tuple = ()) -> None:
+            if not self.server.up:
+                raise OperationalError("server closed the connection unexpectedly")
+            self.description = ("col",)
+            if "pg_is_in_recovery" in sql:
+                self.rows = [(self.server.in_recovery,)]
+            elif sql.startswith("INSERT"):
+                if self.server.in_recovery:
+                    raise Error("cannot execute INSERT in a read-only transaction")
+                self.server.rows.append(next(ids))
+                self.rows = [(self.server.rows[-1], datetime.now(UTC))]
+            else:
+                self.rows = [(1,)]
+
+        def fetchall(self) -> list[tuple]:
+            return self.rows
+
+    class Connection:
+        autocommit = False
+
+        def __init__(self, server: FakeServer) -> None:
+            self.server = server
+
+        def cursor(self) -> Cursor:
+            return Cursor(self.server)
+
+    class ThreadedConnectionPool:
+        def __init__(self, minconn: int, maxconn: int, host: str, **_kw: object) -> None:
+            if not servers[host].up:
+                raise OperationalError(f"connection to {host} timed out")
+            self.server = servers[host]
+
+        def getconn(self) -> Connection:
+            return Connection(self.server)
+
+        def putconn(self, conn: Connection, close: bool = False) -> None:
+            pass
+
+        def closeall(self) -> None:
+            pass
+
+    module.Error, module.OperationalError = Error, OperationalError
+    module.pool = types.SimpleNamespace(ThreadedConnectionPool=ThreadedConnectionPool)
+    return module
+
+
+@pytest.fixture
+def dc2_app(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    """DC2's app server: the primary in DC1, its own standby as the fallback."""
+    servers = {"dc1-db": FakeServer(in_recovery=False), "dc2-db": FakeServer(in_recovery=True)}
+    fake = fake_psycopg2(servers)
+    monkeypatch.setitem(sys.modules, "psycopg2", fake)
+    monkeypatch.setitem(sys.modules, "psycopg2.pool", fake.pool)
+    spec = importlib.util.spec_from_file_location("municloud_business_app", APP)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setattr(module.Route, "PRIMARY_RETRY_SECONDS", 0.1)
+    password = tmp_path / "pass"
+    password.write_text("secret\n")
+    cfg = {"host": "dc1-db", "fallback_host": "dc2-db", "name": "business", "user": "app", "password_file": password}
+    route = module.Route(cfg)
+    yield route, servers, fake
+    route.stop()
+
+
+def _until(condition, seconds: float = 3.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def _write(route) -> bool:
+    try:
+        route.write("INSERT INTO town_ina.writes (site) VALUES (%s) RETURNING id, written_at", ("dc2",))
+        return True
+    except sys.modules["psycopg2"].Error:
+        return False
+
+
+def test_writes_move_to_the_promoted_local_standby_and_never_back(dc2_app) -> None:
+    route, servers, _fake = dc2_app
+    assert _write(route) and servers["dc1-db"].rows
+    servers["dc1-db"].up = False  # DC1 lost
+    assert not _write(route)
+    assert route.read("SELECT pg_is_in_recovery()") == [(True,)]  # reads from DC2's standby
+    servers["dc2-db"].in_recovery = False  # the failover promotes it
+    assert _until(lambda: _write(route)), "writes were not accepted after the promotion"
+    assert servers["dc2-db"].rows
+    servers["dc1-db"].up = True  # the old primary reachable again: it must never take writes
+    before = list(servers["dc1-db"].rows)
+    time.sleep(0.5)
+    assert _write(route) and servers["dc1-db"].rows == before
+
+
+def test_a_lost_primary_with_an_unpromoted_standby_takes_no_write_until_it_is_back(dc2_app) -> None:
+    route, servers, _fake = dc2_app
+    servers["dc1-db"].up = False
+    assert not _write(route)
+    time.sleep(0.5)
+    assert not _write(route) and not servers["dc2-db"].rows  # a standby is never written to
+    servers["dc1-db"].up = True
+    assert _until(lambda: route.primary_ok.is_set())
+    assert route.read("SELECT pg_is_in_recovery()") == [(False,)]  # reads back on the primary
+    assert _write(route)
