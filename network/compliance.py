@@ -80,6 +80,7 @@ class ComplianceReport:
             "compliant": self.compliant,
             "summary": self.counts(),
             "unreachable": self.named("unreachable"),
+            "non_compliant": [r.device for r in self.routers if not r.compliant],
             "routers": [
                 {
                     "device": r.device,

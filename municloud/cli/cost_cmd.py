@@ -9,7 +9,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from costs.allocation import AllocationError, allocate
+from costs.allocation import Allocation, AllocationError, allocate
 from costs.inputs import allocation_input
 from costs.invoice import MonthError, make_invoice
 from costs.records import allocation_csv_rows, allocation_record, invoice_record
@@ -46,7 +46,8 @@ def allocate_cmd(
     """The four steps, one table each: basic allocation, adjustment, re-allocation, data migration;
     then each town's total and its saving against its current cost. With --out, also the cost
     allocation report (費用按分) as HTML and PDF (those tables, a chart of each town's share and
-    saving), JSON (as --json prints) and CSV (as --csv prints).
+    saving), JSON (as --json prints) and CSV (as --csv prints); with --json too, the record printed
+    also names the files written ("files": kind -> path).
 
     Exit 0 when shared, 1 when the report could not be written, 2 when the cost model or the fiscal
     year is wrong.
@@ -61,19 +62,23 @@ def allocate_cmd(
         allocation = allocate(allocation_input(inv.costs, inv.towns, fiscal_year))
     except AllocationError as error:
         _allocation_failed(error)
+    if not as_json and not as_csv:
+        print_allocation(out, allocation)
+    paths = _write_report(allocation, out_dir, fiscal_year is None) if out_dir is not None else {}
     if as_json:
-        print_json(allocation_record(allocation))
+        files = {"files": {kind: str(path) for kind, path in paths.items()}} if paths else {}
+        print_json({**allocation_record(allocation), **files})
     elif as_csv:
         csv.writer(sys.stdout, lineterminator="\n").writerows(allocation_csv_rows(allocation))
-    else:
-        print_allocation(out, allocation)
-    if out_dir is not None:
-        try:
-            paths = render_allocation(allocation, out_dir, whole_period=fiscal_year is None)
-        except (DocumentError, OSError) as error:
-            fail(f"the cost allocation report could not be written: {error}", Exit.FAILED)
-        # after --json or --csv the table goes to stderr: stdout stays what scripts read
-        print_written(err if as_json or as_csv else out, "cost allocation report written", paths)
+    if paths and not as_json:  # after the CSV on stderr: stdout stays the CSV
+        print_written(err if as_csv else out, "cost allocation report written", paths)
+
+
+def _write_report(allocation: Allocation, out_dir: Path, whole_period: bool) -> dict[str, Path]:
+    try:
+        return render_allocation(allocation, out_dir, whole_period)
+    except (DocumentError, OSError) as error:
+        fail(f"the cost allocation report could not be written: {error}", Exit.FAILED)
 
 
 @app.command()

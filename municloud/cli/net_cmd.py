@@ -321,7 +321,8 @@ def compliance(
 ) -> None:
     """Per town and router: compliant (running config equals the intended one) or the lines that
     differ (secrets masked). Touches no device. With --out, also the network compliance report
-    (ネットワーク構成準拠報告) as HTML, PDF and JSON, written whatever the result.
+    (ネットワーク構成準拠報告) as HTML, PDF and JSON, written whatever the result; with --json too,
+    what is printed is the report's JSON and the files written ("files": kind -> path).
 
     Exit 1 when any router is not compliant (or the report could not be written)."""
     inv, binding = binding_or_exit(env)
@@ -329,7 +330,12 @@ def compliance(
         names = select_devices(inv, binding, None, town)
     with _progress("net compliance") as update:
         report = check_compliance(inv, binding, names, workers=workers, progress=_counter(update, len(names)))
-    if json_:
+    if not json_:
+        _print_compliance(report)
+    paths = _write_compliance(report, out_dir) if out_dir is not None else {}
+    if json_ and paths:  # the report's JSON (compliance.json) and the files written
+        print_json({**report.to_json(), "files": {kind: str(path) for kind, path in paths.items()}})
+    elif json_:
         print_json(
             [
                 {
@@ -342,17 +348,17 @@ def compliance(
                 for r in report.routers
             ]
         )
-    else:
-        _print_compliance(report)
-    if out_dir is not None:
-        try:
-            paths = render_compliance(report, out_dir)
-        except (DocumentError, OSError) as error:
-            fail(f"the compliance report could not be written: {error}", Exit.FAILED)
-        # after --json the table goes to stderr: stdout stays one JSON document
-        print_written(err if json_ else out, "network compliance report written", paths)
+    elif paths:
+        print_written(out, "network compliance report written", paths)
     if not report.compliant:
         raise typer.Exit(int(Exit.FAILED))
+
+
+def _write_compliance(report: ComplianceReport, out_dir: Path) -> dict[str, Path]:
+    try:
+        return render_compliance(report, out_dir)
+    except (DocumentError, OSError) as error:
+        fail(f"the compliance report could not be written: {error}", Exit.FAILED)
 
 
 def _print_compliance(report: ComplianceReport) -> None:

@@ -46,7 +46,10 @@ def test_fiscal_year_files_and_machine_output_stays_clean(tmp_path: Path) -> Non
     header, *rows = list(csv.reader(result.stdout.splitlines()))  # the files' table went to stderr
     assert header[0] == "town" and len(rows) == 18
     assert "cost-allocation-FY2027.html" in result.stderr
-    assert (tmp_path / "cost-allocation-FY2027.json").is_file()
+    as_json = runner.invoke(app, ["cost", "allocate", "--fiscal-year", "2027", "--json", "--out", str(tmp_path)])
+    assert as_json.exit_code == 0, as_json.output
+    files = json.loads(as_json.stdout)["files"]  # the record names the files written
+    assert files == {kind: str(tmp_path / f"cost-allocation-FY2027.{kind}") for kind in ("html", "pdf", "json", "csv")}
 
 
 def test_the_page_shows_every_step_and_every_town(edit: Edit, inv_dir: Path, tmp_path: Path) -> None:

@@ -112,6 +112,7 @@ def test_the_report_files_say_what_the_check_found(inventory, binding, tmp_path:
     data = json.loads(paths["json"].read_text(encoding="utf-8"))
     assert data == json.loads(json.dumps(report.to_json()))
     assert data["environment"] == "lab" and data["unreachable"] == ["ogose-ce1"]
+    assert data["non_compliant"] == ["ina-ce1", "ogose-ce1"]
     assert data["summary"]["differs"] == 1 and data["compliant"] is False
     html = paths["html"].read_text(encoding="utf-8")
     for text in ("ネットワーク構成準拠報告", "伊奈町", "越生町", "滑川町", "ogose-ce1", "transmit-interval 100"):
@@ -132,8 +133,15 @@ def test_cli_out_writes_the_report_and_keeps_exit_1(
     assert result.exit_code == 1, result.output
     assert "ogose-ce1" in result.output and "compliance.pdf" in result.output
     assert sorted(p.name for p in out.iterdir()) == ["compliance.html", "compliance.json", "compliance.pdf"]
-    as_json = CliRunner().invoke(app, [*args, "--json"])
-    assert as_json.exit_code == 1
-    rows = json.loads(as_json.stdout)  # the files' table went to stderr
-    assert [r["compliant"] for r in rows] == [False, False, True]
-    assert SECRET not in as_json.stdout
+    with_files = CliRunner().invoke(app, [*args, "--json"])
+    assert with_files.exit_code == 1
+    data = json.loads(with_files.stdout)  # the report's JSON and the files written
+    assert data["non_compliant"] == ["ina-ce1", "ogose-ce1"] and data["unreachable"] == ["ogose-ce1"]
+    assert data["files"] == {kind: str(out / f"compliance.{kind}") for kind in ("html", "pdf", "json")}
+    rows = json.loads(CliRunner().invoke(app, [*args[:-2], "--json"]).stdout)  # without --out: as before
+    assert [(r["device"], r["compliant"]) for r in rows] == [
+        ("ina-ce1", False),
+        ("ogose-ce1", False),
+        ("namegawa-ce1", True),
+    ]
+    assert SECRET not in with_files.stdout and SECRET not in json.dumps(rows)
