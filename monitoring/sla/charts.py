@@ -15,6 +15,7 @@ from matplotlib import font_manager
 from matplotlib.colors import ListedColormap
 from matplotlib.patches import Patch
 
+from .engine import SystemResult
 from .report import SlaReportData, TownReport
 
 CJK_FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
@@ -39,6 +40,13 @@ def _png(fig: plt.Figure) -> bytes:
     return buffer.getvalue()
 
 
+def _result_class(report: SlaReportData, r: SystemResult) -> int:
+    """met, missed or credit (a credit only under the contract's calendars)."""
+    if report.contractual and r.credit_percent > 0:
+        return 4
+    return 2 if r.met else 3
+
+
 def heat_map(report: SlaReportData) -> bytes:
     inv = report.inventory
     systems = sorted({s.system for t in report.towns for s in t.systems}, key=lambda i: inv.system_by_id[i].number)
@@ -51,7 +59,7 @@ def heat_map(report: SlaReportData) -> bytes:
                 grid[i, j] = 1
                 text[i][j] = "—"
                 continue
-            grid[i, j] = 4 if r.credit_percent > 0 else (2 if r.met else 3)
+            grid[i, j] = _result_class(report, r)
             text[i][j] = f"{float(r.availability):.2f}" if r.availability < 100 else ""
     fig, ax = plt.subplots(figsize=(max(8, 0.42 * len(systems) + 3), max(2.5, 0.42 * len(report.towns) + 2)))
     ax.imshow(grid, cmap=ListedColormap(CLASS_COLORS), vmin=0, vmax=4, aspect="auto")
@@ -85,10 +93,7 @@ def availability_bars(report: SlaReportData, town: TownReport) -> bytes:
     rows = town.systems
     fig, ax = plt.subplots(figsize=(8, max(2.5, 0.28 * len(rows) + 1)))
     values = [float(r.availability) if r.availability is not None else 0.0 for r in rows]
-    colors = [
-        CLASS_COLORS[1] if r.availability is None else CLASS_COLORS[4 if r.credit_percent else (2 if r.met else 3)]
-        for r in rows
-    ]
+    colors = [CLASS_COLORS[1] if r.availability is None else CLASS_COLORS[_result_class(report, r)] for r in rows]
     y = np.arange(len(rows))
     lo = min([v for v in values if v > 0] + [99.0])
     floor = max(0.0, min(98.0, lo - 0.5))
@@ -104,25 +109,32 @@ def availability_bars(report: SlaReportData, town: TownReport) -> bytes:
 
 
 def incident_timeline(report: SlaReportData, towns: list[TownReport]) -> bytes:
-    """One row per (town, system) with an outage or a data gap, across the period's days."""
+    """One row per (town, system) with an outage or a data gap, across the period."""
     inv = report.inventory
     rows = [(t, r) for t in towns for r in t.systems if r.outages or r.gaps]
     start = report.period.start
-    days = report.period.minutes / 1440
+    # the axis' unit: days for a month, hours or minutes for a short span (a drill, a demo)
+    if report.period.minutes >= 2 * 1440:
+        unit, unit_label = 86400, "日 day"
+    elif report.period.minutes >= 120:
+        unit, unit_label = 3600, "時間 hour"
+    else:
+        unit, unit_label = 60, "分 minute"
+    length = report.period.minutes * 60 / unit  # the period's length in units
     fig, ax = plt.subplots(figsize=(9, max(1.6, 0.3 * len(rows) + 1.2)))
     for k, (_town, r) in enumerate(rows):
         for o in r.outages:
-            x = (o.start - start).total_seconds() / 86400
-            w = max((o.end - o.start).total_seconds() / 86400, days / 400)
+            x = (o.start - start).total_seconds() / unit
+            w = max((o.end - o.start).total_seconds() / unit, length / 400)
             ax.broken_barh([(x, w)], (k - 0.35, 0.7), color="#e53935" if o.counted else "#ffb74d")
         for g in r.gaps:
-            x = (g.start - start).total_seconds() / 86400
-            w = max((g.end - g.start).total_seconds() / 86400, days / 400)
+            x = (g.start - start).total_seconds() / unit
+            w = max((g.end - g.start).total_seconds() / unit, length / 400)
             ax.broken_barh([(x, w)], (k - 0.35, 0.7), color="#9e9e9e", hatch="//")
     ax.set_yticks(range(len(rows)), [f"{t.name} / {inv.system_by_id[r.system].name}" for t, r in rows], fontsize=7)
     ax.set_ylim(len(rows) - 0.5 if rows else 0.5, -0.5)
-    ax.set_xlim(0, days)
-    ax.set_xlabel(f"日 day of the period (from {start:%Y-%m-%d} JST)", fontsize=8)
+    ax.set_xlim(0, length)
+    ax.set_xlabel(f"{unit_label} of the period (from {start:%Y-%m-%d %H:%M} JST)", fontsize=8)
     ax.legend(
         handles=[
             Patch(facecolor="#e53935", label="障害(計上) counted"),
@@ -137,6 +149,6 @@ def incident_timeline(report: SlaReportData, towns: list[TownReport]) -> bytes:
     )
     ax.set_title("障害タイムライン Incident timeline", fontsize=10)
     if not rows:
-        ax.text(days / 2, 0, "障害なし no incidents", ha="center", va="center", fontsize=9)
+        ax.text(length / 2, 0, "障害なし no incidents", ha="center", va="center", fontsize=9)
         ax.set_yticks([])
     return _png(fig)

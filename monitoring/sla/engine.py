@@ -19,6 +19,7 @@ Comparisons with targets and bands use exact fractions, never rounded floats.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from fractions import Fraction
@@ -86,6 +87,19 @@ class DataGap:
 
 
 @dataclass(frozen=True)
+class SpanMinutes:
+    """One (town, system)'s minutes over a part of the period (see SystemResult.minutes_between)."""
+
+    period_minutes: int  # of the span, inside the period
+    service_minutes: int  # of those, in service hours
+    scheduled_minutes: int  # of those, not in maintenance
+    down_minutes: int  # measured down (in the period), counted or not
+    counted_minutes: int  # downtime the contract counts
+    missing_minutes: int  # without probe data (in the period, scheduled or not)
+    outages: tuple[Outage, ...]  # the outages touching the span
+
+
+@dataclass(frozen=True)
 class SystemResult:
     town: str
     system: str
@@ -104,6 +118,8 @@ class SystemResult:
     outages: tuple[Outage, ...] = ()
     gaps: tuple[DataGap, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    # the calendar's masks (shared by every system of the calendar), kept to count a part of the period
+    masks: Masks | None = field(default=None, compare=False, repr=False)
 
     @property
     def availability_percent(self) -> float | None:
@@ -112,6 +128,40 @@ class SystemResult:
     @property
     def counted_outages(self) -> list[Outage]:
         return [o for o in self.outages if o.counted]
+
+    def minutes_between(self, start: datetime, end: datetime) -> SpanMinutes:
+        """The same counts as the whole period's, over the period's minutes that overlap [start, end)
+        (a minute partly inside counts whole): for a part of the period such as a drill's run."""
+        if self.masks is None:
+            raise ValueError("this result was built without its masks")
+        window = self.masks.window
+        lo = max(0, window.index(start))
+        hi = min(window.minutes, math.ceil((end - window.start).total_seconds() / 60))
+        if lo >= hi:
+            return SpanMinutes(0, 0, 0, 0, 0, 0, ())
+        period = self.masks.period[lo:hi]
+        down = counted = missing = 0
+        touching: list[Outage] = []
+        for o in self.outages:
+            a, b = max(lo, window.index(o.start)), min(hi, window.index(o.end))
+            if a < b:
+                down += int(self.masks.period[a:b].sum())
+                touching.append(o)
+                if o.counted:
+                    counted += int(self.masks.scheduled[a:b].sum())
+        for g in self.gaps:
+            a, b = max(lo, window.index(g.start)), min(hi, window.index(g.end))
+            if a < b:
+                missing += b - a  # gaps lie inside the period
+        return SpanMinutes(
+            period_minutes=int(period.sum()),
+            service_minutes=int(self.masks.service[lo:hi].sum()),
+            scheduled_minutes=int(self.masks.scheduled[lo:hi].sum()),
+            down_minutes=down,
+            counted_minutes=counted,
+            missing_minutes=missing,
+            outages=tuple(touching),
+        )
 
     def formula(self) -> str:
         """The availability as a person recomputes it, with this system's own numbers."""
@@ -238,4 +288,5 @@ def evaluate(
         outages=tuple(outages),
         gaps=tuple(gaps),
         notes=tuple(notes),
+        masks=m,
     )

@@ -11,10 +11,12 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from bcp_drills.report.figures import verdict_label
 from inventory.model.sla import CONTRACT_TZ
 
 from . import charts
-from .report import NO_DATA_TEXT, SlaReportData, TownReport, write_data_files
+from .drills import TouchedSystem, duration_text
+from .report import EVERY_MINUTE_NOTICE, NO_DATA_TEXT, SlaReportData, TownReport, write_data_files
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -51,7 +53,7 @@ def _town_context(report: SlaReportData, town: TownReport, detail: bool) -> dict
                 "availability_percent": r.availability_percent,
                 "target_percent": r.target_percent,
                 "met": r.met,
-                "credit_percent": r.credit_percent,
+                "credit_percent": r.credit_percent if report.contractual else None,
                 "formula": r.formula(),
             }
         )
@@ -82,13 +84,82 @@ def _town_context(report: SlaReportData, town: TownReport, detail: bool) -> dict
         "systems": systems,
         "met": sum(1 for r in town.systems if r.met),
         "missed": sum(1 for r in town.systems if r.met is False),
-        "credits": town.credit_lines,
+        "credits": town.credit_lines if report.contractual else None,
         "counted": sum(len(r.counted_outages) for r in town.systems),
         "downtime": sum(r.downtime_minutes for r in town.systems),
         "no_data": town.no_data_minutes,
         "incidents": sorted(incidents, key=lambda i: i["start"]),
         "gaps": gaps,
         "chart": _b64(charts.availability_bars(report, town)) if detail else "",
+    }
+
+
+def _outage(t: TouchedSystem) -> str:
+    if t.outage_ms is None:
+        return "未復旧 never recovered"
+    return duration_text(t.outage_ms) + ("" if t.recovered else " (未復旧 not recovered)")
+
+
+def _drill_rows(report: SlaReportData, touched: tuple[TouchedSystem, ...]) -> list[dict[str, Any]]:
+    """One row per town and outcome: the drill probes a town once for all its systems, so its systems
+    usually share one outcome; the JSON keeps one entry per (town, system)."""
+    inv = report.inventory
+    reported = {t.town: len(t.systems) for t in report.towns}
+    groups: dict[tuple[Any, ...], list[TouchedSystem]] = {}
+    for t in touched:
+        m = t.minutes
+        key = (
+            t.town,
+            _outage(t),
+            t.counted_minutes,
+            None if m is None else m.down_minutes,
+            None if m is None else m.scheduled_minutes,
+            t.explanation,
+        )
+        groups.setdefault(key, []).append(t)
+    rows = []
+    for (town, outage, counted, down, scheduled, explanation), members in groups.items():
+        names = [inv.system_by_id[t.system].name if t.system in inv.system_by_id else t.system for t in members]
+        every = len(members) == reported.get(town) and all(t.minutes is not None for t in members)
+        rows.append(
+            {
+                "town": inv.town_by_id[town].name if town in inv.town_by_id else town,
+                "systems": f"全{len(names)}システム all {len(names)} systems" if every else "、".join(names),
+                "outage": outage,
+                "counted": counted,
+                "down": down,
+                "scheduled": scheduled,
+                "explanation": explanation,
+            }
+        )
+    return rows
+
+
+def _drills_context(report: SlaReportData, towns: list[str] | None) -> dict[str, Any] | None:
+    """The period's drills for the chosen towns, as the template shows them (None: left out)."""
+    drills = report.drills_for(towns)
+    if drills is None:
+        return None
+    return {
+        "source": str(drills.source),
+        "warnings": list(drills.warnings),
+        "drills": [
+            {
+                "title_ja": d.title_ja,
+                "title_en": d.title_en,
+                "scenario": d.scenario,
+                "start": f"{d.started.astimezone(CONTRACT_TZ):%Y-%m-%d %H:%M:%S}",
+                "end": f"{d.ended.astimezone(CONTRACT_TZ):%H:%M:%S}"
+                if d.ended.astimezone(CONTRACT_TZ).date() == d.started.astimezone(CONTRACT_TZ).date()
+                else f"{d.ended.astimezone(CONTRACT_TZ):%Y-%m-%d %H:%M:%S}",
+                "verdict": verdict_label(d.verdict),
+                "failed": d.verdict == "failed",
+                "dry_run": d.dry_run,
+                "journal": str(d.journal),
+                "rows": _drill_rows(report, d.touched),
+            }
+            for d in drills.drills
+        ],
     }
 
 
@@ -104,12 +175,12 @@ def render_html(report: SlaReportData, towns: list[str] | None = None) -> str:
             "system": report.inventory.system_by_id[r.system].name,
             "availability": r.availability_percent,
             "target": r.target_percent,
-            "credit": r.credit_percent,
+            "credit": r.credit_percent if report.contractual else None,
             "formula": r.formula(),
         }
         for t in chosen
         for r in t.systems
-        if r.met is not True or r.credit_percent > 0
+        if r.met is not True or (report.contractual and r.credit_percent > 0)
     ]
     title = report.period.label() + (f" — {chosen[0].name} {chosen[0].romaji}" if single else " — 全団体 all towns")
     sub = SlaReportData(**{**report.__dict__, "towns": chosen})
@@ -130,6 +201,10 @@ def render_html(report: SlaReportData, towns: list[str] | None = None) -> str:
         method=report.method(),
         min_outage=report.min_outage_seconds,
         no_data_policy=report.no_data_policy,
+        contractual=report.contractual,
+        down_share=report.down_share,
+        every_minute_notice=EVERY_MINUTE_NOTICE,
+        drills=_drills_context(report, towns),
     )
 
 

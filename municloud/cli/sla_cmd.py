@@ -90,15 +90,45 @@ def report(
     ] = None,
     pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="Also write the PDFs (weasyprint).")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary JSON instead of the table.")] = False,
+    every_minute: Annotated[
+        bool,
+        typer.Option(
+            "--every-minute",
+            help="Count every minute of the period as scheduled, for every system (a 24/7 calendar, no "
+            "maintenance windows), instead of the contract's service hours: a measurement view for drills and "
+            "lab demos run outside office hours. The report says so on top and computes no credit "
+            "(credit_percent null: no invoice takes it).",
+        ),
+    ] = False,
+    drills_from: Annotated[
+        Path | None,
+        typer.Option(
+            "--drills",
+            help="Where the drills' journals are: a folder (searched for journal.json) or one journal "
+            "[default: <state>/drills/<env>].",
+        ),
+    ] = None,
+    no_drills: Annotated[
+        bool, typer.Option("--no-drills", help="Leave out the section on the period's BCP drills.")
+    ] = False,
 ) -> None:
     """Write the period's SLA reports: a summary across towns and one per town, each as HTML, PDF, CSV and
-    JSON (the JSON is what `cost invoice --sla-report` reads), into a dated folder."""
+    JSON (the JSON is what `cost invoice --sla-report` reads), into a dated folder.
+
+    The reports list the BCP drills that ran in the period (期間中のBCP訓練): per town and system a drill
+    touched, the outage its probes measured and the down minutes the SLA counted while it ran, with why
+    when none. A drill file that cannot be used is named in a warning."""
     period = _period(month, start, end)
     inventory, binding = binding_or_exit(env)
     chosen = list(towns) if towns else list(binding.towns)
     unknown = [t for t in chosen if t not in inventory.town_by_id]
     if unknown:
         fail(f"unknown town(s): {', '.join(unknown)}")
+    if no_drills and drills_from is not None:
+        fail("give either --drills or --no-drills, not both")
+    if drills_from is not None and not drills_from.exists():
+        fail(f"--drills {drills_from}: no such file or folder")
+    drills = None if no_drills else (drills_from or state_dir() / "drills" / env, env)
     url = prometheus or prometheus_url(env) or f"http://127.0.0.1:{DEFAULT_PORT}"
     api = PrometheusAPI(url)
     started = time.monotonic()
@@ -111,7 +141,7 @@ def report(
             bar.update(reading, completed=done, total=total)
 
         try:
-            data = build_report(inventory, period, api, chosen, advance)
+            data = build_report(inventory, period, api, chosen, advance, every_minute=every_minute, drills=drills)
         except PrometheusError as error:
             fail(str(error), Exit.FAILED)
         bar.update(reading, total=bar.tasks[reading].total or 1, completed=bar.tasks[reading].total or 1)
@@ -124,9 +154,14 @@ def report(
         print_json({**report_json(data), "folder": str(folder), "files": [str(p) for p in written]})
     else:
         _summary_table(data)
+        _drills_table(data)
         out.print(
             f"{len(written)} file(s) in {folder} ({seconds:.1f} s); the summary: {folder}/sla-{file_label(data)}.html"
         )
+    if not data.contractual:
+        err.print("[bold yellow]every-minute view:[/] not the contract's calendar; no credit computed.")
+    for warning in data.drills.warnings if data.drills else ():
+        err.print(f"[bold yellow]drills:[/] {warning}", highlight=False)
     if not data.complete:
         err.print(
             f"[bold yellow]data gaps:[/] {data.data_gaps} scheduled minute(s) without probe data "
@@ -147,10 +182,33 @@ def _summary_table(data) -> None:  # type: ignore[no-untyped-def]
             str(len(t.systems)),
             str(sum(1 for s in t.systems if s.met)),
             str(sum(1 for s in t.systems if s.met is False)),
-            str(t.credit_lines),
+            str(t.credit_lines) if data.contractual else "—",
             str(sum(s.downtime_minutes for s in t.systems)),
             str(t.no_data_minutes),
             "—" if low is None else f"{float(low.availability):.3f}% {low.system}",
+        )
+    out.print(table)
+
+
+def _drills_table(data) -> None:  # type: ignore[no-untyped-def]
+    if data.drills is None:
+        return
+    if not data.drills.drills:
+        out.print(f"no BCP drill ran in the period (journals: {data.drills.source})")
+        return
+    table = Table(title="BCP drills in the period / 期間中のBCP訓練")
+    for col in ("drill", "ran (JST)", "verdict", "touched", "drill outage ms", "SLA counted min"):
+        table.add_column(col, justify="left" if col in ("drill", "ran (JST)", "verdict") else "right")
+    for d in data.drills.drills:
+        measured = [t.outage_ms for t in d.touched if t.outage_ms is not None]
+        counted = [t.counted_minutes for t in d.touched if t.counted_minutes is not None]
+        table.add_row(
+            f"{d.title_ja} {d.scenario}",
+            f"{d.started.astimezone(CONTRACT_TZ):%m-%d %H:%M:%S} - {d.ended.astimezone(CONTRACT_TZ):%H:%M:%S}",
+            d.verdict + (" (dry run)" if d.dry_run else ""),
+            f"{len({t.town for t in d.touched})} town(s), {len(d.touched)} system(s)",
+            f"{min(measured):.0f}-{max(measured):.0f}" if measured else "—",
+            str(sum(counted)),
         )
     out.print(table)
 
