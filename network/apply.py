@@ -18,6 +18,13 @@ the push; FRR has none, so nothing is saved before the verification (a router th
 back with the old config) and a router that drops off the management network after the push is
 reverted from the backup as soon as it answers again. The journal (`<state>/network/changes/`) is
 written before each step, so a killed apply is found by the next command, which offers the rollback.
+
+Time: one session per router is kept from the first read to the save (`Sessions`), and one SSH
+connection per town server for the probes (`Fleet.shared_server_connections`); the probes of what
+the towns reach before the change run beside the backups and pre-checks; after the canary the
+devices with the most lines go first (a carrier edge's push is the longest, and the towns' sessions
+wait for it); steps that change nothing, and the save of a verified change, go to every device at
+once (`STEP_WORKERS`), while `workers` bounds the devices being changed.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -43,10 +51,16 @@ from .drivers.device import ConfigRejected, DeviceError, DeviceState
 from .fleet import Fleet, parallel
 from .intent import DeviceIntent
 from .plan import Plan, intended_configs
+from .sessions import Sessions
 from .store import LockHeld, changes_dir, device_locks, read_json, who, write_json
 from .windows import change_window
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
+# `workers` bounds the devices whose configuration is being changed at once (push and post-checks):
+# the blast radius of a change that goes wrong. The other steps go to every device at once, up to
+# this many: reads (running configs, state, probes from the towns' servers) change nothing, and the
+# save persists what the final verification has passed; each mostly waits on its device.
+STEP_WORKERS = 32
 
 
 class ApplyRefused(RuntimeError):
@@ -246,6 +260,7 @@ class Applier:
         self.progress = progress
         self.hooks = hooks or Hooks()
         self.fleet = fleet or Fleet(binding)
+        self.sessions = Sessions(self.fleet)
         self.change_id = time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
         self._converged: set[str] = set()
         self._lock = threading.Lock()
@@ -319,12 +334,38 @@ class Applier:
         return result
 
     def _run(self, changed: list[str], result: ApplyResult) -> None:
+        # One session per router and one SSH connection per town server for the whole change:
+        # logging in again for every step cost more than the steps.
+        with (
+            self.fleet.shared_server_connections(),
+            self.sessions,
+            ThreadPoolExecutor(max_workers=1) as aside,
+        ):
+            self._change(changed, result, aside)
+
+    def _change(self, changed: list[str], result: ApplyResult, aside: ThreadPoolExecutor) -> None:
         total = len(changed) * 3 + 1
-        # 1. backups, and the staleness check against them
-        running = parallel(self._fetch, changed, self.workers, lambda n: self._tick(f"backup {n}", total))
-        failed = {n: r for n, r in running.items() if isinstance(r, BaseException)}
+        towns = list(self.binding.towns)
+        # what the towns reach before the change: read-only and the slowest read (a log-in to every
+        # town's server), so it runs beside the backups and pre-checks; all done before any push
+        reach_before = aside.submit(self._reachability, towns)
+
+        # 1. per device in one go: the running config (the backup) and the pre-checks (what is up)
+        def read(name: str) -> tuple[str, DeviceState]:
+            with self.sessions.use(name) as drv:
+                running = drv.get_running_config()
+                self._tick(f"backup {name}", total)
+                state = drv.get_state()
+                self._tick(f"pre-check {name}", total)
+                return running, state
+
+        before = parallel(read, changed, STEP_WORKERS)
+        failed = {n: r for n, r in before.items() if isinstance(r, BaseException)}
         if failed:
-            self._refuse("cannot read the running config of " + "; ".join(f"{n}: {e}" for n, e in failed.items()))
+            self._refuse("cannot read " + "; ".join(f"{n}: {e}" for n, e in failed.items()))
+        running = {n: r[0] for n, r in before.items()}  # type: ignore[index]
+        self.before = {n: r[1] for n, r in before.items()}  # type: ignore[index]
+        # the staleness check against the backups
         stale = [
             n
             for n in changed
@@ -353,24 +394,14 @@ class Applier:
         )
         with self._lock:
             self._converged = {r.name for r in self.binding.routers()} - set(changed)
+        self.reach_before = reach_before.result()
 
-        # 2. pre-checks: what is up before the change
-        states = parallel(self._state, changed, self.workers, lambda n: self._tick(f"pre-check {n}", total))
-        for name, state in states.items():
-            if isinstance(state, BaseException):
-                journal.finish("refused")
-                self._refuse(f"pre-check of {name} failed: {state}")
-            self.before[name] = state  # type: ignore[assignment]
-        towns = list(self.binding.towns)
-        reach = parallel(lambda t: reachability(self.fleet, self.inventory, t), towns, self.workers)
-        self.reach_before = {t: r for t, r in reach.items() if isinstance(r, dict)}
-
-        # 3. the canary, then the rest in parallel
+        # 2. the canary, then the rest in parallel
         canary = self._pick_canary(changed)
         result.canary = canary
         outcome = self._apply_device(canary, journal, total, check_reach=True)
         result.results[canary] = outcome
-        rest = [n for n in changed if n != canary]
+        rest = self._longest_first([n for n in changed if n != canary])
         if outcome.status == "applied":
             done = parallel(lambda n: self._apply_device(n, journal, total), rest, self.workers)
             for name, res in done.items():
@@ -381,16 +412,16 @@ class Applier:
             for name in rest:
                 result.results[name] = DeviceResult(name, "skipped", f"not changed: the canary {canary} failed")
 
-        # 4. final verification over the whole network
+        # 3. final verification over the whole network
         if all(result.results[n].status == "applied" for n in changed):
             findings = self._final_verification()
             if findings:
                 for name in changed:
                     result.results[name].detail = "final verification failed: " + "; ".join(findings[:6])
                     result.results[name].status = "failed"
-        # 5. commit (save, confirm) or roll back everything touched
+        # 4. commit (save, confirm) or roll back everything touched
         if all(result.results[n].status == "applied" for n in changed):
-            saved = parallel(self._commit, changed, self.workers, lambda n: self._tick(f"save {n}", total))
+            saved = parallel(self._commit, changed, STEP_WORKERS, lambda n: self._tick(f"save {n}", total))
             for name, err in saved.items():
                 if isinstance(err, BaseException):
                     result.results[name].status = "failed"
@@ -409,7 +440,7 @@ class Applier:
             journal.finish("rolled-back" if all_back else "failed")
         else:
             journal.finish("done")
-            after = parallel(self._fetch, changed, self.workers)  # the routers one by one took 11 s for 22
+            after = parallel(self._fetch, changed, STEP_WORKERS)
             for text in after.values():
                 if isinstance(text, BaseException):
                     raise text
@@ -426,6 +457,12 @@ class Applier:
             devices={n: r.status for n, r in result.results.items() if n in changed},
         )
 
+    def _longest_first(self, names: list[str]) -> list[str]:
+        """The devices with the most lines to push first: a carrier edge takes several times as long
+        as a town router, and the towns' sessions wait for it, so starting it last would add its
+        whole push to the change."""
+        return sorted(names, key=lambda n: len(self.plan.device(n).remediation), reverse=True)
+
     def _pick_canary(self, changed: list[str]) -> str:
         if self.canary_name:
             if self.canary_name not in changed:
@@ -435,12 +472,8 @@ class Applier:
         return next((n for n in changed if self.plan.device(n).role == "ce"), changed[0])
 
     def _fetch(self, name: str) -> str:
-        with self.fleet.driver(name) as drv:
+        with self.sessions.use(name) as drv:
             return drv.get_running_config()
-
-    def _state(self, name: str) -> DeviceState:
-        with self.fleet.driver(name) as drv:
-            return drv.get_state()
 
     def _apply_device(self, name: str, journal: Journal, total: int, check_reach: bool = False) -> DeviceResult:
         started = time.monotonic()
@@ -448,7 +481,7 @@ class Applier:
         commands = push_commands(dplan.remediation)
         res = DeviceResult(name, "applied", pushed=len(commands))
         try:
-            with self.fleet.driver(name) as drv:
+            with self.sessions.use(name) as drv:
                 if drv.supports_timed_revert:
                     drv.arm_revert(self.revert_minutes)
                 journal.device(name, "pushing")
@@ -495,7 +528,7 @@ class Applier:
         return ok, detail
 
     def _commit(self, name: str) -> None:
-        with self.fleet.driver(name) as drv:
+        with self.sessions.use(name) as drv:
             drv.save()
             drv.confirm()
         self.journal.device(name, "saved")
@@ -505,26 +538,33 @@ class Applier:
         if only_town is not None:
             towns = [t for t in towns if t == only_town]
         app = self.inventory.primary_dc.server_names("app")[0]
-        results = parallel(lambda t: reachability(self.fleet, self.inventory, t), towns, self.workers)
         found: list[str] = []
-        for town, after in results.items():
+        for town, after in self._probe(towns).items():
             if isinstance(after, BaseException):
                 found.append(f"{town}: reachability probe failed: {after}")
                 continue
             found += [f"{town}: {p}" for p in reachability_problems(self.reach_before.get(town, {}), after, {app})]
         return found
 
+    def _probe(self, towns: list[str]) -> dict[str, dict[str, bool] | BaseException]:
+        """From each town's server at once: which DC targets answer."""
+        return parallel(lambda t: reachability(self.fleet, self.inventory, t), towns, STEP_WORKERS)
+
+    def _reachability(self, towns: list[str]) -> dict[str, dict[str, bool]]:
+        """What each town reaches (a town whose probe failed is left out: nothing to keep)."""
+        return {t: r for t, r in self._probe(towns).items() if isinstance(r, dict)}
+
     def _final_verification(self) -> list[str]:
         everyone = {r.name for r in self.binding.routers()}
         names = [n for n in everyone if n in self.intents or n in self._all_intents()]
 
         def check(name: str) -> list[str]:
-            with self.fleet.driver(name) as drv:
+            with self.sessions.use(name) as drv:
                 intent = self._all_intents()[name]
                 found, _ = wait_healthy(drv, intent, lambda: everyone, self.before.get(name), self.check_timeout)
                 return [f"{name}: {f}" for f in found]
 
-        results = parallel(check, sorted(names), self.workers)
+        results = parallel(check, sorted(names), STEP_WORKERS)
         found = [f for r in results.values() for f in (r if isinstance(r, list) else [f"check failed: {r}"])]
         return found + self._reach_findings(everyone)
 

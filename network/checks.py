@@ -19,6 +19,9 @@ from .fleet import Fleet
 from .intent import DeviceIntent, service_targets, town_path
 
 DEFAULT_ROUTE = IPv4Network("0.0.0.0/0")
+# Between two reads of a device's state while waiting for its sessions and routes: a session comes up
+# within a second or two of both ends being configured, and a read takes 0.1-0.3 s.
+POLL_INTERVAL_S = 0.2
 
 
 def problems(intent: DeviceIntent, state: DeviceState, converged: set[str], before: DeviceState | None) -> list[str]:
@@ -65,7 +68,7 @@ def wait_healthy(
         found = problems(intent, state, converged(), before)
         if not found or time.monotonic() >= deadline:
             return found, state
-        time.sleep(0.5)
+        time.sleep(POLL_INTERVAL_S)
 
 
 def reachability(fleet: Fleet, inventory: Inventory, town: str) -> dict[str, bool]:

@@ -32,7 +32,7 @@ from collections.abc import Iterable, Iterator
 
 from hier_config import HConfig, HConfigChild, WorkflowRemediation, get_hconfig
 from hier_config.children import HConfigChildren
-from hier_config.models import IdempotentCommandsRule, MatchRule, PerLineSubRule
+from hier_config.models import IdempotentCommandsRule, MatchRule, OrderingRule, PerLineSubRule
 from hier_config.platforms.cisco_ios.driver import HConfigDriverCiscoIOS
 from hier_config.platforms.driver_base import HConfigDriverBase, HConfigDriverRules
 
@@ -114,14 +114,36 @@ def _bgp_neighbor_attributes(attributes: str) -> IdempotentCommandsRule:
     )
 
 
+def _definitions_around_their_users(*sections: str) -> list[OrderingRule]:
+    """What BGP neighbours refer to (`sections`, each referring only to those before it: prefix
+    lists, route maps, a BFD profile) is defined before everything else and removed after
+    everything else. A session must not come up, nor a route map match, before the policy it names
+    exists, nor run on after it is gone: IOS takes a missing prefix list as permit-all, FRR a missing
+    route map as deny-all, and FRR applies a route map defined after its neighbour only when its
+    route-map delay timer runs out, 5 s later."""
+    count = len(sections)
+    return [
+        *(
+            OrderingRule(match_rules=(MatchRule(startswith=s),), weight=-10 * (count - i))
+            for i, s in enumerate(sections)
+        ),
+        *(
+            OrderingRule(match_rules=(MatchRule(startswith=f"no {s}"),), weight=10 * (count - i))
+            for i, s in enumerate(sections)
+        ),
+    ]
+
+
 class HConfigDriverIos(_IndexedIdempotency, HConfigDriverCiscoIOS):
-    """IOS-XE: hier_config's own rules, and BGP neighbour attributes replaced in place."""
+    """IOS-XE: hier_config's own rules, BGP neighbour attributes replaced in place, and the policy
+    objects pushed before the neighbours."""
 
     @staticmethod
     def _instantiate_rules() -> HConfigDriverRules:
         rules = HConfigDriverCiscoIOS._instantiate_rules()
         idempotent = [*rules.idempotent_commands, _bgp_neighbor_attributes("description|remote-as|timers")]
-        return rules.model_copy(update={"idempotent_commands": idempotent})
+        ordering = [*rules.ordering, *_definitions_around_their_users("ip prefix-list ", "route-map ", "bfd-template ")]
+        return rules.model_copy(update={"idempotent_commands": idempotent, "ordering": ordering})
 
 
 class HConfigDriverFrr(_IndexedIdempotency, HConfigDriverCiscoIOS):
@@ -157,6 +179,7 @@ class HConfigDriverFrr(_IndexedIdempotency, HConfigDriverCiscoIOS):
             update={
                 "per_line_sub": [PerLineSubRule(search=pattern, replace="") for pattern in _FRR_NOISE],
                 "idempotent_commands": idempotent,
+                "ordering": [*rules.ordering, *_definitions_around_their_users("ip prefix-list ", "route-map ", "bfd")],
                 "post_load_callbacks": [],
             }
         )

@@ -4,10 +4,15 @@ commands on the towns' servers (the reachability probes), in parallel with a bou
 from __future__ import annotations
 
 import shlex
+import shutil
 import subprocess
-from collections.abc import Callable, Iterable
+import tempfile
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 from ipaddress import IPv4Address
+from pathlib import Path
 from typing import TypeVar
 
 from municloud.environment import BoundHost, EnvironmentBinding
@@ -18,10 +23,18 @@ T = TypeVar("T")
 Progress = Callable[[str], None]  # called with a device name each time one is done
 
 
+# How long a shared SSH connection to a town's server outlives its last use: the bound on what is
+# left behind if the process dies before it closes them.
+SHARED_SSH_IDLE_S = 60
+
+
 class Fleet:
     def __init__(self, binding: EnvironmentBinding, conn_timeout: float = 10.0) -> None:
         self.binding = binding
         self.conn_timeout = conn_timeout
+        self._control_dir: Path | None = None
+        self._shared: set[str] = set()  # user@host of the shared connections opened
+        self._shared_lock = threading.Lock()
 
     def router(self, name: str) -> BoundHost:
         host = self.binding.host(name)
@@ -43,6 +56,48 @@ class Fleet:
         """The town's in-office server that probes the DC service (role `probe`)."""
         return next((h for h in self.binding.servers() if h.town == town and h.role == "probe"), None)
 
+    @contextmanager
+    def shared_server_connections(self) -> Iterator[None]:
+        """Within: one SSH connection per town server, shared by every command sent to it (OpenSSH
+        connection multiplexing); all closed on the way out. An apply probes each town's server
+        up to three times (before, after the canary, in the final verification); logging in took
+        about as long as the probe itself."""
+        self._control_dir = Path(tempfile.mkdtemp(prefix="municloud-ssh-"))
+        try:
+            yield
+        finally:
+            with self._shared_lock:
+                shared, self._shared = sorted(self._shared), set()
+            parallel(self._close_shared, shared, 32)
+            shutil.rmtree(self._control_dir, ignore_errors=True)
+            self._control_dir = None
+
+    def _close_shared(self, destination: str) -> None:
+        subprocess.run(
+            ["ssh", *self._ssh_options(), "-O", "exit", destination],
+            capture_output=True,
+            timeout=10,
+            stdin=subprocess.DEVNULL,
+        )
+
+    def _ssh_options(self) -> list[str]:
+        options = ["-o", "BatchMode=yes", "-o", f"ConnectTimeout={int(self.conn_timeout)}", "-o", "LogLevel=ERROR"]
+        if self.binding.config.ssh.host_key_policy == "accept-new":
+            # the lab rebuilds its containers with new host keys: nothing to pin against
+            options += ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"]
+        elif self.binding.known_hosts is not None:
+            options += ["-o", "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={self.binding.known_hosts}"]
+        if self._control_dir is not None:
+            options += [
+                "-o",
+                "ControlMaster=auto",
+                "-o",
+                f"ControlPath={self._control_dir}/%C",
+                "-o",
+                f"ControlPersist={SHARED_SSH_IDLE_S}",
+            ]
+        return options + (["-i", str(self.binding.key_file)] if self.binding.key_file else [])
+
     def ping_from(self, server: BoundHost, targets: Iterable[IPv4Address], timeout: float = 20) -> dict[str, bool]:
         """Ping each target from `server` (over SSH), all at once: which answered."""
         targets = list(targets)
@@ -52,16 +107,13 @@ class Fleet:
             )
             + " wait"
         )
-        options = ["-o", "BatchMode=yes", "-o", f"ConnectTimeout={int(self.conn_timeout)}", "-o", "LogLevel=ERROR"]
-        if self.binding.config.ssh.host_key_policy == "accept-new":
-            # the lab rebuilds its containers with new host keys: nothing to pin against
-            options += ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"]
-        elif self.binding.known_hosts is not None:
-            options += ["-o", "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={self.binding.known_hosts}"]
-        key = ["-i", str(self.binding.key_file)] if self.binding.key_file else []
+        destination = f"{server.ssh_user}@{server.mgmt_address}"
+        if self._control_dir is not None:
+            with self._shared_lock:
+                self._shared.add(destination)
         try:
             result = subprocess.run(
-                ["ssh", *key, *options, f"{server.ssh_user}@{server.mgmt_address}", script],
+                ["ssh", *self._ssh_options(), destination, script],
                 capture_output=True,
                 text=True,
                 timeout=timeout,

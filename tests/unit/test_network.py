@@ -392,3 +392,39 @@ def test_frr_bfd_off_for_a_neighbour_is_one_line() -> None:
     # the profile alone off: that line is needed and kept
     fix = remediation("frr", intended, intended.replace(f" neighbor {a} bfd profile WAN\n", ""))
     assert fix == ["router bgp 65101", f"  no neighbor {a} bfd profile WAN"]
+
+
+@pytest.mark.parametrize(
+    ("platform", "golden", "definitions"),
+    [
+        ("frr", "lab-kddi-pe1.cfg", ("ip prefix-list ", "route-map ", "bfd")),
+        ("cisco_ios", "prod-ina-ce1.cfg", ("ip prefix-list ", "route-map ", "bfd-template ")),
+    ],
+)
+def test_a_day0_push_defines_the_policies_before_the_neighbours_that_use_them(platform, golden, definitions) -> None:
+    """Prefix lists, then route maps, then the BFD profile, then `router bgp`: a session must never
+    come up before its policy exists (and FRR would apply a late route map only 5 s later)."""
+    intended = (GOLDEN / golden).read_text()
+    top = [line for line in remediation(platform, "hostname day0\n", intended) if not line.startswith(" ")]
+    first = {what: next(i for i, line in enumerate(top) if line.startswith(what)) for what in definitions}
+    last = {what: max(i for i, line in enumerate(top) if line.startswith(what)) for what in definitions}
+    bgp = next(i for i, line in enumerate(top) if line.startswith("router bgp "))
+    assert last[definitions[0]] < first[definitions[1]] and last[definitions[1]] < first[definitions[2]], top
+    assert last[definitions[2]] < bgp, top
+
+
+def test_a_route_map_is_removed_after_the_neighbour_that_used_it() -> None:
+    """hier_config alone puts `no route-map ...` first: the neighbour would meanwhile name a route
+    map that is gone."""
+    intended = (GOLDEN / "lab-ina-ce1.cfg").read_text()
+    running = intended
+    policy = "route-map BACKUP-OUT permit 10\n"
+    assert policy in running
+    section = running[running.index(policy) : running.index("exit\n", running.index(policy)) + len("exit\n")]
+    users = [line for line in running.splitlines(keepends=True) if line.strip().endswith("route-map BACKUP-OUT out")]
+    assert users
+    without = running.replace(section, "")
+    for line in users:
+        without = without.replace(line, "")
+    fix = remediation("frr", running, without)
+    assert fix[0].startswith("router bgp ") and fix[-1] == "no route-map BACKUP-OUT permit 10", fix
