@@ -299,7 +299,9 @@ def remediation_and_rollback(platform: str, running: str, intended: str) -> tupl
 
 def push_commands(lines: list[str]) -> list[str]:
     """Indented remediation lines -> the commands to send in config mode, with an explicit exit from
-    every section entered (vtysh and IOS both take `exit`; an address family ends with its own)."""
+    every section entered (vtysh and IOS both take `exit`; an address family ends with its own), and
+    BGP neighbours configured one at a time (`_neighbours_one_at_a_time`)."""
+    lines = _neighbours_one_at_a_time(lines)
     commands: list[str] = []
     stack: list[tuple[int, str]] = []  # (indent, header) of the sections we are inside
     depths = [len(line) - len(line.lstrip(" ")) for line in lines]
@@ -312,6 +314,66 @@ def push_commands(lines: list[str]) -> list[str]:
     while stack:
         commands.append(_exit_for(stack.pop()[1]))
     return commands
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def _blocks(lines: list[str]) -> list[list[str]]:
+    """Lines -> blocks of one line at the outermost indent and the deeper lines under it."""
+    blocks: list[list[str]] = []
+    for line in lines:
+        if blocks and _indent(line) > _indent(blocks[-1][0]):
+            blocks[-1].append(line)
+        else:
+            blocks.append([line])
+    return blocks
+
+
+_NEIGHBOUR_LINE = re.compile(r"^\s*(?:no )?neighbor (\S+) ")
+
+
+def _neighbours_one_at_a_time(lines: list[str]) -> list[str]:
+    """Within each `router bgp`: first its lines and its address families' lines that name no
+    neighbour, then neighbour by neighbour its own lines and right after them its lines in each
+    address family (which is entered again for it). In hier_config's order a carrier edge's
+    neighbour is created (`remote-as`) some hundred lines before its address family activates it; a
+    town router that connects in between meets a neighbour with no address family, both ends reset
+    the session and wait out a doubled start timer: seconds more for a day-0 change to converge.
+    The lines are the same, only their order (and the re-entered address families) differ."""
+    out: list[str] = []
+    for block in _blocks(lines):
+        if not block[0].startswith("router bgp ") or len(block) == 1:
+            out += block
+            continue
+        general: list[str] = []
+        families: dict[str, list[str]] = {}  # address family -> its lines naming no neighbour
+        own: dict[str, list[str]] = {}  # neighbour -> its lines at the router level
+        in_family: dict[str, dict[str, list[str]]] = {}  # neighbour -> address family -> its lines
+        for child in _blocks(block[1:]):
+            header = child[0]
+            if header.strip().startswith("address-family ") and len(child) > 1:
+                families.setdefault(header, [])
+                for line in child[1:]:
+                    named = _NEIGHBOUR_LINE.match(line)
+                    if named and _indent(line) == _indent(child[1]):
+                        in_family.setdefault(named.group(1), {}).setdefault(header, []).append(line)
+                    else:
+                        families[header].append(line)
+            elif (named := _NEIGHBOUR_LINE.match(header)) and len(child) == 1:
+                own.setdefault(named.group(1), []).append(header)
+            else:
+                general += child
+        out += [block[0], *general]
+        for header, family_lines in families.items():
+            if family_lines:
+                out += [header, *family_lines]
+        for neighbour in dict.fromkeys([*own, *in_family]):
+            out += own.get(neighbour, [])
+            for header, family_lines in in_family.get(neighbour, {}).items():
+                out += [header, *family_lines]
+    return out
 
 
 def _exit_for(header: str) -> str:

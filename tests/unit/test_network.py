@@ -428,3 +428,20 @@ def test_a_route_map_is_removed_after_the_neighbour_that_used_it() -> None:
         without = without.replace(line, "")
     fix = remediation("frr", running, without)
     assert fix[0].startswith("router bgp ") and fix[-1] == "no route-map BACKUP-OUT permit 10", fix
+
+
+@pytest.mark.parametrize(("platform", "golden"), [("frr", "lab-kddi-pe1.cfg"), ("cisco_ios", "prod-ina-ce1.cfg")])
+def test_a_neighbour_is_activated_right_after_it_is_created(platform, golden) -> None:
+    """Not some hundred lines later, when a town router may have connected to a neighbour with no
+    address family (the session is reset and both ends back off)."""
+    lines = remediation(platform, "hostname day0\n", (GOLDEN / golden).read_text())
+    commands = push_commands(lines)
+    created = {c.split()[1]: i for i, c in enumerate(commands) if c.startswith("neighbor ") and " remote-as " in c}
+    activated = {
+        c.split()[1]: i for i, c in enumerate(commands) if c.startswith("neighbor ") and c.endswith(" activate")
+    }
+    assert len(created) >= 2 and created.keys() == activated.keys()
+    assert all(0 < activated[n] - created[n] <= 8 for n in created), (created, activated)
+    # the same lines, the address family entered again per neighbour
+    sent = [c for c in commands if c not in ("exit", "exit-address-family") and not c.startswith("address-family ")]
+    assert sorted(sent) == sorted(line.strip() for line in lines if not line.strip().startswith("address-family "))
