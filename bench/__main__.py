@@ -18,6 +18,7 @@ from . import (
     net_full_lab,
     net_render_2000,
     provisioning_full,
+    sla_1700,
     sla_figures,
     stacks_mocked,
 )
@@ -31,6 +32,7 @@ BENCHMARKS = [
     net_render_2000,
     net_full_lab,
     sla_figures,
+    sla_1700,
 ]
 
 
