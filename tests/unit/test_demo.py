@@ -83,3 +83,19 @@ def test_failover_figures_come_from_the_drills_results() -> None:
     assert measured["DC1 lost: writes accepted again"] == "18.5 s"
     assert measured["DC1 lost: committed writes lost"] == "0 of 812"
     assert "carrier edge PE1 lost: every town on its backup" not in measured  # not run: not invented
+
+
+def test_the_sla_summary_files_are_picked_from_the_report_set(tmp_path: Path) -> None:
+    from municloud.demo import sla_summary_files
+
+    folder = tmp_path / "2026-11-27T1200-1230"
+    names = ["sla-2026-11-27T1200-1230.html", "sla-2026-11-27T1200-1230.pdf", "sla-2026-11-27T1200-1230.json"]
+    names += ["sla-2026-11-27T1200-1230-ina.html", "sla-2026-11-27T1200-1230.csv"]
+    files = sla_summary_files({"folder": str(folder), "files": [str(folder / n) for n in names]})
+    assert files == {
+        "html": str(folder / names[0]),
+        "pdf": str(folder / names[1]),
+        "json": str(folder / names[2]),
+        "csv": str(folder / "sla-2026-11-27T1200-1230.csv"),
+        "folder": str(folder),
+    }
