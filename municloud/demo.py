@@ -391,10 +391,11 @@ def _json_or_none(text: str) -> Any:
 def _failing_nodes(data: Any) -> list[str]:
     if not isinstance(data, dict):
         return []
-    for key in ("failing", "unreachable", "non_compliant"):
+    nodes: list[str] = []
+    for key in ("failing", "non_compliant", "unreachable"):  # every list a command names its nodes in
         if isinstance(data.get(key), list):
-            return [str(x) for x in data[key]]
-    return []
+            nodes += [str(x) for x in data[key] if str(x) not in nodes]
+    return nodes
 
 
 def _down_nodes(lab: Lab) -> list[str]:
