@@ -40,6 +40,7 @@ from .environment import BINDING_ENV_VAR
 from .lab_binding import write_lab_binding
 
 DRILLS = ("wan-primary-circuit-loss", "carrier-edge-loss", "dc-site-loss")
+NODES_UP_TIMEOUT_S = 60  # every node answering after `lab up` (sshd banners on a loaded machine)
 TARGETS_TIMEOUT_S = 180  # every scrape target up after `monitor up` (a new target waits for its first scrape)
 RULE_SETTLE_S = 5  # after a minute ends, its recorded sample is there within this (rules run on the minute)
 
@@ -211,9 +212,13 @@ class Demo:
             raise DemoFailed("lab", str(error), _down_nodes(self.target.lab)) from error
         # every later command reaches the lab through this binding (addresses, keys, host keys)
         write_lab_binding(self.target.lab, self.target.towns, self.target.binding_path)
-        down = _down_nodes(self.target.lab)
+        # `lab up` returns when every node was built; a server's sshd may still be starting (status asks
+        # for its banner with a short timeout), so a node counts as down only if it stays down a while
+        deadline = time.monotonic() + NODES_UP_TIMEOUT_S
+        while (down := _down_nodes(self.target.lab)) and time.monotonic() < deadline:
+            time.sleep(2)
         if down:
-            raise DemoFailed("lab", "nodes are not up after `lab up`", down)
+            raise DemoFailed("lab", f"nodes not up {NODES_UP_TIMEOUT_S} s after `lab up`", down)
         t = self.target.topology
         return f"{len(self.target.towns)} towns, {len(t.routers)} routers, {len(t.containers)} servers"
 
