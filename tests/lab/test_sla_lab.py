@@ -111,3 +111,53 @@ def test_circuit_and_dc_cuts_show_as_downtime(provisioned_lab: SmallLab) -> None
     finally:
         down = municloud_cli("monitor", "down")
         assert down.returncode == 0, down.stdout + down.stderr
+
+
+def test_the_report_lists_a_drill_and_what_the_sla_counted(provisioned_lab: SmallLab, tmp_path) -> None:
+    """`sla report --every-minute` over a real drill: the drill is listed, exactly the pairs its
+    probes saw fail (ina's systems: only ina's primary circuit is cut) appear, each with its measured
+    outage, and a sub-second failover counts no down minute, with the reason."""
+    lab = provisioned_lab
+    up = municloud_cli("monitor", "up", "--port", str(PORT), "--wan-port", str(PORT + 1))
+    assert up.returncode == 0, up.stdout + up.stderr
+    try:
+        deadline = time.monotonic() + 180
+        status = municloud_cli("monitor", "status", "--json")
+        while status.returncode != 0 and time.monotonic() < deadline:
+            time.sleep(5)
+            status = municloud_cli("monitor", "status", "--json")
+        assert status.returncode == 0, status.stdout + status.stderr
+        start = _wait_for_minute()
+        drills = tmp_path / "drills"
+        ran = municloud_cli(
+            "drill", "run", "wan-primary-circuit-loss", "--town", "ina", "--json", "--out", str(drills / "wan")
+        )
+        assert ran.returncode == 0, ran.stdout[-2000:] + ran.stderr[-2000:]
+        record = json.loads(ran.stdout)
+        failed = {(o["town"], o["system"]) for o in record["outages"] if o["outage_ms"] is not None}
+        assert failed and {town for town, _ in failed} == {"ina"}, record["outages"]
+        end = _next_minute(datetime.now(CONTRACT_TZ))
+        time.sleep((end - datetime.now(CONTRACT_TZ)).total_seconds() + 70)  # the last minute recorded
+
+        report = municloud_cli(
+            "sla", "report", "--from", start.isoformat(), "--to", end.isoformat(), "--every-minute",
+            "--drills", str(drills), "--out", str(tmp_path / "sla"), "--no-pdf", "--json",
+        )  # fmt: skip
+        assert report.returncode in (0, 1), report.stderr[-2000:]
+        data = json.loads(report.stdout)
+        assert (data["view"], data["contractual"], data["drill_warnings"]) == ("every-minute", False, [])
+        [drill] = data["drills"]
+        assert drill["scenario"] == "wan-primary-circuit-loss" and drill["verdict"] == record["verdict"]
+        assert {(t["town"], t["system"]) for t in drill["touched"]} == failed
+        for touched in drill["touched"]:
+            assert touched["outage_ms"] < 5000 and touched["scheduled_minutes"] >= 1, touched
+            assert touched["sla_counted_minutes"] == 0, touched
+            assert touched["explanation"].startswith("shorter than a minute"), touched
+        ina = json.loads(next((tmp_path / "sla").rglob("towns/ina/*.json")).read_text())
+        assert {t["town"] for d in ina["drills"] for t in d["touched"]} == {"ina"}
+        others = [t for t in lab.towns if t != "ina"]
+        town = json.loads(next((tmp_path / "sla").rglob(f"towns/{others[0]}/*.json")).read_text())
+        assert [d["touched"] for d in town["drills"]] == [[]]  # it probed from there, nothing failed
+    finally:
+        down = municloud_cli("monitor", "down")
+        assert down.returncode == 0, down.stdout + down.stderr
