@@ -105,7 +105,7 @@ def report(
         typer.Option(
             "--drills",
             help="Where the drills' journals are: a folder (searched for journal.json) or one journal "
-            "[default: <state>/drills/<env>].",
+            "(default: <state>/drills/<env>).",
         ),
     ] = None,
     no_drills: Annotated[
