@@ -13,6 +13,7 @@ minutes, say) without breaking the invoice; a missing or mistyped key is an erro
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -71,6 +72,16 @@ def read_sla_report(path: Path) -> SlaReport:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
         raise SlaReportError([f"{path}: cannot read the SLA report: {err}"]) from None
+    try:
+        if json.loads(text).get("contractual") is False:  # `sla report --every-minute`: no credit computed
+            raise SlaReportError(
+                [
+                    f"{path}: contractual: false: a measurement view (sla report --every-minute) has no credits; "
+                    "give the report of the contract's calendar"
+                ]
+            )
+    except (json.JSONDecodeError, AttributeError):
+        pass  # not JSON or not an object: the model's validation below names the problem
     try:
         return SlaReport.model_validate_json(text)
     except ValidationError as err:

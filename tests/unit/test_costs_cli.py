@@ -242,3 +242,12 @@ def test_a_report_without_a_month_and_bad_months_exit_2(tmp_path: Path) -> None:
     assert run("cost", "invoice", "--month", "2027-5").exit_code == 2
     outside = run("cost", "invoice", "--month", "2026-03")
     assert outside.exit_code == 2 and "FY2025, outside the cost period" in outside.output
+
+
+def test_a_measurement_view_sla_report_is_refused_with_its_reason(tmp_path: Path) -> None:
+    report = _report(tmp_path, ina=[_credit("resident-registry", "critical", 10)])
+    data = json.loads(report.read_text(encoding="utf-8"))
+    report.write_text(json.dumps({**data, "contractual": False, "view": "every-minute"}), encoding="utf-8")
+    result = run("cost", "invoice", "--month", "2027-05", "--sla-report", str(report))
+    assert result.exit_code == 2, result.output
+    assert "a measurement view (sla report --every-minute) has no credits" in result.output
