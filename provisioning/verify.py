@@ -151,6 +151,8 @@ def run_verify(
             "no:cacheprovider",
             "-n",
             str(workers),
+            "--dist",
+            "loadgroup",
             f"--junitxml={junit}",
             "-o",
             "junit_family=xunit2",
@@ -171,10 +173,11 @@ def run_verify(
 
 
 def read_junit(path: Path) -> list[CheckResult]:
-    """Each test case is `<check>[<host>]` (the suites' parametrisation ids)."""
+    """Each test case is `<check>[<host>]` (the suites' parametrisation ids), to which xdist's
+    loadgroup adds `@<group>`."""
     results = []
     for case in ET.parse(path).getroot().iter("testcase"):
-        name = case.get("name", "")
+        name = case.get("name", "").partition("@")[0]
         check, _, rest = name.partition("[")
         host = rest.rstrip("]")
         failure = case.find("failure")

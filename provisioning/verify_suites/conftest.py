@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 from functools import cache
 from typing import Any
 
@@ -26,8 +27,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "server" in metafunc.fixturenames:
         marker = metafunc.definition.get_closest_marker("roles")
         roles = marker.args if marker else ()
-        specs = hosts_of(*roles)
-        metafunc.parametrize("server", specs, ids=[h["name"] for h in specs], indirect=True)
+        # One xdist group per host (`--dist loadgroup`): a host's checks run in one worker, which
+        # probes the host's tools (service manager, ss) once and reuses its testinfra backend,
+        # instead of every worker doing so for every host.
+        params = [pytest.param(h, id=h["name"], marks=pytest.mark.xdist_group(h["name"])) for h in hosts_of(*roles)]
+        metafunc.parametrize("server", params, indirect=True)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -43,16 +47,31 @@ class Server:
     def http_get(self, url: str, timeout: float = 5) -> tuple[int, str]:
         """An HTTP GET made on the host itself (Debian's python3), so it crosses the network as the
         host's own traffic does. Status 0: no answer."""
+        return self.http_get_many([url], timeout)[0]
+
+    def http_get_many(self, urls: list[str], timeout: float = 5, parallel: int = 4) -> list[tuple[int, str]]:
+        """Several GETs from the host in one python3 run, a few at a time (one interpreter start
+        and one SSH round trip for all of them; each still has its own timeout). In `urls` order."""
         script = (
-            "import sys,urllib.request,urllib.error\n"
-            "try:\n"
-            f" r=urllib.request.urlopen({url!r},timeout={timeout}); print(r.status); print(r.read().decode())\n"
-            "except urllib.error.HTTPError as e: print(e.code); print(e.read().decode())\n"
-            "except Exception as e: print(0); print(e)\n"
+            "import json,sys,urllib.request,urllib.error\n"
+            "from concurrent.futures import ThreadPoolExecutor\n"
+            "def get(u):\n"
+            " try:\n"
+            f"  r=urllib.request.urlopen(u,timeout={timeout}); return [r.status, r.read().decode()]\n"
+            " except urllib.error.HTTPError as e: return [e.code, e.read().decode()]\n"
+            " except Exception as e: return [0, str(e)]\n"
+            f"with ThreadPoolExecutor({parallel}) as pool:\n"
+            " print(json.dumps(list(pool.map(get, json.loads(sys.argv[1])))))\n"
         )
-        out = self.host.check_output("python3 -c %s", script)
-        status, _, body = out.partition("\n")
-        return int(status), body
+        answers = json.loads(self.host.check_output("python3 -c %s %s", script, json.dumps(urls)))
+        return [(int(status), body) for status, body in answers]
+
+    def reachable(self, addresses: list[str]) -> set[str]:
+        """The addresses that answer one ping from the host (1 s each), all pinged at once."""
+        pings = " ".join(
+            f"(ping -n -q -c 1 -W 1 {shlex.quote(a)} >/dev/null 2>&1 && echo {shlex.quote(a)}) &" for a in addresses
+        )
+        return set(self.host.check_output(f"{pings} wait").split())
 
     def sql(self, query: str, database: str = "postgres") -> str:
         return self.host.check_output("cd / && runuser -u postgres -- psql -XtA -d %s -c %s", database, query).strip()

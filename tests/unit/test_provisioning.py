@@ -119,6 +119,7 @@ def test_junit_cases_become_checks_per_host(tmp_path: Path) -> None:
     path.write_text(
         '<testsuites><testsuite name="s">'
         '<testcase classname="test_baseline" name="test_root_has_no_password[ina-sv01]"/>'
+        '<testcase classname="test_baseline" name="test_sshd_refuses_passwords[ogose-sv01]@ogose-sv01"/>'
         '<testcase classname="test_baseline" name="test_journald_is_bounded[dc1-db1]">'
         '<failure message="AssertionError: SystemMaxUse missing">trace</failure></testcase>'
         '<testcase classname="x" name="test_skipped[ogose-sv01]"><skipped/></testcase>'
@@ -127,9 +128,10 @@ def test_junit_cases_become_checks_per_host(tmp_path: Path) -> None:
     results = read_junit(path)
     assert [(r.host, r.check, r.passed) for r in results] == [
         ("ina-sv01", "root has no password", True),
+        ("ogose-sv01", "sshd refuses passwords", True),  # xdist's loadgroup suffix is not the host's
         ("dc1-db1", "journald is bounded", False),
     ]
-    assert "SystemMaxUse" in results[1].message
+    assert "SystemMaxUse" in results[2].message
 
 
 def test_provision_refuses_bad_input_with_exit_2(state: Path) -> None:
