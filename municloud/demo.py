@@ -249,8 +249,11 @@ class Demo:
                 down = [d for d, x in zip(down, data.get("targets", []), strict=True) if x.get("health") != "up"]
                 raise DemoFailed("monitor", f"scrape targets not up within {TARGETS_TIMEOUT_S} s", down)
             time.sleep(3)
-        # The SLA period starts at the first whole minute every probe is scraped in.
+        # The SLA period starts at the first whole minute every probe is scraped in; the drills wait for it,
+        # so that each of them lies inside the period the SLA report covers.
         self._measuring_since = _next_minute(datetime.now(UTC))
+        self.announce(f"  the SLA period starts at {self._measuring_since:%H:%M} UTC, the first whole minute measured")
+        _sleep_until(self._measuring_since)
         self.result.prometheus = f"http://127.0.0.1:{t.prometheus_port}"
         targets = len(data.get("targets", []))
         return f"{targets} scrape targets up at {self.result.prometheus}"
@@ -279,8 +282,11 @@ class Demo:
 
     def stage_reports(self) -> str:
         reports = self.out / "reports"
+        # ... and ends with the minute the last drill ended in, once that minute's sample is recorded
         start = self._measuring_since or _next_minute(datetime.now(UTC))
-        end = _wait_for_recorded_minute()
+        end = _next_minute(datetime.now(UTC))
+        self.announce(f"  waiting for the minute the drills ended in to be recorded ({end:%H:%M:%S} UTC)")
+        _sleep_until(end + timedelta(seconds=RULE_SETTLE_S))
         self.result.sla_period = (start.isoformat(), end.isoformat())
         self.announce(f"  SLA report {start:%H:%M}-{end:%H:%M} UTC")
         sla = self.cli_json(
@@ -414,14 +420,10 @@ def _next_minute(moment: datetime) -> datetime:
     return (moment + timedelta(minutes=1)).replace(second=0, microsecond=0)
 
 
-def _wait_for_recorded_minute() -> datetime:
-    """The end of the last whole minute whose per-minute SLA sample is recorded: waits for the rule
-    evaluation after the current minute when that is less than a minute away."""
-    now = datetime.now(UTC)
-    end = now.replace(second=0, microsecond=0)
-    if (now - end).total_seconds() < RULE_SETTLE_S:
-        time.sleep(RULE_SETTLE_S - (now - end).total_seconds())
-    return end
+def _sleep_until(moment: datetime) -> None:
+    delay = (moment - datetime.now(UTC)).total_seconds()
+    if delay > 0:
+        time.sleep(delay)
 
 
 def _now_iso() -> str:
