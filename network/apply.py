@@ -263,6 +263,7 @@ class Applier:
         self.sessions = Sessions(self.fleet)
         self.change_id = time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
         self._converged: set[str] = set()
+        self._in_service: set[str] = set()  # the routers the final verification covers
         self._lock = threading.Lock()
         self._done = 0
         self.intents: dict[str, DeviceIntent] = {}
@@ -392,8 +393,14 @@ class Applier:
             window=result.window,
             backup=rev,
         )
+        # A router counts in the checks once it carries its intended configuration: the plan's unchanged
+        # routers, those outside the plan found as intended, and each changed one once it passed its
+        # checks. A router outside the plan that is not (a town not yet cut over, still on day-0) is
+        # neither expected by its neighbours nor verified: this change does not bring it into service.
+        outside_ok = self._outside_as_intended()
         with self._lock:
-            self._converged = {r.name for r in self.binding.routers()} - set(changed)
+            self._converged = ({d.name for d in self.plan.devices} - set(changed)) | outside_ok
+            self._in_service = self._converged | set(changed)
         self.reach_before = reach_before.result()
 
         # 2. the canary, then the rest in parallel
@@ -554,8 +561,23 @@ class Applier:
         """What each town reaches (a town whose probe failed is left out: nothing to keep)."""
         return {t: r for t, r in self._probe(towns).items() if isinstance(r, dict)}
 
+    def _outside_as_intended(self) -> set[str]:
+        """The routers outside the plan whose running config is their intended one (read now)."""
+        planned = {d.name for d in self.plan.devices}
+        outside = [r.name for r in self.binding.routers() if r.name not in planned]
+        if not outside:
+            return set()
+        _, rendered, _ = intended_configs(self.inventory, self.binding, outside)
+
+        def as_intended(name: str) -> bool:
+            with self.sessions.use(name) as drv:
+                return same_config(self._all_intents()[name].platform, drv.get_running_config(), rendered[name])
+
+        found = parallel(as_intended, [n for n in outside if n in rendered], STEP_WORKERS)
+        return {n for n, ok in found.items() if ok is True}  # unreadable: not vouched for
+
     def _final_verification(self) -> list[str]:
-        everyone = {r.name for r in self.binding.routers()}
+        everyone = set(self._in_service)
         names = [n for n in everyone if n in self.intents or n in self._all_intents()]
 
         def check(name: str) -> list[str]:
