@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 MC := $(VENV)/bin/municloud
 
-.PHONY: setup demo test unit-test lab-test bench lint clean
+.PHONY: setup demo test unit-test lab-test lab-test-parallel bench lint clean
 
 setup:
 	@./setup/setup.sh
@@ -12,11 +12,13 @@ setup:
 demo: setup
 	@./setup/demo.sh
 
-# The lab tests mostly wait (Prometheus' minutes, faults and recoveries): two pytest-xdist workers,
-# each with its own labs (test slot $MUNICLOUD_TEST_LAB_SLOT + worker index), each test file whole on
-# one worker (tests/lab/conftest.py: LAB_GROUPS). The lab tests run even when a unit test failed;
-# the exit code is non-zero when any test failed.
-LAB_PYTEST := $(PY) -m pytest -q -n 2 --dist loadgroup --durations=15 tests/lab
+# The lab tests run one after another on one small lab per session (tests/lab/conftest.py).
+# `make lab-test-parallel` runs them on two pytest-xdist workers, each with its own labs (test slot
+# $MUNICLOUD_TEST_LAB_SLOT + worker index, files grouped by conftest's LAB_GROUPS): much of the lab
+# tests' time is waiting, but on 2 cores the two labs' load has made timing-sensitive drill checks
+# fail, so CI keeps the serial run until a quiet-machine run of the parallel one is green.
+# The lab tests run even when a unit test failed; the exit code is non-zero when any test failed.
+LAB_PYTEST := $(PY) -m pytest -q --durations=15 tests/lab
 
 test: setup
 	@rc=0; $(PY) -m pytest -q tests/unit tests/sla || rc=$$?; $(LAB_PYTEST) || rc=$$?; exit $$rc  # fast feedback first
@@ -26,6 +28,9 @@ unit-test: setup
 
 lab-test: setup
 	@$(LAB_PYTEST)
+
+lab-test-parallel: setup
+	@$(PY) -m pytest -q -n 2 --dist loadgroup --durations=15 tests/lab
 
 bench: setup
 	@$(PY) -m bench
