@@ -4,7 +4,7 @@ The chain an operator would run by hand, stage by stage, each stage the real com
 process (so the demo proves the commands, not a private shortcut):
 
   1. lab        the lab of the chosen profile (built, or repaired when it is already up)
-  2. deploy     `municloud deploy --yes`: network, provisioning, verification
+  2. deploy     `municloud deploy --yes --all-towns`: network, provisioning, verification
   3. monitor    `municloud monitor up`, then every scrape target healthy
   4. drills     `municloud drill run` wan-primary-circuit-loss (every town), carrier-edge-loss,
                 dc-site-loss (with its fail-back), while the probes run
@@ -223,7 +223,9 @@ class Demo:
         return f"{len(self.target.towns)} towns, {len(t.routers)} routers, {len(t.containers)} servers"
 
     def stage_deploy(self) -> str:
-        result = self.cli("deploy", "deploy", "--yes", "--json")
+        # every town the lab has, the planned one too: the demo rehearses the whole cloud, and
+        # monitoring and the SLA report cover every town of the environment
+        result = self.cli("deploy", "deploy", "--yes", "--all-towns", "--json")
         data = _json_or_none(result.stdout)
         if result.returncode != 0 or data is None or not data.get("ok"):
             stages = (data or {}).get("stages", [])

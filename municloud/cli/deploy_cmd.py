@@ -22,6 +22,10 @@ def deploy_command(
         int | None, typer.Option(help="The towns of this cut-over wave (towns.yaml: cutover.wave).")
     ] = None,
     town: Annotated[str | None, typer.Option(help="Only this town (its id).")] = None,
+    all_towns: Annotated[
+        bool,
+        typer.Option("--all-towns", help="Every town of the environment, planned ones too (a lab rehearsal)."),
+    ] = False,
     yes: Annotated[bool, typer.Option("--yes", help="Really change routers and servers (required).")] = False,
     emergency: Annotated[str | None, typer.Option(help="Outside the change windows: the reason, recorded.")] = None,
     as_json: JsonOption = False,
@@ -30,16 +34,18 @@ def deploy_command(
     routers), provisioning (both data centers and the towns' servers), verification.
 
     By default every town whose cut-over is live or migrating; `--wave N` follows the staggered
-    cut-over; `--town T` one town. Stops at the first failing stage and names it and the failing
-    routers or hosts. Exit 0 when all three stages passed, 1 when one failed, 2 for invalid input.
+    cut-over; `--town T` one town; `--all-towns` every town the environment has, whatever its
+    cut-over state (the lab rehearsing a planned town's cut-over). Stops at the first failing stage
+    and names it and the failing routers or hosts. Exit 0 when all three stages passed, 1 when one
+    failed, 2 for invalid input.
     """
     if not yes:
         fail("`deploy` changes routers and servers: add --yes to confirm")
-    if wave is not None and town is not None:
-        fail("give --wave or --town, not both")
+    if sum((wave is not None, town is not None, all_towns)) > 1:
+        fail("give one of --wave, --town and --all-towns")
     inventory, binding = binding_or_exit(env)
     with invalid_input_exits():
-        towns = deploy_towns(inventory, binding, town, wave)
+        towns = list(binding.towns) if all_towns else deploy_towns(inventory, binding, town, wave)
     err.print(f"deploying {len(towns)} town(s) of {env}: {', '.join(towns) or '(none: shared sites only)'}")
     try:
         with Progress(
