@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import logging
 import os
 import statistics
 import threading
@@ -30,6 +31,17 @@ from . import drill as context
 from .drill import Drill
 from .probes import start_stream, stop_streams
 from .scenario import Scenario, Step
+
+
+class _QuietRollbackNotice(logging.Filter):
+    """chaoslib warns on every run that rollbacks were requested: municloud always requests them
+    (rollbacks "always"), so the warning says nothing to an operator and only clutters the output."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != "Rollbacks were explicitly requested to be played"
+
+
+logging.getLogger("chaostoolkit").addFilter(_QuietRollbackNotice())
 
 WATCH_INTERVAL = 0.05
 
