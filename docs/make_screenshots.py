@@ -51,7 +51,8 @@ def main(run: Path) -> int:
     summary = json.loads((run / "demo-summary.json").read_text(encoding="utf-8"))
     reports = {r["what"]: r["files"] for r in summary["reports"]}
     sla = reports.get("SLA report (summary)", {}).get("html")
-    drill = next((f.get("html") for what, f in reports.items() if "dc-site-loss" in what), None)
+    drill = next((f.get("html") for what, f in reports.items() if what.startswith("drill-dc-site-loss-")), None)
+    drill = drill or next(iter(sorted((run / "reports" / "drills").glob("drill-dc-site-loss-*.html"))), None)
     if not sla or not drill:
         print(f"{run}: the demo run has no SLA or dc-site-loss drill report (did it finish?)", file=sys.stderr)
         return 2

@@ -127,9 +127,11 @@ def _annual_verdict(json_path: Path) -> str:
 def _summary(written: list[tuple[str, str, str, Path]], as_json: bool = False) -> None:
     if as_json:  # one entry per report, its files by kind (html, pdf, json)
         reports: dict[str, dict] = {}
-        for source, verdict, kind, path in written:
-            # named by the files' stem: drill-<scenario>-<start>, or the annual report's
-            entry = reports.setdefault(source, {"what": path.stem, "verdict": verdict, "files": {}})
+        for _source, verdict, kind, path in written:
+            # one entry per report, named by its files' stem (drill-<scenario>-<start>, or the annual
+            # report's): the journals' own names may all be journal.json
+            stem = path.stem.removesuffix("-outage")  # the chart is <stem>-outage.png
+            entry = reports.setdefault(stem, {"what": stem, "verdict": verdict, "files": {}})
             entry["files"][kind] = str(path)
         print_json({"reports": list(reports.values())})
         return

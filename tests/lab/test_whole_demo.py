@@ -66,6 +66,8 @@ def test_the_demo_chain_runs_end_to_end_on_the_small_profile(small_lab: SmallLab
     kinds = {r.what: r.files for r in result.reports}
     assert {"SLA report (summary)", "network compliance", "cost allocation"} <= set(kinds)
     assert any(what.startswith("drill-annual") for what in kinds), kinds
+    for name in DRILLS:  # one report per drill, each with its own files
+        assert [w for w in kinds if w.startswith(f"drill-{name}-")], (name, list(kinds))
     for what, files in kinds.items():
         assert {"html", "json"} <= set(files), (what, files)
         for path in files.values():
