@@ -247,8 +247,11 @@ class Demo:
             if data.get("healthy"):
                 break
             if time.monotonic() > deadline:
-                down = [f"{x.get('job')}:{x.get('town') or x.get('instance')}" for x in data.get("targets", [])]
-                down = [d for d, x in zip(down, data.get("targets", []), strict=True) if x.get("health") != "up"]
+                down = [
+                    f"{x.get('job')}:{x.get('town') or x.get('instance')}"
+                    for x in data.get("targets", [])
+                    if x.get("health") != "up"
+                ]
                 raise DemoFailed("monitor", f"scrape targets not up within {TARGETS_TIMEOUT_S} s", down)
             time.sleep(3)
         # The SLA period starts at the first whole minute every probe is scraped in; the drills wait for it,
