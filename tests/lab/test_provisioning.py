@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import urllib.request
 from pathlib import Path
 
 import pytest
+
+from lab.names import container_name
 
 from .conftest import SmallLab, municloud_cli
 
@@ -119,6 +122,25 @@ def test_dc_failover_then_failback_ends_with_replication_healthy(provisioned_lab
     assert _json(municloud_cli("db", "status", "--json"))["site"] == "dc1"
     final = municloud_cli("verify", "--json")
     assert final.returncode == 0, [c for c in _json(final)["checks"] if not c["passed"]]
+
+
+def test_a_restart_of_the_primary_leaves_no_app_server_on_its_standby(provisioned_lab: SmallLab) -> None:
+    """Every pooled connection of the apps dies with the restart; DC2's app must not take a dead one
+    for a lost primary and answer from its standby (CI: verify failed so after the SLA test's DC cuts)."""
+    lab = provisioned_lab
+    assert _app(lab, "dc2-app1", "/healthz")["database"] == "primary"
+    restart = [
+        "lxc-attach",
+        "-n",
+        container_name(lab.topo.prefix, "dc1-db1"),
+        "--",
+        "systemctl",
+        "restart",
+        "postgresql",
+    ]
+    subprocess.run(restart, check=True, timeout=60)
+    answers = [_app(lab, server, "/healthz")["database"] for server in ("dc1-app1", "dc2-app1") for _ in range(40)]
+    assert answers == ["primary"] * 80
 
 
 def test_deploy_of_one_town_runs_the_three_stages_and_is_recorded(provisioned_lab: SmallLab) -> None:

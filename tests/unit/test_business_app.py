@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import itertools
+import socket
 import sys
 import time
 import types
@@ -23,6 +24,14 @@ class FakeServer:
         self.up = True
         self.in_recovery = in_recovery
         self.rows: list[int] = []
+        self.sessions: list[socket.socket] = []  # the server's end of each client connection
+        self.queries = 0
+
+    def restart(self) -> None:
+        """Every session ends (its client's socket turns readable, as after a real restart)."""
+        for session in self.sessions:
+            session.close()
+        self.sessions.clear()
 
 
 def fake_psycopg2(servers: dict[str, FakeServer]) -> types.ModuleType:
@@ -37,8 +46,8 @@ def fake_psycopg2(servers: dict[str, FakeServer]) -> types.ModuleType:
     ids = itertools.count(1)
 
     class Cursor:
-        def __init__(self, server: FakeServer) -> None:
-            self.server, self.rows, self.description = server, [], None
+        def __init__(self, conn: Connection) -> None:
+            self.conn, self.server, self.rows, self.description = conn, conn.server, [], None
 
         def __enter__(self) -> Cursor:
             return self
@@ -47,8 +56,9 @@ def fake_psycopg2(servers: dict[str, FakeServer]) -> types.ModuleType:
             pass
 
         def execute(self, sql: str, params: tuple = ()) -> None:
-            if not self.server.up:
+            if not self.server.up or self.conn.dead():
                 raise OperationalError("server closed the connection unexpectedly")
+            self.server.queries += 1
             self.description = ("col",)
             if "pg_is_in_recovery" in sql:
                 self.rows = [(self.server.in_recovery,)]
@@ -64,28 +74,62 @@ def fake_psycopg2(servers: dict[str, FakeServer]) -> types.ModuleType:
             return self.rows
 
     class Connection:
+        """A session backed by a real socket pair, so that the app's liveness check (is the idle
+        socket readable?) sees what it would see with libpq."""
+
         autocommit = False
 
         def __init__(self, server: FakeServer) -> None:
             self.server = server
+            self.closed = 0
+            self.client, session = socket.socketpair()
+            server.sessions.append(session)
+
+        def dead(self) -> bool:
+            self.client.setblocking(False)
+            try:
+                return self.client.recv(1) == b""
+            except BlockingIOError:
+                return False
+
+        def fileno(self) -> int:
+            return self.client.fileno()
 
         def cursor(self) -> Cursor:
-            return Cursor(self.server)
+            return Cursor(self)
+
+        def close(self) -> None:
+            self.closed = 1
+            self.client.close()
 
     class ThreadedConnectionPool:
-        def __init__(self, minconn: int, maxconn: int, host: str, **_kw: object) -> None:
-            if not servers[host].up:
-                raise OperationalError(f"connection to {host} timed out")
-            self.server = servers[host]
+        """psycopg2's pool as far as the app relies on it: idle connections are reused last in,
+        first out; a new one is opened when none is idle."""
 
-        def getconn(self) -> Connection:
+        def __init__(self, minconn: int, maxconn: int, host: str, **_kw: object) -> None:
+            self.server = servers[host]
+            self.idle: list[Connection] = []
+            for _ in range(minconn):
+                self.idle.append(self._connect())
+
+        def _connect(self) -> Connection:
+            if not self.server.up:
+                raise OperationalError(f"connection to {self.server} timed out")
             return Connection(self.server)
 
+        def getconn(self) -> Connection:
+            return self.idle.pop() if self.idle else self._connect()
+
         def putconn(self, conn: Connection, close: bool = False) -> None:
-            pass
+            if close:
+                conn.close()
+            else:
+                self.idle.append(conn)
 
         def closeall(self) -> None:
-            pass
+            for conn in self.idle:
+                conn.close()
+            self.idle.clear()
 
     module.Error, module.OperationalError = Error, OperationalError
     module.pool = types.SimpleNamespace(ThreadedConnectionPool=ThreadedConnectionPool)
@@ -153,3 +197,16 @@ def test_a_lost_primary_with_an_unpromoted_standby_takes_no_write_until_it_is_ba
     assert _until(lambda: route.primary_ok.is_set())
     assert route.read("SELECT pg_is_in_recovery()") == [(False,)]  # reads back on the primary
     assert _write(route)
+
+
+def test_a_restarted_primary_is_used_again_at_once_not_through_its_dead_connections(dc2_app) -> None:
+    """Every pooled connection dies with a restart (or a long cut) of the primary; none of them
+    may send a request to the standby afterwards (CI: dc2-app1 answered from its standby long after
+    a DC cut was over, because nothing had used its pool since)."""
+    route, servers, _fake = dc2_app
+    for _ in range(20):
+        assert route.read("SELECT pg_is_in_recovery()") == [(False,)]
+    servers["dc1-db"].restart()
+    answers = [route.read("SELECT pg_is_in_recovery()") for _ in range(40)]
+    assert answers == [[(False,)]] * 40  # the standby would answer (True,)
+    assert route.primary_ok.is_set()

@@ -27,6 +27,7 @@ import contextlib
 import json
 import queue
 import re
+import select
 import signal
 import sys
 import threading
@@ -98,7 +99,7 @@ class Database:
             raise psycopg2.OperationalError(f"no free database connection after {self.WAIT_SECONDS:g} s")
         try:
             pool = self._pool()
-            conn = pool.getconn()
+            conn = self._live_connection(pool)
             try:
                 conn.autocommit = True
                 with conn.cursor() as cur:
@@ -111,6 +112,18 @@ class Database:
             return rows
         finally:
             self.slots.release()
+
+    def _live_connection(self, pool: psycopg2.pool.ThreadedConnectionPool):
+        """A pooled connection that is still alive. An idle connection is readable only when its
+        server is gone: restarted (it said goodbye) or cut long enough for the keepalives to give up.
+        Such a one is replaced here, before a request uses it: it would fail the request and send it
+        (and, on the standby's site, the whole route) to the standby although the primary is back."""
+        for _ in range(self.size):
+            conn = pool.getconn()
+            if not conn.closed and not select.select([conn], [], [], 0)[0]:
+                return conn
+            pool.putconn(conn, close=True)
+        return pool.getconn()  # every pooled one was dead: this one is new
 
     def close(self) -> None:
         with self.lock:
