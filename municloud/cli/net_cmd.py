@@ -18,9 +18,7 @@ from network.backup import BackupError, BackupRepo
 from network.compliance import ComplianceReport, check_compliance
 from network.fleet import Fleet
 from network.plan import Plan, PlanError, fetch_running, intended_configs, make_plan, select_devices
-from network.report import render_compliance
 
-from ..documents import DocumentError
 from ..environment import bind_environment
 from .common import Exit, binding_or_exit, err, fail, invalid_input_exits, inventory_or_exit, out, print_json
 from .common import progress_bar as _progress  # the same progress bar as `lab up`
@@ -355,6 +353,12 @@ def compliance(
 
 
 def _write_compliance(report: ComplianceReport, out_dir: Path) -> dict[str, Path]:
+    # imported here: the report's documents bring matplotlib (most of a second), which no other
+    # `net` command needs
+    from network.report import render_compliance
+
+    from ..documents import DocumentError
+
     try:
         return render_compliance(report, out_dir)
     except (DocumentError, OSError) as error:
