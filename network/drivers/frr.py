@@ -6,7 +6,17 @@ until a timeout). This driver fixes that and makes a failed save an error:
 - `check_config_mode` reads until a prompt character (`[>#]`) instead of a timeout;
 - `session_preparation` sends only `terminal length 0` (vtysh has no `terminal width`);
 - `send_config_set` turns a rejected line (`% ...` at line start) into an exception by default;
-- `save_config` sends `write memory` and raises unless vtysh answered `[OK]` without `% Error`.
+- `save_config` sends `write memory` and raises unless vtysh answered `[OK]` without `% Error`;
+- `send_config_batch` sends a whole change in one write and reads its output once (below).
+
+`send_config_set` waits for each line's echo and prompt before sending the next: a carrier edge's
+~400 lines took 5 s of a 5.5 s push, vtysh itself being quick. `send_config_batch` writes every line
+at once, then `end` and a comment line with a random marker (vtysh ignores `!` lines), and reads
+until vtysh has echoed that marker at its enable prompt: every line before it has run. Lines vtysh
+rejects are found in that output (`% ...` after the prompt line that echoed the command). Unlike
+`send_config_set`, the lines after a rejected one run too; the caller rolls the device back
+either way. (While vtysh runs a command, the terminal echoes type-ahead itself, without a prompt:
+only a line echoed after a prompt counts as run.)
 
 Use it directly, `FrrVtyshSSH(host=..., username="netops", key_file=..., use_keys=True)`, or call
 `register()` once and use `ConnectHandler(device_type="frr_vtysh", ...)`.
@@ -15,10 +25,12 @@ Use it directly, `FrrVtyshSSH(host=..., username="netops", key_file=..., use_key
 from __future__ import annotations
 
 import importlib
+import re
+import secrets
 from typing import Any
 
 from netmiko.cisco_base_connection import CiscoSSHConnection
-from netmiko.exceptions import NetmikoBaseException
+from netmiko.exceptions import ConfigInvalidException, NetmikoBaseException
 
 PROMPT_PATTERN = r"[>#]"
 CONFIG_ERROR_PATTERN = r"(?m)^% "
@@ -48,11 +60,47 @@ class FrrVtyshSSH(CiscoSSHConnection):
     ) -> str:
         return super().send_config_set(config_commands, error_pattern=error_pattern, **kwargs)
 
+    def send_config_batch(
+        self, config_commands: list[str], *, error_pattern: str = CONFIG_ERROR_PATTERN, read_timeout: float = 120.0
+    ) -> str:
+        """Every line in one write, then one read until all have run; ConfigInvalidException naming
+        the first rejected line (and how many more) if vtysh rejected any."""
+        marker = f"! municloud-push-{secrets.token_hex(6)}"
+        output = self.config_mode()
+        lines = [*config_commands, "end", marker]
+        self.write_channel("".join(self.normalize_cmd(line) for line in lines))
+        prompt = re.escape(self.base_prompt)
+        output += self.read_until_pattern(
+            pattern=rf"{prompt}# {re.escape(marker)}[^\n]*\n[^\n]*{prompt}#", read_timeout=read_timeout
+        )
+        rejected = rejected_lines(output, self.base_prompt, error_pattern)
+        if rejected:
+            (command, error), more = rejected[0], len(rejected) - 1
+            raise ConfigInvalidException(
+                f"Invalid input detected at command: {command}, matched error: {error}"
+                + (f" (and {more} more rejected lines)" if more else "")
+            )
+        return output
+
     def save_config(self, cmd: str = "write memory", confirm: bool = False, confirm_response: str = "") -> str:
         output = self._send_command_str(command_string=cmd, strip_prompt=False, strip_command=False, read_timeout=60.0)
         if "[OK]" not in output or "% Error" in output:
             raise FrrSaveError(f"{self.host}: `{cmd}` did not confirm the save:\n{output.strip()}")
         return output
+
+
+def rejected_lines(output: str, base_prompt: str, error_pattern: str = CONFIG_ERROR_PATTERN) -> list[tuple[str, str]]:
+    """(command, error) for each error line in a vtysh session's output: the command is the last
+    one vtysh echoed after its prompt (`host(config-router)# neighbor ...`) before the error."""
+    echoed = re.compile(rf"^{re.escape(base_prompt)}(?:\([^)]*\))?# ?(.*)$")
+    error = re.compile(error_pattern)
+    found, command = [], ""
+    for line in output.splitlines():
+        if match := echoed.match(line):
+            command = match.group(1).strip()
+        elif error.search(line):
+            found.append((command, line.strip()))
+    return found
 
 
 def register() -> None:
