@@ -7,33 +7,46 @@ sample at time t covers (t - 60 s, t]; the engine puts it in the calendar minute
 middle of that span, t - 30 s. Samples recorded on the minute (backfilled data, rules evaluated on
 the minute) fall exactly on their own minute.
 
-Reading a month of minutes for 504 series straight would move ~22 million samples, so it is read
-in two passes (both plain PromQL over the same recorded series, so anyone can repeat them):
-1. per series and hour: `count_over_time` and `sum_over_time` over the hour's samples. An hour with
-   60 samples and a sum of 0 is 60 measured, good minutes: nothing more is read.
-2. for any other hour, the raw samples of that hour (a range-vector instant query), minute by minute.
-The hour's window is [hour + 30 s, hour + 3630 s): the samples whose minute (t - 30 s) lies in the
-hour; Prometheus 2's range selectors include both ends, hence the 3599999 ms range at +3629.999 s.
+Reading every minute of a month straight would move 22 million samples for 504 series and 2.5
+billion for 1,700 towns, so the minutes are read in passes that narrow down to where something
+happened (all plain PromQL over the same recorded series, so anyone can repeat them):
+1. per series and day, `count_over_time`: a day with one sample for every minute has no data gap
+   (unless a minute with two samples hides one with none on the same day: rules evaluated once a
+   minute do that only around two restarts of Prometheus);
+   per series and hour, `sum_over_time(...) > 0`: only the hours with a down minute come back.
+2. for each day with fewer samples than minutes, per series and hour, `count_over_time`: an hour
+   without any sample is all no-data; an hour with some but not all has a gap to locate.
+3. for every hour with a down minute or a partial gap, the minutes themselves:
+   `max_over_time(...[59999ms])` at one-minute steps (a minute with two samples is down if either
+   is), one value per minute that has data.
+A span's window is [span + 30 s, span + length + 30 s): the samples whose minute (t - 30 s) lies
+in the span; Prometheus 2's range selectors include both ends, hence a range 1 ms shorter than
+the span, evaluated 29.999 s after the span's end. Selectors name exactly the (town, system)
+pairs wanted, grouped by system, and go in batches of at most BATCH_SERIES series, so neither
+Prometheus' answers nor this process's memory grow with the number of towns beyond a batch.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import numpy as np
 
-from ..promapi import PrometheusAPI
+from ..promapi import PrometheusAPI, Series
 from .calendar import Window
 from .engine import SeriesMinutes
 
 BAD_SERIES = "municloud:sla_minute:bad"
-HOUR_RANGE = "3599999ms"
-HOUR_EVAL_OFFSET = 3629.999  # seconds after the hour's start
+BATCH_SERIES = 2000  # series per query: bounds the size of an answer
+HOUR, DAY = 3600, 86400
+MINUTE_RANGE = "59999ms"
 
 Key = tuple[str, str]  # (town, system)
-Progress = Callable[[int, int], None]  # (hours read, hours to read)
+Progress = Callable[[int, int], None]  # (queries done, queries to do)
+T = TypeVar("T")
 
 
 def _selector(towns: Iterable[str] | None) -> str:
@@ -43,25 +56,84 @@ def _selector(towns: Iterable[str] | None) -> str:
     return f'{BAD_SERIES}{{town=~"{pattern}"}}'
 
 
-def hourly_summary(
-    api: PrometheusAPI, window: Window, towns: Iterable[str] | None
-) -> tuple[dict[Key, np.ndarray], dict[Key, np.ndarray]]:
-    """Per series: samples and down samples in each hour of the window."""
-    sel = _selector(towns)
-    first = window.start.timestamp() + HOUR_EVAL_OFFSET
-    last = first + (window.hours - 1) * 3600
-    counts: dict[Key, np.ndarray] = {}
-    sums: dict[Key, np.ndarray] = {}
-    for expr, target in (
-        (f"count_over_time({sel}[{HOUR_RANGE}])", counts),
-        (f"sum_over_time({sel}[{HOUR_RANGE}])", sums),
-    ):
-        for s in api.query_range(expr, first, last, 3600):
-            key = (s.labels.get("town", ""), s.labels.get("system", ""))
-            row = target.setdefault(key, np.zeros(window.hours, dtype=np.int64))
-            for t, v in s.values:
-                row[round((t - first) / 3600)] += int(v)
-    return counts, sums
+def _pairs_selector(keys: Iterable[Key], function: str, range_: str) -> str:
+    """`function(series[range_])` for exactly these (town, system) pairs: one term per system."""
+    by_system: dict[str, set[str]] = defaultdict(set)
+    for town, system in keys:
+        by_system[system].add(town)
+    terms = [
+        f'{function}({BAD_SERIES}{{system="{system}",town=~"{"|".join(sorted(towns))}"}}[{range_}])'
+        for system, towns in sorted(by_system.items())
+    ]
+    while len(terms) > 1:  # a balanced tree: a chain of `or`s costs Prometheus terms x series per step
+        terms = [f"({' or '.join(terms[i : i + 2])})" for i in range(0, len(terms), 2)]
+    return terms[0]
+
+
+def _batches(keys: Iterable[Key], size: int = BATCH_SERIES) -> list[list[Key]]:
+    ordered = sorted(keys)
+    return [ordered[i : i + size] for i in range(0, len(ordered), size)]
+
+
+def _town_batches(keys: list[Key], size: int = BATCH_SERIES) -> list[list[str]]:
+    """Whole towns per batch (a town's series never split), about `size` series each."""
+    per_town: dict[str, int] = defaultdict(int)
+    for town, _ in keys:
+        per_town[town] += 1
+    batches: list[list[str]] = [[]]
+    count = 0
+    for town in sorted(per_town):
+        if batches[-1] and count + per_town[town] > size:
+            batches.append([])
+            count = 0
+        batches[-1].append(town)
+        count += per_town[town]
+    return [b for b in batches if b]
+
+
+def _key(s: Series) -> Key:
+    return (s.labels.get("town", ""), s.labels.get("system", ""))
+
+
+def _spans(window: Window, seconds: int) -> np.ndarray:
+    """Minutes in each span of `seconds` from the window's start (the last may be cut short)."""
+    per = seconds // 60
+    count = -(-window.minutes // per)
+    minutes = np.full(count, per)
+    minutes[-1] = window.minutes - per * (count - 1)
+    return minutes
+
+
+def _span_query(
+    api: PrometheusAPI, window: Window, expr: str, seconds: int, first: int, last: int
+) -> dict[Key, dict[int, float]]:
+    """`expr` at the end of spans first..last (of `seconds` each): {key: {span index: value}}."""
+    origin = window.start.timestamp() + seconds + 29.999
+    out: dict[Key, dict[int, float]] = defaultdict(dict)
+    for s in api.query_range(expr, origin + first * seconds, origin + last * seconds, seconds):
+        row = out[_key(s)]
+        for t, v in s.values:
+            row[round((t - origin) / seconds)] = v  # origin is span 0, whatever `first` is
+    return out
+
+
+class _Queries:
+    """Runs jobs of queries on a thread pool, counting them for the progress callback."""
+
+    def __init__(self, workers: int, progress: Progress | None) -> None:
+        self.workers, self.progress = workers, progress
+        self.done = self.planned = 0
+
+    def run(self, jobs: list[Callable[[], T]]) -> Iterator[T]:
+        """Each job's result as soon as it is its turn: the caller folds it in and drops it, so
+        only the answers of the jobs in flight are held, never a whole pass's."""
+        self.planned += len(jobs)
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            for result in pool.map(lambda job: job(), jobs):
+                self.done += 1
+                if self.progress:
+                    self.progress(self.done, self.planned)
+                yield result
 
 
 def fetch_minutes(
@@ -70,72 +142,90 @@ def fetch_minutes(
     expected: list[Key],
     progress: Progress | None = None,
     workers: int = 8,
+    batch_series: int = BATCH_SERIES,
 ) -> dict[Key, SeriesMinutes]:
     """Every expected (town, system)'s down and no-data minutes over the window."""
-    towns = {town for town, _ in expected}
-    counts, sums = hourly_summary(api, window, towns)
-    hours_total = window.hours
-    # the last hour may be cut short by the window's end (never with whole-hour margins, but spans)
-    minutes_in_hour = np.full(hours_total, 60)
-    minutes_in_hour[-1] = window.minutes - 60 * (hours_total - 1)
+    wanted = set(expected)
+    day_minutes, hour_minutes = _spans(window, DAY), _spans(window, HOUR)
+    days, hours = day_minutes.size, hour_minutes.size
+    queries = _Queries(workers, progress)
+
+    # pass 1: per day, the samples; per hour, the down minutes (only hours that have one come back)
+    day_range, hour_range = f"{DAY * 1000 - 1}ms", f"{HOUR * 1000 - 1}ms"
+
+    def summary(towns: list[str]) -> tuple[dict[Key, dict[int, float]], dict[Key, dict[int, float]]]:
+        sel = _selector(towns)
+        counts = _span_query(api, window, f"count_over_time({sel}[{day_range}])", DAY, 0, days - 1)
+        downs = _span_query(api, window, f"sum_over_time({sel}[{hour_range}]) > 0", HOUR, 0, hours - 1)
+        return counts, downs
+
+    missing: dict[Key, list[np.ndarray]] = defaultdict(list)
+    detail: dict[int, set[Key]] = defaultdict(set)  # hour -> keys whose minutes are read in pass 3
+    incomplete: dict[int, set[Key]] = defaultdict(set)  # day -> keys with fewer samples than minutes
+    with_data: set[Key] = set()
+    for counts, downs in queries.run([lambda b=b: summary(b) for b in _town_batches(expected, batch_series)]):
+        for key, per_hour in downs.items():
+            if key in wanted:
+                for h in per_hour:
+                    detail[h].add(key)
+        for key, per_day in counts.items():
+            if key not in wanted:
+                continue
+            with_data.add(key)
+            for d in range(days):
+                seen = int(per_day.get(d, 0))
+                if seen == 0:
+                    missing[key].append(np.arange(1440 * d, 1440 * d + day_minutes[d]))
+                elif seen != day_minutes[d]:  # more: samples past a window cut short
+                    incomplete[d].add(key)
+
+    # pass 2: where a day has gaps, the samples per hour
+    def hourly(day: int, keys: list[Key]) -> tuple[int, list[Key], dict[Key, dict[int, float]]]:
+        first, last = 24 * day, min(hours, 24 * day + 24) - 1
+        expr = _pairs_selector(keys, "count_over_time", hour_range)
+        return day, keys, _span_query(api, window, expr, HOUR, first, last)
+
+    jobs = [lambda d=d, b=b: hourly(d, b) for d in sorted(incomplete) for b in _batches(incomplete[d], batch_series)]
+    for day, keys, counts in queries.run(jobs):
+        for key in keys:
+            per_hour = counts.get(key, {})
+            for h in range(24 * day, min(hours, 24 * day + 24)):
+                seen = int(per_hour.get(h, 0))
+                if seen == 0:
+                    missing[key].append(np.arange(60 * h, 60 * h + hour_minutes[h]))
+                elif seen != hour_minutes[h]:
+                    detail[h].add(key)
+
+    # pass 3: the minutes of every hour with a down minute or a partial gap
+    start = window.start.timestamp()
+    down: dict[Key, list[np.ndarray]] = defaultdict(list)
+
+    def minutes(hour: int, keys: list[Key]) -> tuple[int, list[Key], dict[Key, list[tuple[float, float]]]]:
+        expr = _pairs_selector(keys, "max_over_time", MINUTE_RANGE)
+        first = start + 3600 * hour + 89.999  # minute 60 h's samples: [+30 s, +90 s)
+        last = first + 60 * (hour_minutes[hour] - 1)
+        return hour, keys, {_key(s): s.values for s in api.query_range(expr, first, last, 60)}
+
+    jobs = [lambda h=h, b=b: minutes(h, b) for h in sorted(detail) for b in _batches(detail[h], batch_series)]
+    for hour, keys, samples in queries.run(jobs):
+        base = 60 * hour
+        for key in keys:
+            seen = np.zeros(hour_minutes[hour], dtype=bool)
+            bad = np.zeros(hour_minutes[hour], dtype=bool)
+            for t, v in samples.get(key, []):
+                m = int((t - 30 - start) // 60) - base
+                if 0 <= m < seen.size:
+                    seen[m] = True
+                    bad[m] |= v >= 1
+            if not seen.all():
+                missing[key].append(base + np.flatnonzero(~seen))
+            if bad.any():
+                down[key].append(base + np.flatnonzero(bad))
 
     result: dict[Key, SeriesMinutes] = {}
-    detail: dict[int, set[Key]] = defaultdict(set)
-    missing_hours: dict[Key, list[int]] = defaultdict(list)
     for key in expected:
-        c = counts.get(key)
-        if c is None:
+        if key not in with_data:
             result[key] = SeriesMinutes.all_missing(window)
-            continue
-        s = sums.get(key, np.zeros(hours_total, dtype=np.int64))
-        for h in np.flatnonzero((c != minutes_in_hour) | (s > 0)).tolist():
-            if c[h] == 0:
-                missing_hours[key].append(h)
-            else:
-                detail[h].add(key)
-
-    down: dict[Key, list[np.ndarray]] = defaultdict(list)
-    missing: dict[Key, list[np.ndarray]] = defaultdict(list)
-    for key, hours in missing_hours.items():
-        for h in hours:
-            missing[key].append(np.arange(60 * h, 60 * h + minutes_in_hour[h]))
-
-    def read_hour(hour: int) -> tuple[int, dict[Key, list[tuple[float, float]]]]:
-        keys = detail[hour]
-        at = window.start.timestamp() + 3600 * hour + HOUR_EVAL_OFFSET
-        samples: dict[Key, list[tuple[float, float]]] = {}
-        for s in api.query(f"{_selector({t for t, _ in keys})}[{HOUR_RANGE}]", at):
-            key = (s.labels.get("town", ""), s.labels.get("system", ""))
-            if key in keys:
-                samples.setdefault(key, []).extend(s.values)
-        return hour, samples
-
-    start = window.start.timestamp()
-    if progress:
-        progress(0, len(detail))
-    done = 0
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for hour, samples in pool.map(read_hour, sorted(detail)):
-            span = np.arange(60 * hour, 60 * hour + minutes_in_hour[hour])
-            for key in detail[hour]:
-                values = samples.get(key, [])
-                seen = np.zeros(window.minutes, dtype=bool)
-                bad = []
-                for t, v in values:
-                    minute = int((t - 30 - start) // 60)
-                    if 0 <= minute < window.minutes:
-                        seen[minute] = True
-                        if v >= 1:  # two samples in one minute: down if either is
-                            bad.append(minute)
-                missing[key].append(span[~seen[span]])
-                if bad:
-                    down[key].append(np.unique(np.array(bad, dtype=np.int64)))
-            done += 1
-            if progress:
-                progress(done, len(detail))
-
-    for key in expected:
-        if key in result:
             continue
         result[key] = SeriesMinutes(
             np.unique(np.concatenate(down[key])) if down[key] else np.zeros(0, dtype=np.int64),
