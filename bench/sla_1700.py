@@ -39,6 +39,7 @@ from pathlib import Path
 from inventory.loader import load_inventory
 from monitoring.promapi import PrometheusAPI
 from monitoring.sla.calendar import Period, month_period, span_period
+from monitoring.tsdb_server import serving_tsdb
 
 from .sla_1700_data import BLOCK_SECONDS, MONTH, NICE, Dataset, _done_blocks, build, dataset
 
@@ -50,40 +51,9 @@ SETTLE_SECONDS = 130  # Prometheus looks for compactions once a minute: two quie
 
 @contextmanager
 def prometheus(data_dir: Path, work: Path) -> Iterator[tuple[PrometheusAPI, int]]:
-    """Prometheus on the cached data, on its own port; stopped by pid, also on failure."""
-    config = work / "prometheus.yml"
-    config.write_text("global:\n  scrape_interval: 15s\nscrape_configs: []\n")
-    log = work / "prometheus.log"
-    process = subprocess.Popen(
-        [
-            *NICE,
-            "prometheus",
-            f"--config.file={config}",
-            f"--storage.tsdb.path={data_dir}",
-            "--storage.tsdb.retention.time=100y",
-            f"--web.listen-address=127.0.0.1:{PORT}",
-            "--web.console.templates=/dev/null",
-            "--web.console.libraries=/dev/null",
-        ],
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-    )
-    try:
-        api = PrometheusAPI(f"http://127.0.0.1:{PORT}", timeout=600)
-        deadline = time.monotonic() + 600
-        while not api.ready():
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"prometheus did not start: {log.read_text()[-2000:]}")
-            time.sleep(0.5)
-        yield api, process.pid  # nice execs prometheus: the pid is Prometheus' own
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    """Prometheus on the cached data, on its own port, at nice 19 (its pid is Prometheus' own)."""
+    with serving_tsdb(data_dir, work, PORT, prefix=NICE, ready_timeout=600, api_timeout=600) as served:
+        yield served.api, served.pid
 
 
 def peak_rss(pid: int) -> int:

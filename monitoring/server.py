@@ -25,6 +25,7 @@ from municloud.settings import REPO_ROOT, state_dir
 
 from .promapi import PrometheusAPI
 from .prometheus_config import ConfigFiles, promtool_check, write_config
+from .tsdb_server import prometheus_argv
 
 DEFAULT_PORT = 9090
 WAN_EXPORTER_PORT = 9470
@@ -130,16 +131,7 @@ def start(
         running["wan-exporter"] = Running("wan-exporter", _spawn("wan-exporter", argv, paths, env), f"http://{wan}")
     if "prometheus" not in running:
         _port_free(port)
-        argv = [
-            "prometheus",
-            f"--config.file={files.config}",
-            f"--storage.tsdb.path={paths.data}",
-            f"--storage.tsdb.retention.time={retention}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--web.enable-lifecycle",
-            "--web.console.templates=/dev/null",
-            "--web.console.libraries=/dev/null",
-        ]
+        argv = prometheus_argv(files.config, paths.data, port, retention, "--web.enable-lifecycle")
         url = f"http://127.0.0.1:{port}"
         running["prometheus"] = Running("prometheus", _spawn("prometheus", argv, paths), url)
         _write_record(paths, running, lab_state)

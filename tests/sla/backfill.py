@@ -8,7 +8,6 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
-import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ import yaml
 from inventory.loader import Inventory
 from monitoring.promapi import PrometheusAPI
 from monitoring.rules import recording_rules
+from monitoring.tsdb_server import serving_tsdb
 
 PROBE_OFFSETS = (5, 20, 35, 50)  # the probes' seconds within each minute, 15 s apart
 
@@ -59,44 +59,10 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@dataclass
+@dataclass(frozen=True)
 class BackfilledPrometheus:
     api: PrometheusAPI
     data_dir: Path
-    process: subprocess.Popen[bytes]
-
-
-def _start(data: Path, config: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        [
-            "prometheus",
-            f"--config.file={config}",
-            f"--storage.tsdb.path={data}",
-            "--storage.tsdb.retention.time=100y",
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--web.console.templates=/dev/null",
-            "--web.console.libraries=/dev/null",
-        ],
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-    )
-    api = PrometheusAPI(f"http://127.0.0.1:{port}")
-    deadline = time.monotonic() + 60
-    while not api.ready():
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"prometheus did not start: {log.read_text()[-2000:]}")
-        time.sleep(0.2)
-    return process
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 def _promtool(*args: str) -> None:
@@ -121,12 +87,9 @@ def backfilled_prometheus(
     om.unlink()
     rules = work / "rules.yml"
     rules.write_text(yaml.safe_dump(recording_rules(inventory, str(rules))))
-    config = work / "prometheus.yml"
-    config.write_text(yaml.safe_dump({"global": {"scrape_interval": "15s"}, "scrape_configs": []}))
     port = free_port()
-    process = _start(data, config, port, work / "prometheus.log")
-    try:
-        rule_blocks = work / "rule-blocks"
+    rule_blocks = work / "rule-blocks"
+    with serving_tsdb(data, work, port):  # promtool evaluates the rules through Prometheus' API
         _promtool(
             "tsdb",
             "create-blocks-from",
@@ -138,13 +101,10 @@ def backfilled_prometheus(
             "--eval-interval=60s",
             str(rules),
         )
-        _stop(process)
-        for block in rule_blocks.iterdir():
-            shutil.move(str(block), str(data / block.name))
-        process = _start(data, config, port, work / "prometheus.log")
-        yield BackfilledPrometheus(PrometheusAPI(f"http://127.0.0.1:{port}"), data, process)
-    finally:
-        _stop(process)
+    for block in rule_blocks.iterdir():  # Prometheus loads blocks when it starts: moved in while stopped
+        shutil.move(str(block), str(data / block.name))
+    with serving_tsdb(data, work, port) as served:
+        yield BackfilledPrometheus(served.api, data)
 
 
 def minutes(start: datetime, end: datetime) -> int:
