@@ -209,7 +209,7 @@ def _drifted_frr(text: str) -> str:
     """Changes of every kind the FRR rules know as idempotent, plus lines added and removed."""
     lines = [
         line.replace("timers 3 9", "timers 10 30")
-        .replace("timers connect 5", "timers connect 10")
+        .replace("timers connect 1", "timers connect 10")
         .replace("bfd profile WAN", "bfd profile OLD")
         .replace("remote-as 65101", "remote-as 65199")
         .replace(" circuit ", " line ")
@@ -366,7 +366,7 @@ def test_frr_attributes_of_one_neighbour_are_replaced_in_place() -> None:
     intended = (GOLDEN / "lab-ina-ce1.cfg").read_text()
     a = "198.18.128.128"
     running = (
-        intended.replace(f"neighbor {a} timers connect 5", f"neighbor {a} timers connect 10")
+        intended.replace(f"neighbor {a} timers connect 1", f"neighbor {a} timers connect 10")
         .replace(f"neighbor {a} bfd profile WAN", f"neighbor {a} bfd profile OLD")
         .replace(f"neighbor {a} remote-as 64600", f"neighbor {a} remote-as 64601")
         .replace(f"neighbor {a} description kddi-pe1 ", f"neighbor {a} description old ")
@@ -376,7 +376,7 @@ def test_frr_attributes_of_one_neighbour_are_replaced_in_place() -> None:
         f"  neighbor {a} remote-as 64600",
         f"  neighbor {a} description kddi-pe1 primary KDDI-WVS-0001-P",
         f"  neighbor {a} bfd profile WAN",
-        f"  neighbor {a} timers connect 5",
+        f"  neighbor {a} timers connect 1",
     ]
 
 
