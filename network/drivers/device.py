@@ -106,13 +106,17 @@ class Driver(ABC):
 
     def push(self, commands: list[str]) -> str:
         """Send configuration commands; a line the device rejects raises ConfigRejected (the lines
-        before it are applied: the caller rolls back)."""
+        before it are applied, and on FRR those after it too: the caller rolls back)."""
         try:
-            return str(self.conn.send_config_set(commands, error_pattern=self.error_pattern, read_timeout=60))
+            return self._send_config(commands)
         except ConfigInvalidException as error:
             raise ConfigRejected(f"{self.host}: the device rejected a line: {error}") from error
         except (NetmikoBaseException, OSError, EOFError) as error:
             raise DeviceError(f"{self.host}: push failed: {error}") from error
+
+    def _send_config(self, commands: list[str]) -> str:
+        """Netmiko's line-by-line push (each line waits for its echo and prompt)."""
+        return str(self.conn.send_config_set(commands, error_pattern=self.error_pattern, read_timeout=60))
 
     error_pattern = r"(?m)^% "
 
@@ -141,15 +145,10 @@ class FrrDriver(Driver):
     def get_running_config(self) -> str:
         return self._send("show running-config")
 
-    def push(self, commands: list[str]) -> str:
+    def _send_config(self, commands: list[str]) -> str:
         """In one write (`FrrVtyshSSH.send_config_batch`: a carrier edge's 400 lines in 0.6 s rather
-        than 5 s); a rejected line raises ConfigRejected once all lines have run."""
-        try:
-            return self.conn.send_config_batch(commands, error_pattern=self.error_pattern)
-        except ConfigInvalidException as error:
-            raise ConfigRejected(f"{self.host}: the device rejected a line: {error}") from error
-        except (NetmikoBaseException, OSError, EOFError) as error:
-            raise DeviceError(f"{self.host}: push failed: {error}") from error
+        than 5 s); a rejected line is reported once all lines have run."""
+        return self.conn.send_config_batch(commands, error_pattern=self.error_pattern)
 
     def save(self) -> None:
         try:
