@@ -7,6 +7,7 @@ Day-0 only: hostname, interfaces and their addresses, management access. Routing
 
 from __future__ import annotations
 
+import fcntl
 import grp
 import os
 import pwd
@@ -73,11 +74,23 @@ def _daemons_file() -> str:
 
 
 def ensure_netops_user(home: Path) -> None:
-    """The login user of the routers' sshd: groups frr and frrvty (vtysh), no password, key only."""
+    """The login user of the routers' sshd: groups frr and frrvty (vtysh), no password, key only.
+
+    Labs of other slots come up at the same time (parallel tests, a benchmark beside them) and share
+    this one host user: without the lock both saw no user and the second `useradd` failed."""
+    home.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(home.parent / ".netops-user.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # blocks a few ms at most; the kernel drops it if we die
+        _create_netops_user(home)
+    finally:
+        os.close(fd)
+
+
+def _create_netops_user(home: Path) -> None:
     try:
         pwd.getpwnam(NETOPS_USER)
     except KeyError:
-        home.parent.mkdir(parents=True, exist_ok=True)
         run(
             [
                 "useradd",
