@@ -15,7 +15,7 @@ from municloud.cli.main import app
 from municloud.environment import BindingFile, BoundHostOverride, bind_environment, write_binding
 from municloud.exports.ansible import ansible_inventory
 from provisioning.db_state import forget_primary_site, primary_site, record_primary_site
-from provisioning.runner import run_variables, ssh_args
+from provisioning.runner import mitogen_strategy, run_variables, ssh_args
 from provisioning.secrets import SECRET_NAMES, ensure_secrets
 from provisioning.verify import read_junit, verification_plan
 
@@ -169,3 +169,10 @@ def test_deploy_needs_yes_and_one_selector(state: Path) -> None:
     assert runner.invoke(app, ["deploy", "--yes", "--town", "atlantis"]).exit_code == 2
     shown = runner.invoke(app, ["status", "--json"])
     assert shown.exit_code == 0 and '"伊奈町"' in shown.output
+
+
+def test_playbooks_run_with_the_installed_mitogen_strategy() -> None:
+    settings = mitogen_strategy()
+    plugin = Path(settings["ANSIBLE_STRATEGY_PLUGINS"]) / f"{settings['ANSIBLE_STRATEGY']}.py"
+    assert plugin.is_file(), plugin
+    assert "site-packages" in plugin.parts or "dist-packages" in plugin.parts  # the installed package's
