@@ -74,6 +74,25 @@ def test_the_carrier_edges_send_each_other_every_path_on_both_platforms(inventor
     assert not [line for line in ce if "additional-paths" in line]
 
 
+def test_each_dc_edge_has_a_last_resort_way_to_the_towns_over_the_interconnect(inventory) -> None:
+    intents = _intents(inventory, "lab")
+    dc1, dc2 = intents["dc1-edge"], intents["dc2-edge"]
+
+    def interconnect_address(d):
+        return next(i.address.ip for i in d.interfaces if i.name == "dci")
+
+    for mine, other in ((dc1, dc2), (dc2, dc1)):
+        peer = interconnect_address(other)
+        floating = [r for r in mine.static_routes if r.distance is not None]
+        assert [(str(r.prefix), r.via, r.distance) for r in floating] == [("198.18.128.0/17", peer, 250)]
+        # every town's prefixes lie inside it, so it covers every town when BGP has no route
+        town_prefixes = [e.prefix for e in mine.prefix_lists["TOWN-PREFIXES"]]
+        assert town_prefixes and all(p.subnet_of(floating[0].prefix) for p in town_prefixes)
+        assert f"ip route 198.18.128.0/17 {peer} 250" in render(mine).splitlines()
+    ios = render(dataclasses.replace(dc1, platform="cisco_ios")).splitlines()
+    assert f"ip route 198.18.128.0 255.255.128.0 {interconnect_address(dc2)} 250" in ios
+
+
 def test_a_platform_without_templates_is_reported(inventory) -> None:
     intents = _intents(inventory, "prod")
     with pytest.raises(UnsupportedPlatform, match="yamaha_rtx"):
