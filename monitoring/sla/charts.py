@@ -108,10 +108,10 @@ def availability_bars(report: SlaReportData, town: TownReport) -> bytes:
     return _png(fig)
 
 
-def incident_timeline(report: SlaReportData, towns: list[TownReport]) -> bytes:
-    """One row per (town, system) with an outage or a data gap, across the period."""
+def incident_timeline(report: SlaReportData, rows: list[tuple[TownReport, SystemResult]]) -> bytes:
+    """One row per given (town, system) (see summary.timeline_rows), its outages and data gaps across
+    the period."""
     inv = report.inventory
-    rows = [(t, r) for t in towns for r in t.systems if r.outages or r.gaps]
     start = report.period.start
     # the axis' unit: days for a month, hours or minutes for a short span (a drill, a demo)
     if report.period.minutes >= 2 * 1440:

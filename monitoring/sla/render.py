@@ -17,6 +17,7 @@ from inventory.model.sla import CONTRACT_TZ
 from . import charts
 from .drills import TouchedSystem, duration_text
 from .report import EVERY_MINUTE_NOTICE, NO_DATA_TEXT, SlaReportData, TownReport, write_data_files
+from .summary import exception_rows, heat_map_towns, timeline_rows
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -169,6 +170,7 @@ def render_html(report: SlaReportData, towns: list[str] | None = None) -> str:
     chosen = [t for t in report.towns if towns is None or t.town in towns]
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
     single = len(chosen) == 1 and towns is not None
+    listed = exception_rows(report, chosen)
     exceptions = [
         {
             "town": f"{t.name} {t.romaji}",
@@ -178,12 +180,12 @@ def render_html(report: SlaReportData, towns: list[str] | None = None) -> str:
             "credit": r.credit_percent if report.contractual else None,
             "formula": r.formula(),
         }
-        for t in chosen
-        for r in t.systems
-        if r.met is not True or (report.contractual and r.credit_percent > 0)
+        for t, r in listed.rows
     ]
     title = report.period.label() + (f" — {chosen[0].name} {chosen[0].romaji}" if single else " — 全団体 all towns")
-    sub = SlaReportData(**{**report.__dict__, "towns": chosen})
+    mapped = heat_map_towns(report, chosen)
+    drawn = timeline_rows(chosen)
+    sub = SlaReportData(**{**report.__dict__, "towns": mapped.rows})
     no_data = sum(t.no_data_minutes for t in chosen)
     return env.get_template("report.html.j2").render(
         title=title,
@@ -196,8 +198,11 @@ def render_html(report: SlaReportData, towns: list[str] | None = None) -> str:
         towns=[_town_context(report, t, detail=towns is not None) for t in chosen],
         detail=towns is not None,
         exceptions=exceptions,
+        exceptions_total=listed.total,
         heat_map=None if single else _b64(charts.heat_map(sub)),
-        timeline=_b64(charts.incident_timeline(report, chosen)),
+        heat_map_towns=(len(mapped.rows), mapped.total),
+        timeline=_b64(charts.incident_timeline(report, drawn.rows)),
+        timeline_rows=(len(drawn.rows), drawn.total),
         method=report.method(),
         min_outage=report.min_outage_seconds,
         no_data_policy=report.no_data_policy,
