@@ -34,8 +34,12 @@ from lab.topology import Topology
 BENCH_SLOT = int(os.environ.get("MUNICLOUD_BENCH_SLOT", "0"))
 PREFIX = "mcb" if BENCH_SLOT == 0 else f"mcb{BENCH_SLOT}"
 STATE_DIR = Path(f"/var/lib/municloud/lab-bench{'' if BENCH_SLOT == 0 else f'-{BENCH_SLOT}'}")
-# below the test labs' regions (one /20 per slot from 198.19.240.0 down), one /20 per bench slot
-MGMT_REGION = f"198.19.{160 - 16 * BENCH_SLOT}.0/20"
+# below the test labs' regions (one /20 per test slot 0-8, from 198.19.240.0 down to 198.19.112.0), one
+# /20 per bench slot 0-3 from 198.19.96.0 down: a benchmark and any test slot can run side by side
+BENCH_SLOTS = range(4)
+if BENCH_SLOT not in BENCH_SLOTS:
+    raise SystemExit(f"MUNICLOUD_BENCH_SLOT={BENCH_SLOT}: a bench slot is 0 to {BENCH_SLOTS[-1]}")
+MGMT_REGION = f"198.19.{96 - 16 * BENCH_SLOT}.0/20"
 TARGETS = {"full_up": 90.0, "down": 30.0, "memory_gb": 3.0, "small_up": 30.0}
 SETTLE_SECONDS = 10  # let the containers' systemd finish starting before memory is read
 

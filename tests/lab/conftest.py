@@ -222,7 +222,11 @@ def lab(sample_lab: SampleLab) -> Iterator[SampleLab]:
 SMALL_SLOT = SLOT  # the test files' ports: 19190 + 10 * slot and up
 SMALL_PREFIX = slot_name("mcs")
 SMALL_STATE_DIR = Path(slot_name("/var/lib/municloud/lab-test-small"))
-# Management regions carved below the lab environment's own (198.18.16.0/20), one /20 per slot.
+# Management regions carved below the lab environment's own (198.18.16.0/20), one /20 per slot, from
+# 198.19.240.0 down to 198.19.112.0 (slot 8); the benchmarks' labs take the /20s below (bench/lab_figures.py).
+SMALL_SLOTS = range(9)
+if SMALL_SLOT not in SMALL_SLOTS:
+    raise pytest.UsageError(f"test slot {SMALL_SLOT} (MUNICLOUD_TEST_LAB_SLOT + xdist worker): a slot is 0 to 8")
 SMALL_MGMT_REGION = f"198.19.{240 - 16 * SMALL_SLOT}.0/20"
 
 
