@@ -74,6 +74,15 @@ class WritesRecord(_Record):
     by_town: dict[str, TownWrites] = {}
 
 
+class PlannedOutageRecord(_Record):
+    """A later outage that a step of the method may cause (its planned_outage_seconds) and stayed within."""
+
+    town: str
+    step: str
+    start: float
+    ms: NonNegative
+
+
 class Step(_Record):
     name: str
     kind: Literal["fault", "wait", "probe", "playbook", "manual", "restore", "check"]
@@ -117,6 +126,7 @@ class DrillRecord(_Record):
     stop_condition: StopCondition | None
     observations: list[str]
     verdict: Verdict
+    planned_outages: list[PlannedOutageRecord] = []  # journals before the field have none
 
     @model_validator(mode="after")
     def _consistent(self) -> DrillRecord:

@@ -34,6 +34,25 @@ class Outage:
         return None if self.end is None else (self.end - self.start) * 1000
 
 
+@dataclass(frozen=True)
+class PlannedOutage:
+    """A method step during which the service may stop, e.g. the fail-back's switch-over."""
+
+    step: str
+    start: float  # the step's start and end
+    end: float
+    seconds: float  # the longest outage it may cause
+
+    def covers(self, outage: Outage) -> bool:
+        """`outage` began while the step ran and ended within what the step may cause."""
+        return self.start <= outage.start <= self.end and outage.ms is not None and outage.ms <= self.seconds * 1000
+
+
+def planned_during(outage: Outage, planned: list[PlannedOutage]) -> PlannedOutage | None:
+    """The step with a planned outage that was running when `outage` began (within its allowance or not)."""
+    return next((p for p in planned if p.start <= outage.start <= p.end), None)
+
+
 @dataclass
 class Stream:
     town: str

@@ -29,7 +29,7 @@ from municloud.environment import EnvironmentBinding
 
 from . import drill as context
 from .drill import Drill
-from .probes import start_stream, stop_streams
+from .probes import PlannedOutage, planned_during, start_stream, stop_streams
 from .scenario import Scenario, Step
 
 
@@ -56,7 +56,11 @@ def _activity(step: Step, kind: str) -> dict[str, Any]:
             "func": step.do,
             "arguments": dict(step.with_),
         },
-        "municloud": {"kind": kind, "budget_seconds": step.budget_seconds},
+        "municloud": {
+            "kind": kind,
+            "budget_seconds": step.budget_seconds,
+            "planned_outage_seconds": step.planned_outage_seconds,
+        },
     }
 
 
@@ -208,6 +212,18 @@ def _epoch(iso: str | None) -> float | None:
     return datetime.fromisoformat(iso).timestamp() if iso else None
 
 
+def _planned_outages(journal: dict[str, Any]) -> list[PlannedOutage]:
+    """The method's steps that may stop the service, with when they ran."""
+    planned = []
+    for entry in journal.get("run", []):
+        activity = entry.get("activity", {})
+        seconds = activity.get("municloud", {}).get("planned_outage_seconds")
+        start, end = _epoch(entry.get("start")), _epoch(entry.get("end"))
+        if seconds and start is not None and end is not None:
+            planned.append(PlannedOutage(activity.get("name", "?"), start, end, seconds))
+    return planned
+
+
 def analyse(drill: Drill, journal: dict[str, Any], started: float, ended: float) -> dict[str, Any]:
     """The municloud record: outages per town and system, RPO, the timeline, observations, verdict."""
     scenario, inventory = drill.scenario, drill.inventory
@@ -215,7 +231,9 @@ def analyse(drill: Drill, journal: dict[str, Any], started: float, ended: float)
         t.id: {"rto_seconds": t.drill.rto_seconds, "rpo_seconds": t.drill.rpo_seconds} for t in inventory.sla.tiers
     }
     outages = []
+    planned_outages = []
     per_town_ms: dict[str, float | None] = {}
+    planned = _planned_outages(journal)
     for town in drill.towns:
         stream = drill.streams[town]
         fault = drill.fault_at.get(town)
@@ -229,12 +247,25 @@ def analyse(drill: Drill, journal: dict[str, Any], started: float, ended: float)
             drill.observe(f"{town}: the fault caused no outage at all (was it applied?)")
         if first is not None and first.end is None:
             drill.observe(f"{town}: the service never came back during the drill")
-        if runs[1:]:
-            longest = max(runs[1:], key=lambda o: o.ms if o.ms is not None else float("inf"))
+        unplanned = []
+        for later in runs[1:]:
+            step = planned_during(later, planned)
+            if step is not None and step.covers(later):
+                planned_outages.append({"town": town, "step": step.step, "start": later.start, "ms": later.ms})
+            else:
+                unplanned.append(later)
+            if step is not None and not step.covers(later):
+                length = "unrecovered" if later.ms is None else f"{later.ms:.0f} ms"
+                drill.observe(
+                    f"{town}: the outage during step '{step.step}' lasted {length}, over the "
+                    f"{step.seconds:g} s it may cause"
+                )
+        if unplanned:
+            longest = max(unplanned, key=lambda o: o.ms if o.ms is not None else float("inf"))
             at = datetime.fromtimestamp(longest.start).strftime("%H:%M:%S.%f")[:-3]
             length = "unrecovered" if longest.ms is None else f"{longest.ms:.0f} ms"
             drill.observe(
-                f"{town}: {len(runs) - 1} further outage(s) after the first recovery, the longest {length} at {at}"
+                f"{town}: {len(unplanned)} further outage(s) after the first recovery, the longest {length} at {at}"
             )
         for system in inventory.subscribed_systems(inventory.town(town)):
             outages.append(
@@ -326,6 +357,7 @@ def analyse(drill: Drill, journal: dict[str, Any], started: float, ended: float)
         "fault_at": drill.first_fault_at,
         "outages": outages,
         "outage_ms_by_town": per_town_ms,
+        "planned_outages": planned_outages,
         "outage_ms_median": round(statistics.median(measured), 1) if measured else None,
         "outage_ms_p95": round(_p95(measured), 1) if measured else None,
         "rpo": drill.rpo,

@@ -54,6 +54,9 @@ class Step(InventoryModel):
     do: str
     with_: Annotated[dict[str, Any], Field(alias="with")] = {}
     budget_seconds: Annotated[float, Field(gt=0)] | None = None  # slower is an observation
+    # The service may stop for up to this long while the step runs (a planned switch-over, such as the
+    # fail-back's): such an outage is recorded as planned, not as a finding; a longer one is a finding.
+    planned_outage_seconds: Annotated[float, Field(gt=0)] | None = None
 
     @model_validator(mode="after")
     def _known_activity(self) -> Step:

@@ -89,6 +89,7 @@ def journal(
     observations: list[str] | None = None,
     status: str = "completed",
     affected: list[str] | None = None,
+    planned_outages: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     titles = {
         "wan-primary-circuit-loss": ("主回線断", "Primary circuit loss"),
@@ -156,6 +157,7 @@ def journal(
             "stop_condition": stop_condition,
             "observations": observations or [],
             "verdict": verdict,
+            **({"planned_outages": planned_outages} if planned_outages is not None else {}),
         },
     }
 

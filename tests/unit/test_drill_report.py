@@ -66,6 +66,23 @@ def test_passing_drill_html_has_towns_verdict_and_figures(reports: dict[str, dic
     assert "仮説からの逸脱なし / nothing deviated" in html
 
 
+def test_a_planned_outage_is_listed_and_is_no_finding(tmp_path: Path) -> None:
+    journal = dj.journal(
+        scenario="dc-site-loss",
+        outages=[dj.outage("ina", "resident-registry", 2600.0)],
+        planned_outages=[{"town": "ina", "step": "fail back to DC1", "start": dj.FAULT_AT + 300, "ms": 5123.4}],
+    )
+    html = render_drill(journal, tmp_path, SYSTEM_NAMES)["html"].read_text(encoding="utf-8")
+    assert "計画停止 / Planned outages" in html
+    assert "fail back to DC1" in html and "5.12 s" in html and "伊奈町" in html
+    assert "合格 / passed" in html and "指摘事項あり" not in html
+    assert "計画停止 / Planned outages" not in _html_of(dj.passing(), tmp_path / "without")
+
+
+def _html_of(journal: dict[str, Any], out: Path) -> str:
+    return render_drill(journal, out, SYSTEM_NAMES)["html"].read_text(encoding="utf-8")
+
+
 def test_findings_drill_shows_manual_step_budget_and_observations(reports: dict[str, dict[str, Path]]) -> None:
     html = _html(reports, "with_findings")
     assert "指摘事項あり合格 / passed with findings" in html

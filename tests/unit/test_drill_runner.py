@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from bcp_drills.fastprobe import main as fastprobe
-from bcp_drills.probes import Stream
-from bcp_drills.runner import build_experiment
+from bcp_drills.probes import Outage, PlannedOutage, Stream, planned_during
+from bcp_drills.runner import _planned_outages, build_experiment
 from bcp_drills.scenario import load_scenario, scenarios
 from inventory.problems import InventoryError
 
@@ -135,3 +135,35 @@ def test_the_experiment_runs_rollbacks_through_chaostoolkit_with_a_stop_on_failu
     }
     assert experiment["controls"][0]["provider"]["module"] == "bcp_drills.controls"
     assert "dry" in build_experiment(scenarios()["dc-site-loss"], dry_run=True)
+
+
+def test_an_outage_during_a_step_that_plans_one_is_planned_only_within_its_allowance() -> None:
+    switch = PlannedOutage("fail back", start=100.0, end=140.0, seconds=15)
+    within = Outage(start=120.0, end=126.0, failures=60)  # 6 s, begun during the step
+    too_long = Outage(start=120.0, end=136.5, failures=160)  # 16.5 s
+    never_back = Outage(start=120.0, end=None, failures=9)
+    before = Outage(start=99.9, end=100.5, failures=3)  # began before the step
+    assert planned_during(within, [switch]) is switch and switch.covers(within)
+    assert planned_during(too_long, [switch]) is switch and not switch.covers(too_long)
+    assert not switch.covers(never_back)
+    assert planned_during(before, [switch]) is None and not switch.covers(before)
+
+
+def test_the_steps_that_may_stop_the_service_are_read_from_the_journal() -> None:
+    experiment = build_experiment(scenarios()["dc-site-loss"], dry_run=False)
+    by_name = {a["name"]: a for a in experiment["method"]}
+    fail_back = by_name["fail back to DC1 (dc_failback.yml)"]
+    assert fail_back["municloud"]["planned_outage_seconds"] == 15
+    journal = {
+        "run": [
+            {
+                "activity": by_name["cut DC1 off (WAN and interconnect)"],
+                "start": "2026-11-27T10:00:00",
+                "end": "2026-11-27T10:00:01",
+            },
+            {"activity": fail_back, "start": "2026-11-27T10:05:00", "end": "2026-11-27T10:05:40"},
+            {"activity": fail_back, "start": "2026-11-27T10:06:00"},  # never ended: no window
+        ]
+    }
+    [window] = _planned_outages(journal)
+    assert (window.step, window.end - window.start, window.seconds) == ("fail back to DC1 (dc_failback.yml)", 40.0, 15)
