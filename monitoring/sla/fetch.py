@@ -16,9 +16,14 @@ happened (all plain PromQL over the same recorded series, so anyone can repeat t
    per series and hour, `sum_over_time(...) > 0`: only the hours with a down minute come back.
 2. for each day with fewer samples than minutes, per series and hour, `count_over_time`: an hour
    without any sample is all no-data; an hour with some but not all has a gap to locate.
-3. for every hour with a down minute or a partial gap, the minutes themselves:
-   `max_over_time(...[59999ms])` at one-minute steps (a minute with two samples is down if either
-   is), one value per minute that has data.
+3. for every hour with a down minute and no gap known, only the minutes that matter: per minute
+   `max_over_time(...[59999ms]) + 2 * (count_over_time(...[59999ms]) > bool 1)`, kept when > 0
+   (down, or two samples), with the hour's `count_over_time` (pinned with `@` to the hour's end)
+   where it is not one sample a minute; an hour with one sample a minute and no minute with two has
+   data in every minute, any other goes to a full read. For every hour with a partial gap (and
+   those), the minutes themselves: `max_over_time(...[59999ms])` at one-minute steps (a minute with
+   two samples is down if either is), one value per minute that has data. Reading only the down
+   minutes where nothing is missing cut the 1,700 towns' answers from 11.7 to ~4 million points.
 A span's window is [span + 30 s, span + length + 30 s): the samples whose minute (t - 30 s) lies
 in the span; Prometheus 2's range selectors include both ends, hence a range 1 ms shorter than
 the span, evaluated 29.999 s after the span's end. Selectors name exactly the (town, system)
@@ -62,11 +67,16 @@ def _selector(towns: Iterable[str] | None) -> str:
 
 def _pairs_selector(keys: Iterable[Key], function: str, range_: str) -> str:
     """`function(series[range_])` for exactly these (town, system) pairs: one term per system."""
+    return _pairs_expr(keys, lambda series: f"{function}({series}[{range_}])")
+
+
+def _pairs_expr(keys: Iterable[Key], term: Callable[[str], str]) -> str:
+    """`term(selector)` for exactly these (town, system) pairs, one selector per system, `or`-ed."""
     by_system: dict[str, set[str]] = defaultdict(set)
     for town, system in keys:
         by_system[system].add(town)
     terms = [
-        f'{function}({BAD_SERIES}{{system="{system}",town=~"{"|".join(sorted(towns))}"}}[{range_}])'
+        term(f'{BAD_SERIES}{{system="{system}",town=~"{"|".join(sorted(towns))}"}}')
         for system, towns in sorted(by_system.items())
     ]
     while len(terms) > 1:  # a balanced tree: a chain of `or`s costs Prometheus terms x series per step
@@ -164,7 +174,8 @@ def fetch_minutes(
         return counts, downs
 
     missing: dict[Key, list[np.ndarray]] = defaultdict(list)
-    detail: dict[int, set[Key]] = defaultdict(set)  # hour -> keys whose minutes are read in pass 3
+    detail: dict[int, set[Key]] = defaultdict(set)  # hour -> keys with a down minute (pass 1)
+    partial: dict[int, set[Key]] = defaultdict(set)  # hour -> keys with some samples, not all (pass 2)
     incomplete: dict[int, set[Key]] = defaultdict(set)  # day -> keys with fewer samples than minutes
     with_data: set[Key] = set()
     for counts, downs in queries.run([lambda b=b: summary(b) for b in _town_batches(expected, batch_series)]):
@@ -198,33 +209,72 @@ def fetch_minutes(
                 if seen == 0:
                     missing[key].append(np.arange(60 * h, 60 * h + hour_minutes[h]))
                 elif seen != hour_minutes[h]:
-                    detail[h].add(key)
+                    partial[h].add(key)
 
     # pass 3: the minutes of every hour with a down minute or a partial gap
     start = window.start.timestamp()
     down: dict[Key, list[np.ndarray]] = defaultdict(list)
 
-    def minutes(hour: int, keys: list[Key]) -> tuple[int, list[Key], dict[Key, list[tuple[float, float]]]]:
-        expr = _pairs_selector(keys, "max_over_time", MINUTE_RANGE)
+    def span(hour: int) -> tuple[float, float]:
         first = start + 3600 * hour + 89.999  # minute 60 h's samples: [+30 s, +90 s)
-        last = first + 60 * (hour_minutes[hour] - 1)
-        return hour, keys, {_key(s): s.values for s in api.query_range(expr, first, last, 60)}
+        return first, first + 60 * (hour_minutes[hour] - 1)
 
-    jobs = [lambda h=h, b=b: minutes(h, b) for h in sorted(detail) for b in _batches(detail[h], batch_series)]
-    for hour, keys, samples in queries.run(jobs):
+    def minutes(hour: int, keys: list[Key]) -> tuple[int, list[Key], dict[Key, list[tuple[float, float]]]]:
+        """Every minute with data: its value (max: a minute with two samples is down if either is)."""
+        expr = _pairs_selector(keys, "max_over_time", MINUTE_RANGE)
+        return hour, keys, {_key(s): s.values for s in api.query_range(expr, *span(hour), 60)}
+
+    def down_only(hour: int, keys: list[Key]) -> tuple[int, list[Key], dict[Key, list[tuple[float, float]]], set[Key]]:
+        """For keys whose hour is known to have data: only the minutes that are down or hold two
+        samples (1 down, 2 two samples, 3 both), and the keys whose hour does not hold one sample a
+        minute (labelled check="hour"). Either sends the key to a full read of the hour: an hour
+        with one sample a minute and no minute with two has data in every minute."""
+        first, last = span(hour)
+        count_at = start + 3600 * (hour + 1) + 29.999  # the hour's samples, as pass 2 counts them
+
+        def term(series: str) -> str:
+            one_minute = f"{series}[{MINUTE_RANGE}]"
+            value = f"max_over_time({one_minute}) + 2 * (count_over_time({one_minute}) > bool 1)"
+            check = f"count_over_time({series}[{hour_range}] @ {count_at:.3f}) != {hour_minutes[hour]}"
+            return f'(({value}) > 0) or label_replace({check}, "check", "hour", "", "")'
+
+        answer = api.query_range(_pairs_expr(keys, term), first, last, 60)
+        checks = {_key(s) for s in answer if s.labels.get("check")}
+        return hour, keys, {_key(s): s.values for s in answer if not s.labels.get("check")}, checks
+
+    def fold(hour: int, key: Key, values: list[tuple[float, float]], every_minute_seen: bool) -> None:
         base = 60 * hour
+        seen = np.full(hour_minutes[hour], every_minute_seen)
+        bad = np.zeros(hour_minutes[hour], dtype=bool)
+        points = np.asarray(values, dtype=float).reshape(-1, 2)
+        m = ((points[:, 0] - 30 - start) // 60).astype(np.int64) - base
+        inside = (m >= 0) & (m < seen.size)
+        seen[m[inside]] = True
+        bad[m[inside & (points[:, 1] >= 1)]] = True
+        if not seen.all():
+            missing[key].append(base + np.flatnonzero(~seen))
+        if bad.any():
+            down[key].append(base + np.flatnonzero(bad))
+
+    # hours with a down minute and no known gap: the down minutes only (a fraction of the answer)
+    full: dict[int, set[Key]] = defaultdict(set)
+    for h, keys in partial.items():
+        full[h] |= keys
+    jobs = [
+        lambda h=h, b=b: down_only(h, b) for h in sorted(detail) for b in _batches(detail[h] - partial[h], batch_series)
+    ]
+    for hour, keys, samples, checks in queries.run(jobs):
         for key in keys:
-            seen = np.zeros(hour_minutes[hour], dtype=bool)
-            bad = np.zeros(hour_minutes[hour], dtype=bool)
-            values = np.asarray(samples.get(key, []), dtype=float).reshape(-1, 2)
-            m = ((values[:, 0] - 30 - start) // 60).astype(np.int64) - base
-            inside = (m >= 0) & (m < seen.size)
-            seen[m[inside]] = True
-            bad[m[inside & (values[:, 1] >= 1)]] = True
-            if not seen.all():
-                missing[key].append(base + np.flatnonzero(~seen))
-            if bad.any():
-                down[key].append(base + np.flatnonzero(bad))
+            values = samples.get(key, [])
+            if key in checks or any(v >= 2 for _, v in values):
+                full[hour].add(key)
+            else:
+                fold(hour, key, values, every_minute_seen=True)
+    # hours with a partial gap (or one found above): every minute with data
+    jobs = [lambda h=h, b=b: minutes(h, b) for h in sorted(full) for b in _batches(full[h], batch_series)]
+    for hour, keys, samples in queries.run(jobs):
+        for key in keys:
+            fold(hour, key, samples.get(key, []), every_minute_seen=False)
 
     result: dict[Key, SeriesMinutes] = {}
     for key in expected:
