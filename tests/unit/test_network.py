@@ -57,23 +57,6 @@ def test_no_default_route_and_towns_accept_only_dc_prefixes(inventory) -> None:
     assert ce.route_maps["PRIMARY-IN"][0].local_preference == 200
 
 
-def test_the_carrier_edges_send_each_other_every_path_on_both_platforms(inventory) -> None:
-    # ADD-PATH between the edges is what lets the surviving edge switch a town without waiting for
-    # the other to pick and announce its backup path (see Neighbor.advertise_all_paths)
-    pe = _intents(inventory, "lab")["kddi-pe1"]
-    ibgp = [n for n in pe.neighbors if n.remote_as == pe.asn]
-    assert len(ibgp) == 1 and ibgp[0].advertise_all_paths
-    assert all(not n.advertise_all_paths for n in pe.neighbors if n.remote_as != pe.asn)
-    peer = ibgp[0].address
-    assert f"  neighbor {peer} addpath-tx-all-paths" in render(pe).splitlines()
-    ios = render(dataclasses.replace(pe, platform="cisco_ios")).splitlines()
-    assert "  bgp additional-paths select all" in ios
-    assert f"  neighbor {peer} additional-paths send" in ios
-    assert f"  neighbor {peer} advertise additional-paths all" in ios
-    ce = render(_intents(inventory, "prod")["ina-ce1"]).splitlines()
-    assert not [line for line in ce if "additional-paths" in line]
-
-
 def test_each_dc_edge_has_a_last_resort_way_to_the_towns_over_the_interconnect(inventory) -> None:
     intents = _intents(inventory, "lab")
     dc1, dc2 = intents["dc1-edge"], intents["dc2-edge"]
