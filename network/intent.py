@@ -289,7 +289,11 @@ def build_intents(inventory: Inventory, binding: EnvironmentBinding) -> dict[str
             # the towns as soon as it announces the towns' prefixes to this edge, and the towns' traffic
             # arrived here some 100-200 ms before this edge had installed the way back: every town lost
             # service a second time (measured in the carrier-edge drill on the small lab, 3 of 3 runs;
-            # none with this route). BGP's more specific routes win whenever they are there.
+            # none with this route). It also shortens a town's circuit failover: this edge answers over
+            # the other DC as soon as its carrier edge withdraws the town, instead of waiting for the
+            # town's backup path to reach it through both carrier edges (full lab: median 521 -> 380 ms).
+            # BGP's more specific routes win whenever they are there. With both carrier edges gone a
+            # town's replies would bounce between the DC edges until their TTL runs out: bounded.
             d.static_routes.append(StaticRoute(plan.regions["towns"], other.ip, FLOATING_STATIC_DISTANCE))
             d.expected_prefixes.append(ExpectedPrefix(plan.dc_lans[other_dc.id], frozenset({name})))
         app = plan.dc_hosts[dc.server_names("app")[0]].ip
