@@ -29,7 +29,7 @@ from municloud.environment import EnvironmentBinding
 
 from . import drill as context
 from .drill import Drill
-from .probes import PlannedOutage, planned_during, start_stream, stop_streams
+from .probes import Outage, PlannedOutage, planned_during, start_stream, stop_streams
 from .scenario import Scenario, Step
 
 
@@ -212,6 +212,10 @@ def _epoch(iso: str | None) -> float | None:
     return datetime.fromisoformat(iso).timestamp() if iso else None
 
 
+def _length(outage: Outage) -> str:
+    return "unrecovered" if outage.ms is None else f"{outage.ms:.0f} ms"
+
+
 def _planned_outages(journal: dict[str, Any]) -> list[PlannedOutage]:
     """The method's steps that may stop the service, with when they ran."""
     planned = []
@@ -252,20 +256,19 @@ def analyse(drill: Drill, journal: dict[str, Any], started: float, ended: float)
             step = planned_during(later, planned)
             if step is not None and step.covers(later):
                 planned_outages.append({"town": town, "step": step.step, "start": later.start, "ms": later.ms})
-            else:
-                unplanned.append(later)
-            if step is not None and not step.covers(later):
-                length = "unrecovered" if later.ms is None else f"{later.ms:.0f} ms"
+                continue
+            unplanned.append(later)
+            if step is not None:
                 drill.observe(
-                    f"{town}: the outage during step '{step.step}' lasted {length}, over the "
+                    f"{town}: the outage during step '{step.step}' lasted {_length(later)}, over the "
                     f"{step.seconds:g} s it may cause"
                 )
         if unplanned:
             longest = max(unplanned, key=lambda o: o.ms if o.ms is not None else float("inf"))
             at = datetime.fromtimestamp(longest.start).strftime("%H:%M:%S.%f")[:-3]
-            length = "unrecovered" if longest.ms is None else f"{longest.ms:.0f} ms"
             drill.observe(
-                f"{town}: {len(unplanned)} further outage(s) after the first recovery, the longest {length} at {at}"
+                f"{town}: {len(unplanned)} further outage(s) after the first recovery, the longest "
+                f"{_length(longest)} at {at}"
             )
         for system in inventory.subscribed_systems(inventory.town(town)):
             outages.append(

@@ -199,10 +199,12 @@ def build_intents(inventory: Inventory, binding: EnvironmentBinding) -> dict[str
             d.interfaces.append(
                 Interface(interface_name(platform, "pe-peer"), f"core {pe_link.name} to {other_name}", mine, True)
             )
-            # No ADD-PATH here (addpath-tx-all-paths), although it took a town's median recovery in the
-            # full lab from ~500 ms to 353 ms: with it on FRR 8.4 one CI run lost a town's service for the
-            # whole 15 s of a circuit cut (no failover at all), and FRR's tracker has addpath withdrawal
-            # bugs fixed only in later releases. Worth another try with a newer FRR.
+            # No ADD-PATH here (addpath-tx-all-paths), although by hand on the small lab it took a town's
+            # median recovery from 500 ms to 400 ms (the full lab: 353 ms with it and the DC edges'
+            # floating route below, 380 ms with the floating route alone): with it on FRR 8.4 one CI
+            # run lost a town's service for the whole 15 s of a circuit cut (no failover at all), and
+            # FRR's tracker has addpath withdrawal bugs fixed only in later releases. Worth another
+            # try with a newer FRR.
             d.neighbors.append(Neighbor(other.ip, carrier_asn, f"{other_name} iBGP", other_name, next_hop_self=True))
         for dc in dcs:
             if dc.carrier_edge != edge.id:

@@ -10,6 +10,7 @@ the CSV and JSON beside it, and each town's own report. No number changes, only 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -35,12 +36,12 @@ class Shown(Generic[T]):
         return self.total - len(self.rows)
 
 
-def _worst(rows: list[T], limit: int, badness: dict[int, tuple[float, ...]]) -> Shown[T]:
-    """All rows when they fit, else the `limit` worst by `badness` (index -> key, larger is worse),
-    kept in their original order."""
+def _worst(rows: list[T], limit: int, badness: Callable[[T], tuple[float, ...]]) -> Shown[T]:
+    """All rows when they fit, else the `limit` worst by `badness` (larger is worse), kept in their
+    original order."""
     if len(rows) <= limit:
         return Shown(rows, len(rows))
-    chosen = sorted(sorted(range(len(rows)), key=lambda i: badness[i], reverse=True)[:limit])
+    chosen = sorted(sorted(range(len(rows)), key=lambda i: badness(rows[i]), reverse=True)[:limit])
     return Shown([rows[i] for i in chosen], len(rows))
 
 
@@ -55,30 +56,31 @@ def is_exception(report: SlaReportData, r: SystemResult) -> bool:
 
 def heat_map_towns(report: SlaReportData, towns: list[TownReport], limit: int = CHART_ROWS) -> Shown[TownReport]:
     """The towns with the most targets missed (then credits, then no-data minutes)."""
-    badness = {
-        i: (
+    return _worst(
+        towns,
+        limit,
+        lambda t: (
             sum(1 for r in t.systems if is_exception(report, r)),
             sum(r.credit_percent for r in t.systems) if report.contractual else 0.0,
             t.no_data_minutes,
-        )
-        for i, t in enumerate(towns)
-    }
-    return _worst(towns, limit, badness)
+        ),
+    )
 
 
 def timeline_rows(towns: list[TownReport], limit: int = CHART_ROWS) -> Shown[Row]:
     """The (town, system) with an outage or a data gap, the most counted and no-data minutes first."""
     rows = [(t, r) for t in towns for r in t.systems if r.outages or r.gaps]
-    badness = {
-        i: (r.downtime_minutes + r.no_data_minutes, len(r.outages) + len(r.gaps)) for i, (_, r) in enumerate(rows)
-    }
+
+    def badness(row: Row) -> tuple[float, ...]:
+        r = row[1]
+        return (r.downtime_minutes + r.no_data_minutes, len(r.outages) + len(r.gaps))
+
     return _worst(rows, limit, badness)
 
 
 def exception_rows(report: SlaReportData, towns: list[TownReport], limit: int = EXCEPTION_ROWS) -> Shown[Row]:
     """The missed targets and credits, the largest credit and then the lowest availability first."""
     rows = [(t, r) for t in towns for r in t.systems if is_exception(report, r)]
-    badness = {
-        i: (r.credit_percent if report.contractual else 0.0, _availability_badness(r)) for i, (_, r) in enumerate(rows)
-    }
-    return _worst(rows, limit, badness)
+    return _worst(
+        rows, limit, lambda row: (row[1].credit_percent if report.contractual else 0.0, _availability_badness(row[1]))
+    )
