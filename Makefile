@@ -20,7 +20,13 @@ demo: setup
 # The lab tests run even when a unit test failed; the exit code is non-zero when any test failed.
 LAB_PYTEST := $(PY) -m pytest -q --durations=15 tests/lab
 
+# The import contracts (pyproject's [tool.importlinter]) first: a broken layer fails the build.
+# import-linter's banner and report are shown only when a contract is broken.
+LINT_IMPORTS := out=$$($(VENV)/bin/lint-imports --no-cache 2>&1) || { echo "$$out"; exit 1; }; \
+	echo "import-linter: $$(echo "$$out" | grep '^Contracts:')"
+
 test: setup
+	@$(LINT_IMPORTS)
 	@rc=0; $(PY) -m pytest -q tests/unit tests/sla || rc=$$?; $(LAB_PYTEST) || rc=$$?; exit $$rc  # fast feedback first
 
 unit-test: setup
@@ -36,6 +42,7 @@ bench: setup
 	@$(PY) -m bench
 
 lint: setup
+	@$(LINT_IMPORTS)
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
 

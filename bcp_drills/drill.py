@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from inventory.environment import EnvironmentBinding
 from inventory.loader import Inventory
 from lab.engine import Lab
-from municloud.environment import EnvironmentBinding
 
 from .probes import Stream
 from .scenario import Scenario

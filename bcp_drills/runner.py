@@ -23,9 +23,9 @@ from chaoslib.exit import exit_gracefully, exit_signals
 from chaoslib.experiment import run_experiment
 from chaoslib.types import Dry
 
+from inventory.environment import EnvironmentBinding
 from inventory.loader import Inventory
 from lab.engine import Lab
-from municloud.environment import EnvironmentBinding
 
 from . import drill as context
 from .drill import Drill

@@ -15,7 +15,7 @@ import yaml
 
 from costs.allocation import allocate
 from costs.inputs import allocation_input
-from inventory.loader import load_inventory
+from inventory.check import load_inventory
 from inventory.source import InventoryLoader
 
 from .inventory_1700 import TOWNS, generate

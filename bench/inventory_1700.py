@@ -14,7 +14,8 @@ from pathlib import Path
 
 import yaml
 
-from inventory.loader import DEFAULT_ROOT, check_inventory
+from inventory.check import check_inventory
+from inventory.loader import DEFAULT_ROOT
 from inventory.source import InventoryLoader
 
 TOWNS = 1_700

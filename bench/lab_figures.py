@@ -21,7 +21,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from inventory.address_plan import plan_addresses
-from inventory.loader import Inventory, load_inventory
+from inventory.check import load_inventory
+from inventory.loader import Inventory
 from inventory.model.environment import Regions
 from lab.base_image import ensure_base_image
 from lab.derive import derive_topology, profile_towns

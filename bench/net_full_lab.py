@@ -21,10 +21,10 @@ import time
 from pathlib import Path
 from unittest.mock import patch
 
-from inventory.loader import load_inventory
+from inventory.check import load_inventory
+from inventory.environment import BINDING_ENV_VAR, bind_environment
+from lab.binding import write_lab_binding
 from lab.derive import profile_towns
-from municloud.environment import BINDING_ENV_VAR, bind_environment
-from municloud.lab_binding import write_lab_binding
 from network.apply import apply_plan
 from network.config import same_config
 from network.fleet import Fleet

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import yaml
 
-from inventory.loader import load_inventory
+from inventory.check import load_inventory
+from inventory.environment import bind_environment
 from inventory.source import InventoryLoader
-from municloud.environment import bind_environment
 from network.config import remediation
 from network.intent import build_intents
 from network.render import render

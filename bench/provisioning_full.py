@@ -22,10 +22,10 @@ import subprocess
 import sys
 import time
 
-from inventory.loader import load_inventory
+from inventory.check import load_inventory
+from inventory.environment import BINDING_ENV_VAR
+from lab.binding import write_lab_binding
 from lab.derive import profile_towns
-from municloud.environment import BINDING_ENV_VAR
-from municloud.lab_binding import write_lab_binding
 
 from .lab_figures import STATE_DIR, bench_lab, row, topology
 

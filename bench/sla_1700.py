@@ -36,7 +36,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from inventory.loader import load_inventory
+from inventory.check import load_inventory
 from monitoring.promapi import PrometheusAPI
 from monitoring.sla.calendar import Period, month_period, span_period
 from monitoring.tsdb_server import serving_tsdb

@@ -36,7 +36,8 @@ from pathlib import Path
 
 import numpy as np
 
-from inventory.loader import Inventory, load_inventory
+from inventory.check import load_inventory
+from inventory.loader import Inventory
 from monitoring.sla.calendar import Window, month_period, window_for
 from monitoring.sla.fetch import BAD_SERIES
 

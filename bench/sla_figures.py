@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from prometheus_client import CollectorRegistry, start_http_server
 
-from inventory.loader import load_inventory
+from inventory.check import load_inventory
 from inventory.model.sla import CONTRACT_TZ
 from monitoring.probe_exporter import ProbeConfig, Prober
 from monitoring.sla.calendar import Window, month_period

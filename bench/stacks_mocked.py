@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 
-from inventory.loader import load_inventory
+from inventory.check import load_inventory
 from stacks.mocked import run_mocked
 from stacks.naming import StackId
 

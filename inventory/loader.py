@@ -1,8 +1,8 @@
-"""Loading the inventory: every file parsed, validated against its model, then checked by the rules.
+"""Reading the inventory: every file parsed and validated against its model, the valid entries kept
+even when others in the same list fail, and the validated files assembled into one `Inventory`.
 
-`check_inventory` collects every problem (syntax, schema, cross-file rules) before giving an answer;
-`load_inventory` is the strict entry point the rest of municloud uses.
-"""
+The cross-file rules run over what this module read (`inventory.rules`); `inventory.check` composes
+the two, so this module never imports a rule."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from .model.systems import BusinessSystem, SystemsFile
 from .model.towns import Town, TownsFile
 from .model.vsphere import VsphereFile
 from .model.wan import WanFile
-from .problems import InventoryError, Problem
+from .problems import Problem
 from .schema_errors import schema_problems
 from .source import SourceFile
 
@@ -136,17 +136,6 @@ class Inventory:
             raise KeyError(f"no environment '{name}' (known: {known})") from None
 
 
-@dataclass
-class CheckResult:
-    inventory: Inventory | None
-    problems: list[Problem]
-    skipped_rules: list[str]
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-
 def read_files(root: Path) -> tuple[LoadedFiles, list[Problem]]:
     files = LoadedFiles(root=root)
     problems: list[Problem] = []
@@ -176,24 +165,6 @@ def read_files(root: Path) -> tuple[LoadedFiles, list[Problem]]:
                 problems.append(source.problem(("name",), f"must match the file name '{path.stem}'"))
             files.environments[env.name] = env
     return files, problems
-
-
-def check_inventory(root: Path | None = None) -> CheckResult:
-    from .rules import run_rules  # the rules import this module's types
-
-    root = root or default_root()
-    files, problems = read_files(root)
-    rule_problems, skipped = run_rules(files)
-    problems += rule_problems
-    inventory = None if problems else _assemble(files)
-    return CheckResult(inventory, sorted(problems, key=_order), skipped)
-
-
-def load_inventory(root: Path | None = None) -> Inventory:
-    result = check_inventory(root)
-    if result.inventory is None:
-        raise InventoryError(result.problems, result.skipped_rules)
-    return result.inventory
 
 
 def _read(root: Path, path: Path) -> tuple[SourceFile, Problem | None]:
@@ -246,11 +217,8 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def _order(problem: Problem) -> tuple[str, int, str]:
-    return (problem.file, problem.line or 0, problem.rule)
-
-
-def _assemble(files: LoadedFiles) -> Inventory:
+def assemble_inventory(files: LoadedFiles) -> Inventory:
+    """The inventory of files that all validated and passed the rules (see `inventory.check`)."""
     towns: TownsFile = files.models["towns"]  # type: ignore[assignment]
     systems: SystemsFile = files.models["systems"]  # type: ignore[assignment]
     dcs: DatacentersFile = files.models["datacenters"]  # type: ignore[assignment]
@@ -270,4 +238,4 @@ def _assemble(files: LoadedFiles) -> Inventory:
     )
 
 
-__all__: Sequence[str] = ("CheckResult", "Inventory", "check_inventory", "load_inventory", "read_files")
+__all__: Sequence[str] = ("Inventory", "LoadedFiles", "assemble_inventory", "default_root", "read_files")

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from lab.apt_sources import debian_mirrors
 from lab.state import LabState
-from lab.util import LabError, ProcRef, stop_processes, wait_until
+from lab.util import LabError
+from toolkit.processes import ProcRef, stop_processes, wait_until
 
 ACNG = "/usr/sbin/apt-cacher-ng"
 DEFAULT_CACHE = Path("/var/cache/municloud/apt-cacher-ng")

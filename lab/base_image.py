@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lab.apt_sources import DebianMirrors, debian_mirrors
-from lab.util import LabError, ProcRef, run, wait_until
+from lab.util import LabError, run
+from toolkit.processes import ProcRef, wait_until
 
 SUITE = "bookworm"
 DEFAULT_CACHE = Path("/var/cache/municloud/base")

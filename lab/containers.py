@@ -20,7 +20,8 @@ from lab import names
 from lab.base_image import BaseImage
 from lab.state import LabState
 from lab.topology import ContainerSpec, Topology
-from lab.util import LabError, run, wait_until
+from lab.util import LabError, run
+from toolkit.processes import wait_until
 
 LXC_PATH = Path("/var/lib/lxc")
 

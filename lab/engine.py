@@ -37,7 +37,8 @@ from lab.containers import LXC_PATH, Containers, list_containers, lxc_state, ssh
 from lab.routers import FRR_ETC, FRR_RUN, NETOPS_USER, Routers, ensure_netops_user
 from lab.state import DEFAULT_STATE_DIR, LabState, exclusive
 from lab.topology import LAB_RANGE, MGMT_IFNAME, Topology
-from lab.util import LabError, ProcRef, attached_processes, require_root, run, stop_processes
+from lab.util import LabError, require_root, run
+from toolkit.processes import ProcRef, attached_processes, stop_processes
 
 Progress = Callable[[str, int, int], None]  # (what is being done, units done, units in all)
 ROUTE_PROTO = "77"  # marks the lab's routes in the root namespace

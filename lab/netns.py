@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from ipaddress import IPv4Interface
 from pathlib import Path
 
-from lab.util import ProcRef, ok, run
+from lab.util import ok, run
+from toolkit.processes import ProcRef
 
 NETNS_DIR = Path("/run/netns")
 

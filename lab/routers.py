@@ -19,7 +19,8 @@ from lab import names
 from lab import netns as nx
 from lab.state import LabState
 from lab.topology import MGMT_IFNAME, RouterSpec, Topology
-from lab.util import LabError, ProcRef, read_pidfile, run, stop_processes, wait_until
+from lab.util import LabError, run
+from toolkit.processes import ProcRef, read_pidfile, stop_processes, wait_until
 
 FRR_ETC = Path("/etc/frr")
 FRR_RUN = Path("/var/run/frr")

@@ -11,8 +11,8 @@ from typing import Any
 
 import yaml
 
+from inventory.environment import EnvironmentBinding
 from inventory.loader import Inventory
-from municloud.environment import EnvironmentBinding
 
 from .rules import PROBE_JOB, alerting_rules, recording_rules
 

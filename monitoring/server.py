@@ -4,7 +4,7 @@
 starts `prometheus` with its data directory under the state directory (never in the source tree),
 listening on the operations center's loopback. Each process is recorded by pid and kernel start
 time in `<state>/monitoring/<env>/processes.json` and stopped by exactly that pid, never by name.
-When the environment is a lab, the processes are also attached to the lab (lab/util.attach_process)
+When the environment is a lab, the processes are also attached to the lab (toolkit/processes.attach_process)
 so that `municloud lab down` stops them with the lab they scrape.
 """
 
@@ -18,10 +18,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from inventory.environment import EnvironmentBinding
 from inventory.loader import Inventory
-from lab.util import ProcRef, attach_process, detach_process, stop_processes, wait_until
-from municloud.environment import EnvironmentBinding
-from municloud.settings import REPO_ROOT, state_dir
+from toolkit.processes import ProcRef, attach_process, detach_process, stop_processes, wait_until
+from toolkit.settings import REPO_ROOT, state_dir
 
 from .promapi import PrometheusAPI
 from .prometheus_config import ConfigFiles, promtool_check, write_config

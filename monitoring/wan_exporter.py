@@ -29,8 +29,8 @@ from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from inventory.loader import load_inventory
-from municloud.environment import EnvironmentBinding, bind_environment
+from inventory.check import load_inventory
+from inventory.environment import EnvironmentBinding, bind_environment
 from network.fleet import Fleet, parallel
 
 CIRCUITS = ("primary", "backup")

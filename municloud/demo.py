@@ -33,11 +33,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from inventory.environment import BINDING_ENV_VAR
+from lab.binding import write_lab_binding
 from lab.engine import Lab
 from lab.topology import Topology
-
-from .environment import BINDING_ENV_VAR
-from .lab_binding import write_lab_binding
 
 DRILLS = ("wan-primary-circuit-loss", "carrier-edge-loss", "dc-site-loss")
 NODES_UP_TIMEOUT_S = 60  # every node answering after `lab up` (sshd banners on a loaded machine)

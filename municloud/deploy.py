@@ -19,14 +19,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from inventory.environment import EnvironmentBinding
 from inventory.loader import Inventory
 from network.apply import apply_plan
 from network.plan import make_plan, select_devices
 from provisioning.runner import Events, run_playbook
 from provisioning.verify import run_verify
-
-from .environment import EnvironmentBinding
-from .settings import state_dir
+from toolkit.settings import state_dir
 
 STAGES = ("network", "provisioning", "verification")
 

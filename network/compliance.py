@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from inventory.environment import EnvironmentBinding
 from inventory.loader import Inventory
 from inventory.model.sla import CONTRACT_TZ
-from municloud.environment import EnvironmentBinding
 
 from .config import mask_secrets
 from .fleet import Fleet, Progress

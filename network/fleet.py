@@ -15,7 +15,7 @@ from ipaddress import IPv4Address
 from pathlib import Path
 from typing import TypeVar
 
-from municloud.environment import BoundHost, EnvironmentBinding
+from inventory.environment import BoundHost, EnvironmentBinding
 
 from .drivers.device import Access, Driver, driver_for
 

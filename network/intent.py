@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
 from inventory.address_plan import AddressPlan, operations_servers
+from inventory.environment import BoundHost, EnvironmentBinding
 from inventory.loader import Inventory
-from municloud.environment import BoundHost, EnvironmentBinding
 
 from .interfaces import INTERFACE_MAPS
 from .interfaces import interface_name as _interface_name

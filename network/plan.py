@@ -10,8 +10,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from inventory.environment import EnvironmentBinding
 from inventory.loader import Inventory
-from municloud.environment import EnvironmentBinding
 
 from .config import config_hash, remediation_and_rollback, unified_diff
 from .fleet import Fleet, Progress, parallel

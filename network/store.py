@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from municloud.settings import state_dir
+from toolkit.settings import state_dir
 
 
 def network_dir() -> Path:

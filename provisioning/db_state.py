@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 
 from inventory.loader import Inventory
-from municloud.settings import state_dir
+from toolkit.settings import state_dir
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,8 @@ which site holds the primary. Shared by `municloud db failover|failback` and the
 
 from __future__ import annotations
 
+from inventory.environment import EnvironmentBinding
 from inventory.loader import Inventory
-from municloud.environment import EnvironmentBinding
 
 from .db_state import primary_site, record_primary_site
 from .runner import Events, PlaybookResult, run_playbook

@@ -21,10 +21,10 @@ from typing import Any
 import ansible_runner
 import yaml
 
+from inventory.environment import EnvironmentBinding
 from inventory.loader import Inventory
-from municloud.environment import EnvironmentBinding
-from municloud.exports.ansible import ansible_inventory
-from municloud.settings import REPO_ROOT, state_dir
+from provisioning.ansible_inventory import ansible_inventory
+from toolkit.settings import REPO_ROOT, state_dir
 
 from .db_state import primary_site
 from .secrets import ensure_secrets

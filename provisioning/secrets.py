@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from municloud.settings import state_dir
+from toolkit.settings import state_dir
 
 SECRET_NAMES = ("postgresql_app_password", "postgresql_replication_password")
 

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from inventory.address_plan import operations_servers
+from inventory.environment import EnvironmentBinding
 from inventory.loader import Inventory
-from municloud.environment import EnvironmentBinding
-from municloud.settings import state_dir
+from toolkit.settings import state_dir
 
 from .db_state import primary_site
 from .runner import ssh_args

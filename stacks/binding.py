@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from inventory.environment import BindingFile, BoundHostOverride
 from inventory.loader import Inventory
-from municloud.environment import BindingFile, BoundHostOverride
 
 from .naming import DC_SCOPE, WAN_SCOPE, parse_stack
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 import pulumi
 import pulumi_vsphere as vsphere
 
-from inventory.loader import Inventory, load_inventory
-from municloud.environment import environment_plan
+from inventory.check import load_inventory
+from inventory.environment import environment_plan
+from inventory.loader import Inventory
 
 from .datacenter import DataCenter
 from .municipality import Municipality

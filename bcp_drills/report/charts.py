@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from matplotlib.axes import Axes
 
-from municloud.documents import figure_png, japanese_chart
+from toolkit.documents import figure_png, japanese_chart
 
 from .figures import TownAggregate, TownOutage
 

@@ -18,25 +18,16 @@ from typing import Literal
 from inventory.model.sla import CONTRACT_TZ
 
 from ..journal import DrillRecord, Journal, Outage, Step, Verdict
+from ..verdicts import worst_verdict
 
 Result = Literal["pass", "fail", "no data", "not measured"]
 
-VERDICT_JA: dict[str, str] = {"passed": "合格", "passed with findings": "指摘事項あり合格", "failed": "不合格"}
 RESULT_LABEL: dict[str, str] = {
     "pass": "合格 / pass",
     "fail": "不合格 / fail",
     "no data": "データなし / no data",
     "not measured": "対象外 / not measured",
 }
-_VERDICT_RANK = {"passed": 0, "passed with findings": 1, "failed": 2}
-
-
-def verdict_label(verdict: str) -> str:
-    return f"{VERDICT_JA[verdict]} / {verdict}"
-
-
-def worst_verdict(verdicts: Sequence[Verdict]) -> Verdict:
-    return max(verdicts, key=_VERDICT_RANK.__getitem__)
 
 
 def local_time(value: float | datetime | None, with_date: bool = True) -> str:

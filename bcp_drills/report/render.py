@@ -7,20 +7,19 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from municloud.documents import png_data_uri, templates, write_html_and_pdf
+from toolkit.documents import png_data_uri, templates, write_html_and_pdf
 
 from ..journal import Journal, validate_journal
+from ..verdicts import VERDICT_JA, verdict_label
 from .charts import annual_chart, drill_chart
 from .figures import (
     RESULT_LABEL,
-    VERDICT_JA,
     AnnualFigures,
     DrillFigures,
     annual_figures,
     drill_figures,
     duration_text,
     local_time,
-    verdict_label,
 )
 
 _TEMPLATES = templates("bcp_drills.report")

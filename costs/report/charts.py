@@ -3,7 +3,7 @@ saving rate; a manager sees at a glance who pays what and who saves how much."""
 
 from __future__ import annotations
 
-from municloud.documents import figure_png, japanese_chart
+from toolkit.documents import figure_png, japanese_chart
 
 from ..allocation import Allocation
 from ..records import rate_shown, saving_rate

@@ -7,7 +7,7 @@ import csv
 import json
 from pathlib import Path
 
-from municloud.documents import png_data_uri, templates, write_html_and_pdf
+from toolkit.documents import png_data_uri, templates, write_html_and_pdf
 
 from ..allocation import Allocation
 from ..records import ROUNDING_RULE, allocation_csv_rows, allocation_record

@@ -1,63 +1,9 @@
-"""Cross-file rules of the inventory: each a small function registered with `@rule`.
-
-A rule says which files it needs; it runs only when all of them validated against their models (a
-rule over a broken file would report nonsense), and the check says which rules it had to skip.
-When only some entries of a list failed (one bad town), the rules run over the others, except the
-rules that need that file complete (a control total, references into it).
-A rule yields findings: (file key, location inside that file, what is broken).
-"""
+"""Cross-file rules of the inventory (see `registry`): each module registers its rules with
+`INVENTORY_RULES`, importing this package registers them all."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from . import contract, costs, identity, network, subscriptions, vsphere  # noqa: F401  (each registers its rules)
+from .registry import INVENTORY_RULES, Finding, Rule, RuleSet, run_rules
 
-from ..loader import LoadedFiles
-from ..problems import Loc, Problem
-
-Finding = tuple[str, Loc, str]
-RuleFunction = Callable[[LoadedFiles], Iterable[Finding]]
-
-
-@dataclass(frozen=True)
-class Rule:
-    name: str
-    needs: tuple[str, ...]
-    complete: tuple[str, ...]
-    check: RuleFunction
-
-
-RULES: list[Rule] = []
-
-
-def rule(*needs: str, complete: tuple[str, ...] = ()) -> Callable[[RuleFunction], RuleFunction]:
-    def register(check: RuleFunction) -> RuleFunction:
-        RULES.append(Rule(check.__name__, needs, complete, check))
-        return check
-
-    return register
-
-
-def run_rules(files: LoadedFiles) -> tuple[list[Problem], list[str]]:
-    from . import contract, costs, identity, network, subscriptions, vsphere  # noqa: F401  (registers the rules)
-
-    problems: list[Problem] = []
-    skipped: list[str] = []
-    for r in RULES:
-        missing = [n for n in r.needs if n not in files.models and n != "environments"]
-        missing += [n for n in r.complete if n in files.partial]
-        if missing:
-            skipped.append(f"{r.name} (needs {', '.join(missing)})")
-            continue
-        for file_key, loc, message in r.check(files):
-            problems.append(files.sources[file_key].problem(_original_loc(files, file_key, loc), message))
-    return problems, skipped
-
-
-def _original_loc(files: LoadedFiles, file_key: str, loc: Loc) -> Loc:
-    """Map an index into a salvaged list back to the entry's index in the file."""
-    if file_key in files.partial and len(loc) > 1 and loc[0] == files.partial[file_key][0]:
-        index = loc[1]
-        if isinstance(index, int):
-            return (loc[0], files.partial[file_key][1][index], *loc[2:])
-    return loc
+__all__ = ["INVENTORY_RULES", "Finding", "Rule", "RuleSet", "run_rules"]

@@ -8,11 +8,11 @@ from datetime import date, datetime, time, timedelta
 
 from ..loader import LoadedFiles
 from ..model.sla import WEEKDAYS, MaintenanceWindow
-from . import Finding, rule
 from .identity import duplicates
+from .registry import INVENTORY_RULES, Finding
 
 
-@rule("sla", complete=("sla",))
+@INVENTORY_RULES.rule("sla", complete=("sla",))
 def tiers_and_calendars_are_consistent(files: LoadedFiles) -> Iterator[Finding]:
     sla = files.sla
     yield from duplicates(((t.id, ("tiers", i, "id")) for i, t in enumerate(sla.tiers)), "sla", "tier id")
@@ -28,7 +28,7 @@ def tiers_and_calendars_are_consistent(files: LoadedFiles) -> Iterator[Finding]:
             yield "sla", ("tiers", i, "service_hours"), f"unknown calendar '{tier.service_hours}'"
 
 
-@rule("sla")
+@INVENTORY_RULES.rule("sla")
 def penalty_bands_cover_0_to_100(files: LoadedFiles) -> Iterator[Finding]:
     for i, tier in enumerate(files.sla.tiers):
         loc = ("tiers", i, "penalty_bands")
@@ -54,7 +54,7 @@ def penalty_bands_cover_0_to_100(files: LoadedFiles) -> Iterator[Finding]:
                 )
 
 
-@rule("sla")
+@INVENTORY_RULES.rule("sla")
 def maintenance_windows_do_not_overlap(files: LoadedFiles) -> Iterator[Finding]:
     windows = files.sla.maintenance_windows
     for i, w in enumerate(windows):

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 
 from ..loader import LoadedFiles
 from ..problems import Loc
-from . import Finding, rule
+from .registry import INVENTORY_RULES, Finding
 
 
 def duplicates(items: Iterable[tuple[object, Loc]], file_key: str, what: str) -> Iterator[Finding]:
@@ -21,14 +21,14 @@ def duplicates(items: Iterable[tuple[object, Loc]], file_key: str, what: str) ->
             first[value] = loc
 
 
-@rule("towns")
+@INVENTORY_RULES.rule("towns")
 def towns_are_unique(files: LoadedFiles) -> Iterator[Finding]:
     towns = files.towns.towns
     for attr, what in (("id", "id"), ("name", "name"), ("romaji", "romaji name"), ("number", "number")):
         yield from duplicates(((getattr(t, attr), ("towns", i, attr)) for i, t in enumerate(towns)), "towns", what)
 
 
-@rule("systems")
+@INVENTORY_RULES.rule("systems")
 def systems_are_unique(files: LoadedFiles) -> Iterator[Finding]:
     systems = files.systems.systems
     for attr, what in (("id", "id"), ("name", "name"), ("name_en", "English name"), ("number", "number")):
@@ -37,7 +37,7 @@ def systems_are_unique(files: LoadedFiles) -> Iterator[Finding]:
         )
 
 
-@rule("towns", complete=("towns",))
+@INVENTORY_RULES.rule("towns", complete=("towns",))
 def population_matches_control_total(files: LoadedFiles) -> Iterator[Finding]:
     expected = files.towns.expected_total_population
     total = sum(t.population for t in files.towns.towns)
@@ -49,7 +49,7 @@ def population_matches_control_total(files: LoadedFiles) -> Iterator[Finding]:
         )
 
 
-@rule("towns", "datacenters")
+@INVENTORY_RULES.rule("towns", "datacenters")
 def host_names_are_unique(files: LoadedFiles) -> Iterator[Finding]:
     names: list[tuple[object, Loc, str]] = []
     for i, t in enumerate(files.towns.towns):
@@ -64,7 +64,7 @@ def host_names_are_unique(files: LoadedFiles) -> Iterator[Finding]:
         seen.add(name)
 
 
-@rule("datacenters")
+@INVENTORY_RULES.rule("datacenters")
 def datacenters_have_one_primary(files: LoadedFiles) -> Iterator[Finding]:
     dcs = files.datacenters.datacenters
     yield from duplicates(((d.id, ("datacenters", i, "id")) for i, d in enumerate(dcs)), "datacenters", "id")

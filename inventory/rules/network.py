@@ -7,11 +7,11 @@ from collections.abc import Iterator
 from ..address_plan import PlanError, plan_addresses, plan_problems
 from ..loader import LoadedFiles
 from ..problems import Loc
-from . import Finding, rule
 from .identity import duplicates
+from .registry import INVENTORY_RULES, Finding
 
 
-@rule("towns", "wan", "datacenters", complete=("datacenters",))
+@INVENTORY_RULES.rule("towns", "wan", "datacenters", complete=("datacenters",))
 def circuits_land_on_two_carrier_edges(files: LoadedFiles) -> Iterator[Finding]:
     edges = {e.id for e in files.wan.carrier.edges}
     known = ", ".join(sorted(edges))
@@ -51,7 +51,7 @@ def circuits_land_on_two_carrier_edges(files: LoadedFiles) -> Iterator[Finding]:
             )
 
 
-@rule("towns", "wan", "datacenters")
+@INVENTORY_RULES.rule("towns", "wan", "datacenters")
 def as_numbers_and_router_names_are_unique(files: LoadedFiles) -> Iterator[Finding]:
     asns: list[tuple[object, Loc, str]] = [(files.wan.carrier.asn, ("carrier", "asn"), "wan")]
     names: list[tuple[object, Loc, str]] = [
@@ -71,7 +71,7 @@ def as_numbers_and_router_names_are_unique(files: LoadedFiles) -> Iterator[Findi
             seen.add(value)
 
 
-@rule("towns", "wan", "datacenters", "addressing", "environments", complete=("datacenters",))
+@INVENTORY_RULES.rule("towns", "wan", "datacenters", "addressing", "environments", complete=("datacenters",))
 def address_plans_fit_their_environments(files: LoadedFiles) -> Iterator[Finding]:
     towns = files.towns.towns
     for name, env in files.environments.items():
@@ -99,7 +99,7 @@ def _plan_finding(files: LoadedFiles, env_key: str, subject: tuple[str, ...], me
     return env_key, tuple(what.split(".")), message
 
 
-@rule("wan", "sla", "environments")
+@INVENTORY_RULES.rule("wan", "sla", "environments")
 def change_windows_stay_out_of_service_hours(files: LoadedFiles) -> Iterator[Finding]:
     """A network change window must not overlap the office hours any SLA tier counts (a change
     then would risk the counter services), and an unrestricted environment must exist."""

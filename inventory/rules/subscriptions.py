@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from ..loader import LoadedFiles
 from ..model.systems import SystemClass
 from ..problems import unknown_name as _unknown
-from . import Finding, rule
+from .registry import INVENTORY_RULES, Finding
 
 
-@rule("towns", "systems", complete=("systems",))
+@INVENTORY_RULES.rule("towns", "systems", complete=("systems",))
 def subscriptions_follow_system_classes(files: LoadedFiles) -> Iterator[Finding]:
     systems = {s.id: s for s in files.systems.systems}
     known = list(systems)
@@ -50,7 +50,7 @@ def subscriptions_follow_system_classes(files: LoadedFiles) -> Iterator[Finding]
                 yield "towns", loc, f"{system.label} is both subscribed and covered by {ext.vendor}'s system"
 
 
-@rule("towns", "systems", complete=("systems",))
+@INVENTORY_RULES.rule("towns", "systems", complete=("systems",))
 def tenant_parameters_are_valid(files: LoadedFiles) -> Iterator[Finding]:
     systems = {s.id: s for s in files.systems.systems}
     for i, town in enumerate(files.towns.towns):
@@ -75,7 +75,7 @@ def tenant_parameters_are_valid(files: LoadedFiles) -> Iterator[Finding]:
                     yield "towns", (*loc, key), problem
 
 
-@rule("systems", "sla", complete=("sla",))
+@INVENTORY_RULES.rule("systems", "sla", complete=("sla",))
 def systems_reference_tiers_and_calendars(files: LoadedFiles) -> Iterator[Finding]:
     tiers = [t.id for t in files.sla.tiers]
     calendars = [c.id for c in files.sla.calendars]

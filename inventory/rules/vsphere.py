@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..loader import LoadedFiles
-from . import Finding, rule
+from .registry import INVENTORY_RULES, Finding
 
 
-@rule("vsphere", "datacenters", complete=("datacenters",))
+@INVENTORY_RULES.rule("vsphere", "datacenters", complete=("datacenters",))
 def every_data_center_has_a_vsphere_site(files: LoadedFiles) -> Iterator[Finding]:
     dc_ids = [dc.id for dc in files.datacenters.datacenters]
     for dc_id in dc_ids:
@@ -19,7 +19,7 @@ def every_data_center_has_a_vsphere_site(files: LoadedFiles) -> Iterator[Finding
             yield ("vsphere", ("sites", site), f"'{site}' is not a data center (known: {', '.join(dc_ids)})")
 
 
-@rule("vsphere", "datacenters", "towns")
+@INVENTORY_RULES.rule("vsphere", "datacenters", "towns")
 def vm_sizes_within_limits(files: LoadedFiles) -> Iterator[Finding]:
     limits = files.vsphere.vm_limits
     for i, dc in enumerate(files.datacenters.datacenters):

@@ -11,7 +11,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from bcp_drills.report.figures import verdict_label
+from bcp_drills.verdicts import verdict_label
 from inventory.model.sla import CONTRACT_TZ
 
 from . import charts

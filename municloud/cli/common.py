@@ -13,10 +13,11 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from inventory.loader import Inventory, load_inventory
+from inventory.environment import EnvironmentBinding, bind_environment
+from inventory.loader import Inventory
 from inventory.problems import InventoryError
 
-from ..environment import EnvironmentBinding, bind_environment
+from ..checks import load_inventory
 
 
 class Exit(IntEnum):

@@ -15,7 +15,7 @@ from costs.invoice import MonthError, make_invoice
 from costs.records import allocation_csv_rows, allocation_record, invoice_record
 from costs.report import render_allocation
 from costs.sla_report import SlaReport, SlaReportError, check_report, read_sla_report
-from municloud.documents import DocumentError
+from toolkit.documents import DocumentError
 
 from .common import Exit, err, fail, inventory_or_exit, out, print_json
 from .cost_tables import print_allocation, print_invoice

@@ -9,13 +9,13 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from inventory.environment import binding_path, environment_plan
 from lab.derive import PROFILES, derive_topology, profile_towns
 from lab.engine import Lab
 from lab.util import NotRootError
+from toolkit.settings import state_dir
 
 from ..demo import Demo, DemoFailed, DemoResult, DemoTarget
-from ..environment import binding_path, environment_plan
-from ..settings import state_dir
 from .common import Exit, err, fail, inventory_or_exit, out, progress_bar
 
 GOAL_SECONDS = 15 * 60  # the demo's promise on 2 cores with a warm package cache

@@ -11,12 +11,12 @@ from rich.table import Table
 
 from bcp_drills.journal import Journal, JournalError, read_journal
 from bcp_drills.report import render_annual, render_drill
-from bcp_drills.report.figures import verdict_label
 from bcp_drills.report.render import drill_stem
-from inventory.loader import load_inventory
+from bcp_drills.verdicts import verdict_label
 from inventory.problems import InventoryError
-from municloud.documents import DocumentError
+from toolkit.documents import DocumentError
 
+from ..checks import load_inventory
 from .common import Exit, err, fail, out, print_json
 from .drill_run_cmd import list_scenarios, run
 

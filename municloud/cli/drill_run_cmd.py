@@ -13,8 +13,8 @@ from rich.table import Table
 from bcp_drills.runner import run_drill
 from bcp_drills.scenario import scenarios
 from network.windows import change_window
+from toolkit.settings import state_dir
 
-from ..settings import state_dir
 from .common import Exit, binding_or_exit, err, fail, invalid_input_exits, out, print_json
 from .provision_cmd import EnvOption, JsonOption
 

@@ -10,12 +10,13 @@ import yaml
 from rich.table import Table
 
 from inventory.address_plan import plan_as_dict
-from inventory.loader import check_inventory, default_root
+from inventory.environment import bind_environment, environment_plan
+from inventory.loader import default_root
 from inventory.model.systems import SystemClass
 from inventory.problems import InventoryError
+from provisioning.ansible_inventory import ansible_inventory
 
-from ..environment import bind_environment, environment_plan
-from ..exports.ansible import ansible_inventory
+from ..checks import check_inventory
 from .common import Exit, err, fail, invalid_input_exits, inventory_or_exit, out, print_json, print_problems
 
 app = typer.Typer(

@@ -9,15 +9,15 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from inventory.loader import load_inventory
+from inventory.environment import binding_path, environment_plan
 from inventory.problems import InventoryError
+from lab.binding import write_lab_binding
 from lab.derive import PROFILES, derive_topology, profile_towns
 from lab.engine import Lab
 from lab.util import LabError, NotRootError
 from provisioning.db_state import forget_primary_site
 
-from ..environment import binding_path, environment_plan
-from ..lab_binding import write_lab_binding
+from ..checks import load_inventory
 from .common import Exit, err, fail, inventory_or_exit, out, print_json, progress_bar
 
 app = typer.Typer(

@@ -12,6 +12,7 @@ import typer
 from rich.syntax import Syntax
 from rich.table import Table
 
+from inventory.environment import bind_environment
 from network.apply import ApplyRefused, Journal, apply_plan, rollback_device, rollback_unfinished, unfinished_changes
 from network.audit import audit, read_audit
 from network.backup import BackupError, BackupRepo
@@ -19,7 +20,6 @@ from network.compliance import ComplianceReport, check_compliance
 from network.fleet import Fleet
 from network.plan import Plan, PlanError, fetch_running, intended_configs, make_plan, select_devices
 
-from ..environment import bind_environment
 from .common import Exit, binding_or_exit, err, fail, invalid_input_exits, inventory_or_exit, out, print_json
 from .common import progress_bar as _progress  # the same progress bar as `lab up`
 from .written import print_written
@@ -356,8 +356,7 @@ def _write_compliance(report: ComplianceReport, out_dir: Path) -> dict[str, Path
     # imported here: the report's documents bring matplotlib (most of a second), which no other
     # `net` command needs
     from network.report import render_compliance
-
-    from ..documents import DocumentError
+    from toolkit.documents import DocumentError
 
     try:
         return render_compliance(report, out_dir)

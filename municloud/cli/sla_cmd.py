@@ -19,7 +19,7 @@ from monitoring.sla.calendar import Period, month_period, span_period
 from monitoring.sla.render import file_label, write_report_set
 from monitoring.sla.report import build_report, report_json
 from monitoring.sla.schedule import has_systemd, install_cron, install_systemd, schedule_files
-from municloud.settings import state_dir
+from toolkit.settings import state_dir
 
 from .common import Exit, binding_or_exit, err, fail, out, print_json
 

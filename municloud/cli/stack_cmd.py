@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from municloud.environment import write_binding
+from inventory.environment import write_binding
 from stacks.automation.runner import NoPulumiCli, NotConfigured, StackResult, run_stacks
 from stacks.binding import binding_from_outputs
 from stacks.naming import DC_SCOPE, WAN_SCOPE

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from municloud.documents import templates, write_html_and_pdf
+from toolkit.documents import templates, write_html_and_pdf
 
 from ..compliance import STATUS_LABELS, ComplianceReport
 

@@ -2,7 +2,7 @@
 
 from pulumi_policy import EnforcementLevel, PolicyPack
 
-from inventory.loader import load_inventory
+from inventory.check import load_inventory
 from stacks.policy.rules import build_policies, facts_from_inventory
 
 PolicyPack(

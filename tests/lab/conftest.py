@@ -39,15 +39,16 @@ import pytest
 from xdist.scheduler import LoadScopeScheduling
 
 from inventory.address_plan import plan_addresses
-from inventory.loader import Inventory, load_inventory
+from inventory.check import load_inventory
+from inventory.environment import BINDING_ENV_VAR, EnvironmentBinding, bind_environment
+from inventory.loader import Inventory
 from inventory.model.environment import Regions
 from lab.base_image import ensure_base_image
+from lab.binding import write_lab_binding
 from lab.derive import derive_topology, profile_towns
 from lab.engine import Lab, UpReport
 from lab.names import client_ns, router_ns
 from lab.topology import Topology, sample_topology
-from municloud.environment import BINDING_ENV_VAR, EnvironmentBinding, bind_environment
-from municloud.lab_binding import write_lab_binding
 
 from .system import lab_objects
 

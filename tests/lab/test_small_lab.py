@@ -11,7 +11,7 @@ import pytest
 import yaml
 from netmiko.exceptions import NetmikoTimeoutException
 
-from municloud.environment import bind_environment
+from inventory.environment import bind_environment
 
 from .conftest import SMALL_PREFIX, SmallLab
 from .system import link_flags, ping, ping_until

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from inventory.loader import Inventory, load_inventory
+from inventory.check import load_inventory
+from inventory.loader import Inventory
 from inventory.model.sla import CONTRACT_TZ, MaintenanceWindow
 
 from .backfill import BackfilledPrometheus, ProbeSeries, backfilled_prometheus

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from costs.sla_report import check_report, read_sla_report
-from inventory.loader import Inventory, load_inventory
+from inventory.check import load_inventory
+from inventory.loader import Inventory
 from monitoring.sla.calendar import month_period
 from monitoring.sla.render import write_report_set
 from monitoring.sla.report import build_report

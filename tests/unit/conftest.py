@@ -10,8 +10,10 @@ from typing import Any
 import pytest
 import yaml
 
-from inventory.loader import DEFAULT_ROOT, CheckResult, check_inventory
+from inventory.check import CheckResult
+from inventory.loader import DEFAULT_ROOT
 from inventory.source import InventoryLoader
+from municloud.checks import check_inventory
 
 Edit = Callable[[str, Callable[[Any], None]], None]
 

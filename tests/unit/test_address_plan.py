@@ -8,7 +8,7 @@ from ipaddress import IPv4Network
 import pytest
 
 from inventory.address_plan import LAB_SUPERNET, plan_addresses, plan_problems
-from inventory.loader import load_inventory
+from inventory.check import load_inventory
 from inventory.model.towns import Town
 
 

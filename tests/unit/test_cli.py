@@ -98,8 +98,8 @@ def test_ansible_inventory_groups_and_hostvars(env: str, tmp_path: Path, edit: E
 
 
 def test_binding_file_limits_the_towns_and_overrides_addresses(tmp_path: Path) -> None:
-    from inventory.loader import load_inventory
-    from municloud.environment import BindingFile, BoundHostOverride, bind_environment, write_binding
+    from inventory.check import load_inventory
+    from inventory.environment import BindingFile, BoundHostOverride, bind_environment, write_binding
 
     path = tmp_path / "binding.yaml"
     write_binding(

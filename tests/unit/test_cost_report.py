@@ -13,7 +13,7 @@ from costs.allocation import allocate
 from costs.inputs import allocation_input
 from costs.report import render_allocation
 from costs.tables import SkippedStep, StepTable, allocation_steps
-from inventory.loader import load_inventory
+from municloud.checks import load_inventory
 from municloud.cli.main import app
 
 from .conftest import Edit

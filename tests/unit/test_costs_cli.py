@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from costs.invoice import make_invoice
-from inventory.loader import load_inventory
+from municloud.checks import load_inventory
 from municloud.cli.main import app
 
 from .conftest import Edit, check, problems_of

@@ -2,7 +2,7 @@
 
 from collections import Counter
 
-from inventory.loader import check_inventory, load_inventory
+from inventory.check import check_inventory, load_inventory
 from inventory.model.systems import SystemClass
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from inventory.loader import load_inventory
+from inventory.check import load_inventory
+from inventory.environment import environment_plan
 from lab.derive import derive_topology, profile_towns
-from municloud.environment import environment_plan
 
 
 @pytest.fixture(scope="module")

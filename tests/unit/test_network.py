@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from inventory.loader import load_inventory
+from inventory.check import load_inventory
+from inventory.environment import bind_environment
 from inventory.model.sla import CONTRACT_TZ
-from municloud.environment import bind_environment
 from network.config import mask_secrets, push_commands, remediation, remediation_and_rollback, same_config
 from network.intent import build_intents
 from network.plan import DevicePlan, Plan
@@ -198,7 +198,8 @@ def test_apply_is_refused_outside_the_change_windows(inventory, tmp_path: Path, 
 def test_a_change_window_in_office_hours_is_an_inventory_problem(tmp_path: Path) -> None:
     import shutil
 
-    from inventory.loader import DEFAULT_ROOT, check_inventory
+    from inventory.check import check_inventory
+    from inventory.loader import DEFAULT_ROOT
 
     root = tmp_path / "inventory"
     shutil.copytree(DEFAULT_ROOT, root, ignore=shutil.ignore_patterns("*.py", "__pycache__", "model", "rules"))

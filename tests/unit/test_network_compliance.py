@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from inventory.loader import load_inventory
+from inventory.check import load_inventory
+from inventory.environment import bind_environment
 from municloud.cli.main import app
-from municloud.environment import bind_environment
 from network import plan as plan_module
 from network.compliance import check_compliance
 from network.drivers.device import DeviceError

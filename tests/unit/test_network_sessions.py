@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from inventory.loader import load_inventory
-from municloud.environment import bind_environment
+from inventory.check import load_inventory
+from inventory.environment import bind_environment
 from network.apply import Applier
 from network.drivers.device import DeviceError
 from network.fleet import Fleet

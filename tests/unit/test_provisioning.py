@@ -10,10 +10,10 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from inventory.loader import load_inventory
+from inventory.check import load_inventory
+from inventory.environment import BindingFile, BoundHostOverride, bind_environment, write_binding
 from municloud.cli.main import app
-from municloud.environment import BindingFile, BoundHostOverride, bind_environment, write_binding
-from municloud.exports.ansible import ansible_inventory
+from provisioning.ansible_inventory import ansible_inventory
 from provisioning.db_state import forget_primary_site, primary_site, record_primary_site
 from provisioning.runner import mitogen_strategy, run_variables, ssh_args
 from provisioning.secrets import SECRET_NAMES, ensure_secrets

@@ -17,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bcp_drills.journal import validate_journal
-from inventory.loader import load_inventory
+from inventory.check import load_inventory
 from inventory.model.sla import CONTRACT_TZ
 from monitoring.sla.calendar import Period, span_period
 from monitoring.sla.drills import explain, find_journals

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from inventory.loader import load_inventory
+from inventory.check import load_inventory
 from inventory.model.sla import CONTRACT_TZ, PenaltyBand, ServiceCalendar
 from monitoring.rules import evaluation_offset, minute_group_name
 from monitoring.sla.calendar import (

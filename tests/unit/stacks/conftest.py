@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from inventory.loader import Inventory, load_inventory
+from inventory.check import load_inventory
+from inventory.loader import Inventory
 from stacks.mocked import run_mocked
 from stacks.naming import StackId
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from inventory.environment import bind_environment
 from municloud.cli.main import app
-from municloud.environment import bind_environment
 from stacks.automation.runner import NoPulumiCli, run_stacks, waves
 
 FAKE = Path(__file__).with_name("fake_pulumi.py")
@@ -103,7 +103,7 @@ def test_outputs_write_the_prod_binding(fake_env: dict[str, str], tmp_path: Path
     result = CliRunner().invoke(app, ["stack", "outputs", "--scope", "ina", "--scope", "ogose", "-o", str(binding)])
     assert result.exit_code == 0, result.output
     assert [c["stack"] for c in ops(fake_env, "output")].count("prod-ina") >= 1
-    from inventory.loader import load_inventory
+    from inventory.check import load_inventory
 
     bound = bind_environment(load_inventory(), "prod", binding)
     assert bound.towns == ("ina", "ogose")

@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
+from inventory.environment import environment_plan
 from inventory.loader import Inventory
-from municloud.environment import environment_plan
 from stacks.mocked import STACK_REFERENCE, MockedRun, run_mocked
 from stacks.naming import StackId
 from stacks.wan import WanInvalid, wan_problems

@@ -6,9 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from inventory.address_plan import operations_servers
+from inventory.environment import EnvironmentBinding
 from inventory.loader import Inventory
-
-from ..environment import EnvironmentBinding
 
 
 def _group(name: str) -> str:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lab.engine import Lab
+from inventory.environment import BindingFile, BoundClient, BoundHostOverride, LabHandle, write_binding
 
-from .environment import BindingFile, BoundClient, BoundHostOverride, LabHandle, write_binding
+from .engine import Lab
 
 
 def lab_binding(lab: Lab, towns: list[str]) -> BindingFile:
