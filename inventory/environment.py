@@ -17,13 +17,13 @@ from typing import Literal
 import yaml
 from pydantic import Field, ValidationError
 
-from inventory.address_plan import AddressPlan, plan_addresses
-from inventory.loader import Inventory
-from inventory.model.base import InventoryModel
-from inventory.model.environment import EnvironmentConfig
-from inventory.problems import InventoryError
-from inventory.schema_errors import schema_problems
-from inventory.source import SourceFile
+from .address_plan import AddressPlan, plan_addresses
+from .loader import Inventory
+from .model.base import InventoryModel
+from .model.environment import EnvironmentConfig
+from .problems import InventoryError
+from .schema_errors import schema_problems
+from .source import SourceFile
 
 HostKind = Literal["router", "server"]
 
