@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from bcp_drills.journal import JOURNAL_FILE
 from bcp_drills.runner import run_drill
 from bcp_drills.scenario import scenarios
 from network.windows import change_window
@@ -96,7 +97,7 @@ def run(
         )
     record = journal["municloud"]
     if as_json:
-        print_json({"journal": str(directory / "journal.json"), **record})
+        print_json({"journal": str(directory / JOURNAL_FILE), **record})
     else:
         table = Table(title=f"drill {name}: {record['verdict']} ({journal.get('status')})")
         for column in ("town", "名称", "affected", "outage ms", "recovered"):
@@ -120,8 +121,6 @@ def run(
             )
         for observation in record["observations"]:
             out.print(f"[yellow]observation[/]: {observation}", highlight=False)
-        out.print(
-            f"journal: {directory / 'journal.json'} (report: municloud drill report {directory / 'journal.json'})"
-        )
+        out.print(f"journal: {directory / JOURNAL_FILE} (report: municloud drill report {directory / JOURNAL_FILE})")
     if record["verdict"] == "failed":
         raise typer.Exit(int(Exit.FAILED))
