@@ -17,7 +17,7 @@ from network.windows import change_window
 from toolkit.settings import state_dir
 
 from .common import Exit, binding_or_exit, err, fail, invalid_input_exits, out, print_json
-from .provision_cmd import EnvOption, JsonOption
+from .options import EnvOption, JsonOption, TownsOption
 
 
 def list_scenarios(as_json: JsonOption = False) -> None:
@@ -45,9 +45,7 @@ def list_scenarios(as_json: JsonOption = False) -> None:
 def run(
     name: Annotated[str, typer.Argument(help="The scenario (see `municloud drill list`).")],
     env: EnvOption = "lab",
-    town: Annotated[
-        list[str] | None, typer.Option("--town", help="Only these towns (repeatable); default all.")
-    ] = None,
+    town: TownsOption = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Every probe and precondition, no fault.")] = False,
     yes: Annotated[bool, typer.Option("--yes", help="Needed in production for a destructive scenario.")] = False,
     operator: Annotated[str | None, typer.Option(help="Who runs the drill (recorded); default: the login.")] = None,
