@@ -24,6 +24,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from inventory.problems import format_field
 
+# The journal's file name in its drill's folder: the runner writes it, the reports look for it.
+JOURNAL_FILE = "journal.json"
 Verdict = Literal["passed", "passed with findings", "failed"]
 NonNegative = Annotated[float, Field(ge=0)]
 

@@ -29,6 +29,7 @@ from lab.engine import Lab
 
 from . import drill as context
 from .drill import Drill
+from .journal import JOURNAL_FILE
 from .probes import Outage, PlannedOutage, planned_during, start_stream, stop_streams
 from .scenario import Scenario, Step
 
@@ -182,7 +183,7 @@ def run_drill(
             drill.observe(f"faults left after the rollbacks were healed by the safety net: {left}")
         context.set_current(None)
     journal["municloud"] = analyse(drill, journal, started, time.time())
-    (out_dir / "journal.json").write_text(json.dumps(journal, ensure_ascii=False, indent=1, default=str))
+    (out_dir / JOURNAL_FILE).write_text(json.dumps(journal, ensure_ascii=False, indent=1, default=str))
     return journal
 
 

@@ -19,12 +19,13 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Literal
+from typing import get_args
+
+from inventory.model.costs import Basis, Step
 
 from .rounding import largest_remainder
 
-Basis = Literal["equal", "population", "subscribed_systems", "clients", "circuits"]
-BASES: tuple[Basis, ...] = ("equal", "population", "subscribed_systems", "clients", "circuits")
+BASES: tuple[Basis, ...] = get_args(Basis)  # in the order the inventory's model declares them
 BASIS_LABELS: dict[str, str] = {
     "equal": "均等割 equal",
     "population": "人口割 population",
@@ -32,7 +33,6 @@ BASIS_LABELS: dict[str, str] = {
     "clients": "端末数割 client PCs",
     "circuits": "回線数割 circuits",
 }
-Step = Literal["basic", "migration"]
 Share = Mapping[Basis, Fraction]  # weights that add up to 1
 
 

@@ -6,7 +6,7 @@ sla.yaml carries defaults, each marked in a comment as a default to be replaced 
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
@@ -22,6 +22,14 @@ CONTRACT_TZ = ZoneInfo("Asia/Tokyo")
 
 def to_contract_time(moment: datetime) -> datetime:
     return moment.astimezone(CONTRACT_TZ).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def local_moment(day: date, time_of_day: time) -> datetime:
+    """`time_of_day` on `day` as a naive Japan time; 24:00 (time.max) is the next day's 00:00, so
+    that a span ending at 24:00 ends exactly where the next day starts."""
+    if time_of_day == time.max:
+        return datetime.combine(day + timedelta(days=1), time(0))
+    return datetime.combine(day, time_of_day)
 
 
 MonthDay = Annotated[str, Field(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")]
@@ -91,6 +99,39 @@ class MaintenanceWindow(InventoryModel):
         """A 'once' window as naive Japan times, comparable with the recurring windows' times."""
         assert self.starts_at is not None and self.ends_at is not None
         return to_contract_time(self.starts_at), to_contract_time(self.ends_at)
+
+    def occurs_on(self, day: date) -> bool:
+        """Whether a recurring window recurs on `day`: on its weekday, and for a monthly window only on
+        the n-th of them in the month (days 1-7 hold the 1st, 8-14 the 2nd, ...). Never a 'once' window."""
+        if self.recurrence == "once" or WEEKDAYS[day.weekday()] != self.weekday:
+            return False
+        return self.recurrence == "weekly" or (day.day - 1) // 7 + 1 == self.nth
+
+    def occurrences(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+        """Every occurrence [from, to) that overlaps [start, end), in time order, all naive Japan times
+        (to_contract_time). A recurring window occurs once on each day it recurs on (ending at the
+        next day's 00:00 at the latest); a 'once' window has one occurrence, its period."""
+        if self.recurrence == "once":
+            spans = [self.local_period()]
+        else:
+            first = start.date()
+            days = (first + timedelta(days=n) for n in range((end.date() - first).days + 1))
+            spans = [self._on(day) for day in days if self.occurs_on(day)]
+        return [(s, e) for s, e in spans if s < end and e > start]
+
+    def contains(self, moment: datetime) -> bool:
+        """Whether the naive Japan time `moment` is inside an occurrence (its start in, its end out)."""
+        if self.recurrence == "once":
+            start, end = self.local_period()
+        elif self.occurs_on(moment.date()):
+            start, end = self._on(moment.date())
+        else:
+            return False
+        return start <= moment < end
+
+    def _on(self, day: date) -> tuple[datetime, datetime]:
+        assert self.start is not None and self.end is not None
+        return local_moment(day, self.start), local_moment(day, self.end)
 
     @model_validator(mode="after")
     def _shape(self) -> MaintenanceWindow:

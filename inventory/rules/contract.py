@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from datetime import date, datetime, time, timedelta
 
 from ..loader import LoadedFiles
-from ..model.sla import WEEKDAYS, MaintenanceWindow
+from ..model.sla import MaintenanceWindow
 from .identity import duplicates
 from .registry import INVENTORY_RULES, Finding
 
@@ -69,24 +68,10 @@ def _overlap(a: MaintenanceWindow, b: MaintenanceWindow) -> bool:
             return False
         # Two monthly windows on different n-th weekdays never meet; weekly meets every n-th.
         return not (a.recurrence == b.recurrence == "monthly" and a.nth != b.nth)
-    if a.recurrence == b.recurrence == "once":
-        (a_start, a_end), (b_start, b_end) = a.local_period(), b.local_period()
-        return a_start < b_end and b_start < a_end
-    once, recurring = (a, b) if a.recurrence == "once" else (b, a)
+    once, other = (a, b) if a.recurrence == "once" else (b, a)
     start, end = once.local_period()
-    return any(s < end and start < e for s, e in _occurrences(recurring, start.date(), end.date()))
+    return bool(other.occurrences(start, end))
 
 
 def _times_overlap(a: MaintenanceWindow, b: MaintenanceWindow) -> bool:
     return a.start < b.end and b.start < a.end  # type: ignore[operator]
-
-
-def _occurrences(w: MaintenanceWindow, first: date, last: date) -> Iterator[tuple[datetime, datetime]]:
-    day = first
-    while day <= last:
-        if WEEKDAYS[day.weekday()] == w.weekday and (w.recurrence == "weekly" or (day.day - 1) // 7 + 1 == w.nth):
-            end = (
-                datetime.combine(day, w.end) if w.end != time.max else datetime.combine(day + timedelta(days=1), time())
-            )
-            yield datetime.combine(day, w.start), end  # type: ignore[arg-type]
-        day += timedelta(days=1)

@@ -17,7 +17,14 @@ from datetime import date, datetime, time, timedelta
 import jpholiday
 import numpy as np
 
-from inventory.model.sla import CONTRACT_TZ, WEEKDAYS, MaintenanceWindow, ServiceCalendar
+from inventory.model.sla import (
+    CONTRACT_TZ,
+    WEEKDAYS,
+    MaintenanceWindow,
+    ServiceCalendar,
+    local_moment,
+    to_contract_time,
+)
 
 
 @dataclass(frozen=True)
@@ -127,9 +134,7 @@ def _days(window: Window) -> list[date]:
 
 
 def _at(day: date, moment: time) -> datetime:
-    if moment == time.max:  # 24:00
-        return datetime.combine(day + timedelta(days=1), time(0), tzinfo=CONTRACT_TZ)
-    return datetime.combine(day, moment, tzinfo=CONTRACT_TZ)
+    return local_moment(day, moment).replace(tzinfo=CONTRACT_TZ)
 
 
 def service_mask(window: Window, cal: ServiceCalendar) -> np.ndarray:
@@ -145,22 +150,13 @@ def maintenance_spans(
     window: Window, windows: list[MaintenanceWindow]
 ) -> list[tuple[MaintenanceWindow, datetime, datetime]]:
     """Every occurrence of the declared maintenance windows that touches the window."""
-    spans: list[tuple[MaintenanceWindow, datetime, datetime]] = []
-    days = _days(window)
-    for mw in windows:
-        if mw.recurrence == "once":
-            assert mw.starts_at is not None and mw.ends_at is not None
-            spans.append((mw, _jst(mw.starts_at), _jst(mw.ends_at)))
-            continue
-        assert mw.weekday is not None and mw.start is not None and mw.end is not None
-        weekday = WEEKDAYS.index(mw.weekday)
-        for day in days:
-            if day.weekday() != weekday:
-                continue
-            if mw.recurrence == "monthly" and (day.day - 1) // 7 + 1 != mw.nth:
-                continue
-            spans.append((mw, _at(day, mw.start), _at(day, mw.end)))
-    return [(mw, s, e) for mw, s, e in spans if s < window.end and e > window.start]
+    # The windows' occurrences are naive Japan times; the engine's window is aware, in Japan time.
+    start, end = to_contract_time(window.start), to_contract_time(window.end)
+    return [
+        (mw, s.replace(tzinfo=CONTRACT_TZ), e.replace(tzinfo=CONTRACT_TZ))
+        for mw in windows
+        for s, e in mw.occurrences(start, end)
+    ]
 
 
 def maintenance_mask(window: Window, windows: list[MaintenanceWindow]) -> np.ndarray:

@@ -26,13 +26,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-from bcp_drills.journal import Journal, JournalError, Outage, read_journal
+from bcp_drills.journal import JOURNAL_FILE, Journal, JournalError, Outage, read_journal
 from inventory.model.sla import CONTRACT_TZ
 
 from .calendar import Period
 from .engine import SpanMinutes, SystemResult
 
-JOURNAL_NAME = "journal.json"  # as municloud/cli/drill_run_cmd.py writes it
 DRILL_FOLDER = re.compile(r"^(\d{8}-\d{6})-")  # the runner's folder stamp, in the host's local time
 
 Key = tuple[str, str]  # (town, system)
@@ -136,16 +135,16 @@ def find_journals(source: Path, env: str, period: Period) -> tuple[list[tuple[Pa
         candidates = [source]
         folders: list[Path] = []
     elif source.is_dir():
-        candidates = sorted(source.rglob(JOURNAL_NAME))
+        candidates = sorted(source.rglob(JOURNAL_FILE))
         folders = sorted(p for p in source.rglob("*") if p.is_dir() and DRILL_FOLDER.match(p.name))
     else:
         return [], []
     found: list[tuple[Path, Journal]] = []
     warnings: list[str] = []
     for folder in folders:
-        if not (folder / JOURNAL_NAME).exists() and _may_belong(folder, period):
+        if not (folder / JOURNAL_FILE).exists() and _may_belong(folder, period):
             warnings.append(
-                f"{folder}: no {JOURNAL_NAME} (a drill still running, or stopped before it wrote its journal): "
+                f"{folder}: no {JOURNAL_FILE} (a drill still running, or stopped before it wrote its journal): "
                 "left out of the report"
             )
     for path in candidates:

@@ -19,6 +19,7 @@ from toolkit.documents import DocumentError
 
 from .common import Exit, err, fail, inventory_or_exit, out, print_json
 from .cost_tables import print_allocation, print_invoice
+from .options import JsonOption, ReportFolderOption
 from .written import print_written
 
 app = typer.Typer(
@@ -32,16 +33,9 @@ def allocate_cmd(
     fiscal_year: Annotated[
         int | None, typer.Option("--fiscal-year", help="One fiscal year (April to March); default: the whole period.")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")] = False,
+    as_json: JsonOption = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print one CSV row per town instead of tables.")] = False,
-    out_dir: Annotated[
-        Path | None,
-        typer.Option(
-            "--out",
-            "-o",
-            help="Also write the report there: cost-allocation[-FY<year>].html, .pdf, .json, .csv.",
-        ),
-    ] = None,
+    out_dir: ReportFolderOption = None,
 ) -> None:
     """The four steps, one table each: basic allocation, adjustment, re-allocation, data migration;
     then each town's total and its saving against its current cost. With --out, also the cost
@@ -87,7 +81,7 @@ def invoice(
     sla_report: Annotated[
         Path | None, typer.Option("--sla-report", help="The SLA report's JSON for that month: its credits.")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Each town's charge for one month, with its SLA credits deducted as a separate line.
 

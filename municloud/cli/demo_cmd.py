@@ -17,6 +17,7 @@ from toolkit.settings import state_dir
 
 from ..demo import Demo, DemoFailed, DemoResult, DemoTarget
 from .common import Exit, err, fail, inventory_or_exit, out, progress_bar
+from .options import PortOption, WanPortOption
 
 GOAL_SECONDS = 15 * 60  # the demo's promise on 2 cores with a warm package cache
 
@@ -27,8 +28,8 @@ def demo(
         Path | None,
         typer.Option("--out", help="Where the reports and the demo's log go; default out/demo/<time>."),
     ] = None,
-    port: Annotated[int, typer.Option("--port", help="Prometheus' port on 127.0.0.1.")] = 9090,
-    wan_port: Annotated[int, typer.Option("--wan-port", help="The WAN exporter's port on 127.0.0.1.")] = 9091,
+    port: PortOption = 9090,
+    wan_port: WanPortOption = 9091,
 ) -> None:
     """Run the main job on the lab, end to end: lab up, deploy (network, provisioning, verification),
     monitoring, the BCP drills (every town's primary circuit, carrier edge PE1, data center DC1 with

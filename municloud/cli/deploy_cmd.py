@@ -13,7 +13,8 @@ from network.apply import ApplyRefused
 
 from ..deploy import STAGES, deploy, deploy_towns, last_deploys
 from .common import Exit, binding_or_exit, err, fail, invalid_input_exits, out, print_json
-from .provision_cmd import EnvOption, JsonOption, progress_events
+from .options import EnvOption, JsonOption, TownOption, YesOption
+from .provision_cmd import progress_events
 
 
 def deploy_command(
@@ -21,12 +22,12 @@ def deploy_command(
     wave: Annotated[
         int | None, typer.Option(help="The towns of this cut-over wave (towns.yaml: cutover.wave).")
     ] = None,
-    town: Annotated[str | None, typer.Option(help="Only this town (its id).")] = None,
+    town: TownOption = None,
     all_towns: Annotated[
         bool,
         typer.Option("--all-towns", help="Every town of the environment, planned ones too (a lab rehearsal)."),
     ] = False,
-    yes: Annotated[bool, typer.Option("--yes", help="Really change routers and servers (required).")] = False,
+    yes: YesOption = False,
     emergency: Annotated[str | None, typer.Option(help="Outside the change windows: the reason, recorded.")] = None,
     as_json: JsonOption = False,
 ) -> None:

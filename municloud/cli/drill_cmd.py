@@ -19,6 +19,7 @@ from toolkit.documents import DocumentError
 from ..checks import load_inventory
 from .common import Exit, err, fail, out, print_json
 from .drill_run_cmd import list_scenarios, run
+from .options import JsonOption
 
 app = typer.Typer(
     help=(
@@ -82,7 +83,7 @@ def report(
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Where to write the reports (made if missing).")] = Path(
         "drill-reports"
     ),
-    as_json: Annotated[bool, typer.Option("--json", help="Print the files written as JSON for scripts.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Write each journal's drill report (HTML, PDF, JSON); given several, the annual report too.
 

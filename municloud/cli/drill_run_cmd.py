@@ -10,13 +10,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from bcp_drills.journal import JOURNAL_FILE
 from bcp_drills.runner import run_drill
 from bcp_drills.scenario import scenarios
 from network.windows import change_window
 from toolkit.settings import state_dir
 
 from .common import Exit, binding_or_exit, err, fail, invalid_input_exits, out, print_json
-from .provision_cmd import EnvOption, JsonOption
+from .options import EnvOption, JsonOption, TownsOption
 
 
 def list_scenarios(as_json: JsonOption = False) -> None:
@@ -44,9 +45,7 @@ def list_scenarios(as_json: JsonOption = False) -> None:
 def run(
     name: Annotated[str, typer.Argument(help="The scenario (see `municloud drill list`).")],
     env: EnvOption = "lab",
-    town: Annotated[
-        list[str] | None, typer.Option("--town", help="Only these towns (repeatable); default all.")
-    ] = None,
+    town: TownsOption = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Every probe and precondition, no fault.")] = False,
     yes: Annotated[bool, typer.Option("--yes", help="Needed in production for a destructive scenario.")] = False,
     operator: Annotated[str | None, typer.Option(help="Who runs the drill (recorded); default: the login.")] = None,
@@ -96,7 +95,7 @@ def run(
         )
     record = journal["municloud"]
     if as_json:
-        print_json({"journal": str(directory / "journal.json"), **record})
+        print_json({"journal": str(directory / JOURNAL_FILE), **record})
     else:
         table = Table(title=f"drill {name}: {record['verdict']} ({journal.get('status')})")
         for column in ("town", "名称", "affected", "outage ms", "recovered"):
@@ -120,8 +119,6 @@ def run(
             )
         for observation in record["observations"]:
             out.print(f"[yellow]observation[/]: {observation}", highlight=False)
-        out.print(
-            f"journal: {directory / 'journal.json'} (report: municloud drill report {directory / 'journal.json'})"
-        )
+        out.print(f"journal: {directory / JOURNAL_FILE} (report: municloud drill report {directory / JOURNAL_FILE})")
     if record["verdict"] == "failed":
         raise typer.Exit(int(Exit.FAILED))

@@ -18,14 +18,12 @@ from provisioning.ansible_inventory import ansible_inventory
 
 from ..checks import check_inventory
 from .common import Exit, err, fail, invalid_input_exits, inventory_or_exit, out, print_json, print_problems
+from .options import EnvOption, JsonOption
 
 app = typer.Typer(
     help="Check the inventory, show it, and derive the address plan and the Ansible inventory from it.",
     no_args_is_help=True,
 )
-
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of a table.")]
-EnvOption = Annotated[str, typer.Option("--env", "-e", help="Environment: lab or prod (inventory/environments/).")]
 
 
 @app.command()

@@ -19,6 +19,7 @@ from provisioning.db_state import forget_primary_site
 
 from ..checks import load_inventory
 from .common import Exit, err, fail, inventory_or_exit, out, print_json, progress_bar
+from .options import JsonOption
 
 app = typer.Typer(
     help=(
@@ -28,7 +29,6 @@ app = typer.Typer(
     ),
     no_args_is_help=True,
 )
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of a table.")]
 
 
 @contextmanager

@@ -22,6 +22,7 @@ from monitoring.server import (
 )
 
 from .common import Exit, binding_or_exit, fail, out, print_json
+from .options import EnvOption, JsonOption, PortOption, WanPortOption
 
 app = typer.Typer(
     help=(
@@ -33,16 +34,13 @@ app = typer.Typer(
     ),
     no_args_is_help=True,
 )
-EnvOption = Annotated[str, typer.Option("--env", help="The environment to monitor: lab (default) or prod.")]
 
 
 @app.command("up")
 def up(
     env: EnvOption = "lab",
-    port: Annotated[int, typer.Option("--port", help="Prometheus' port on 127.0.0.1.")] = DEFAULT_PORT,
-    wan_port: Annotated[
-        int, typer.Option("--wan-port", help="The WAN exporter's port on 127.0.0.1.")
-    ] = WAN_EXPORTER_PORT,
+    port: PortOption = DEFAULT_PORT,
+    wan_port: WanPortOption = WAN_EXPORTER_PORT,
     wan: Annotated[bool, typer.Option("--wan/--no-wan", help="Run the WAN exporter (reads the routers).")] = True,
 ) -> None:
     """Generate the configuration, check it with promtool, start Prometheus (and the WAN exporter); idempotent:
@@ -71,7 +69,7 @@ def down(env: EnvOption = "lab") -> None:
 @app.command("status")
 def show_status(
     env: EnvOption = "lab",
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """The processes and every scrape target's health. Exit 1 when Prometheus is not running, or a configured
     target is missing, not yet scraped or down."""

@@ -22,6 +22,7 @@ from network.plan import Plan, PlanError, fetch_running, intended_configs, make_
 
 from .common import Exit, binding_or_exit, err, fail, invalid_input_exits, inventory_or_exit, out, print_json
 from .common import progress_bar as _progress  # the same progress bar as `lab up`
+from .options import EnvOption, JsonOption, ReportFolderOption, TownsOption, WorkersOption, YesOption
 from .written import print_written
 
 app = typer.Typer(
@@ -32,11 +33,7 @@ app = typer.Typer(
     ),
     no_args_is_help=True,
 )
-EnvOption = Annotated[str, typer.Option("--env", help="Environment: lab (default) or prod.")]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
 DeviceOption = Annotated[list[str] | None, typer.Option("--device", "-d", help="Only this router (repeatable).")]
-TownOption = Annotated[list[str] | None, typer.Option("--town", "-t", help="Only this town's router (repeatable).")]
-WorkersOption = Annotated[int, typer.Option("--workers", min=1, max=64, help="Devices worked on at once.")]
 
 
 def _counter(update: Callable[[str, int, int], None], total: int) -> Callable[[str], None]:
@@ -81,7 +78,7 @@ def _print_rollbacks(results: dict[str, tuple[bool, str]]) -> None:
 def render(
     env: EnvOption = "lab",
     device: DeviceOption = None,
-    town: TownOption = None,
+    town: TownsOption = None,
     output: Annotated[
         Path | None, typer.Option("-o", help="Write one <device>.cfg per router into this folder.")
     ] = None,
@@ -116,7 +113,7 @@ def render(
 def plan(
     env: EnvOption = "lab",
     device: DeviceOption = None,
-    town: TownOption = None,
+    town: TownsOption = None,
     json_: JsonOption = False,
     workers: WorkersOption = 16,
 ) -> None:
@@ -156,7 +153,7 @@ def plan(
 @app.command()
 def apply(
     plan_file: Annotated[Path, typer.Argument(help="The plan file (or plan id) written by `net plan`.")],
-    yes: Annotated[bool, typer.Option("--yes", help="Really change the routers (required).")] = False,
+    yes: YesOption = False,
     emergency: Annotated[
         bool, typer.Option("--emergency", help="Outside the change windows (needs --reason).")
     ] = False,
@@ -237,7 +234,7 @@ def rollback(
         typer.Option("--to", help="A backup: git revision of the backups repo (default: the last pre-change backup)."),
     ] = None,
     unfinished: Annotated[bool, typer.Option("--unfinished", help="Roll back every change left unfinished.")] = False,
-    yes: Annotated[bool, typer.Option("--yes", help="Really change the router (required).")] = False,
+    yes: YesOption = False,
     env: EnvOption = "lab",
 ) -> None:
     """Put a router back to a backup (the last pre-change backup by default), verified by comparing its
@@ -309,13 +306,10 @@ def backup(env: EnvOption = "lab", workers: WorkersOption = 16) -> None:
 @app.command()
 def compliance(
     env: EnvOption = "lab",
-    town: TownOption = None,
+    town: TownsOption = None,
     json_: JsonOption = False,
     workers: WorkersOption = 16,
-    out_dir: Annotated[
-        Path | None,
-        typer.Option("--out", "-o", help="Also write the report there: compliance.html, .pdf, .json."),
-    ] = None,
+    out_dir: ReportFolderOption = None,
 ) -> None:
     """Per town and router: compliant (running config equals the intended one) or the lines that
     differ (secrets masked). Touches no device. With --out, also the network compliance report

@@ -18,9 +18,7 @@ from provisioning.runner import Events, PlaybookResult, TaskFailure, run_playboo
 from provisioning.verify import CheckResult, VerifyResult, run_verify
 
 from .common import Exit, binding_or_exit, err, fail, invalid_input_exits, out, print_json
-
-EnvOption = Annotated[str, typer.Option("--env", help="The environment: lab (the default) or prod.")]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
+from .options import EnvOption, JsonOption, TownOption, WorkersOption
 
 
 @contextmanager
@@ -114,7 +112,7 @@ def report(result: PlaybookResult, as_json: bool) -> None:
 def provision(
     env: EnvOption = "lab",
     limit: Annotated[str | None, typer.Option(help="Only these hosts or groups (Ansible's --limit).")] = None,
-    town: Annotated[str | None, typer.Option(help="Only the servers of this town (its id).")] = None,
+    town: TownOption = None,
     playbook: Annotated[str, typer.Option(help="The playbook in playbooks/ to run.")] = "site.yml",
     check: Annotated[bool, typer.Option("--check", help="Dry run: report what would change.")] = False,
     diff: Annotated[bool, typer.Option("--diff", help="Show the changes made to files.")] = False,
@@ -196,9 +194,9 @@ def db_failback(
 
 def verify(
     env: EnvOption = "lab",
-    town: Annotated[str | None, typer.Option(help="Only the servers of this town (its id).")] = None,
+    town: TownOption = None,
     junit: Annotated[Path | None, typer.Option(help="Also write the JUnit XML here (for CI systems).")] = None,
-    workers: Annotated[int, typer.Option(min=1, max=64, help="Hosts checked at once.")] = 8,
+    workers: WorkersOption = 8,
     as_json: JsonOption = False,
 ) -> None:
     """Prove the servers are as the inventory says (testinfra over SSH).

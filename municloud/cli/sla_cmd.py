@@ -22,6 +22,7 @@ from monitoring.sla.schedule import has_systemd, install_cron, install_systemd, 
 from toolkit.settings import state_dir
 
 from .common import Exit, binding_or_exit, err, fail, out, print_json
+from .options import EnvOption, JsonOption, TownsOption
 
 app = typer.Typer(
     help=(
@@ -32,8 +33,6 @@ app = typer.Typer(
     ),
     no_args_is_help=True,
 )
-
-EnvOption = Annotated[str, typer.Option("--env", help="The environment whose towns are reported: lab or prod.")]
 
 
 def _parse_moment(text: str, end: bool) -> datetime:
@@ -79,7 +78,7 @@ def report(
     end: Annotated[
         str | None, typer.Option("--to", help="End: YYYY-MM-DD (that day included) or ISO time (excluded).")
     ] = None,
-    towns: Annotated[list[str] | None, typer.Option("--town", help="Only this town (repeatable).")] = None,
+    towns: TownsOption = None,
     out_dir: Annotated[
         Path | None,
         typer.Option("--out", help="Root folder; the reports go into <root>/<YYYY-MM>/ [default: <state>/sla-reports]"),
@@ -89,7 +88,7 @@ def report(
         str | None, typer.Option("--prometheus", help="Prometheus' URL [default: the one `monitor up` runs]")
     ] = None,
     pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="Also write the PDFs (weasyprint).")] = True,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the summary JSON instead of the table.")] = False,
+    as_json: JsonOption = False,
     every_minute: Annotated[
         bool,
         typer.Option(

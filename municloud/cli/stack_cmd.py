@@ -15,6 +15,7 @@ from stacks.binding import binding_from_outputs
 from stacks.naming import DC_SCOPE, WAN_SCOPE
 
 from .common import Exit, fail, inventory_or_exit, out
+from .options import EnvOption
 
 app = typer.Typer(
     help=(
@@ -25,7 +26,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-EnvOption = Annotated[str, typer.Option("--env", "-e", help="Environment whose stacks to run (prod).")]
 ScopeOption = Annotated[
     list[str] | None,
     typer.Option("--scope", "-s", help="dc, wan, a town id, or all (repeatable). Default: all."),
