@@ -19,8 +19,7 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from ipaddress import IPv4Address
 from pathlib import Path
@@ -29,20 +28,15 @@ from typing import Any
 from lab import faults as fx
 from lab import names
 from lab import netns as nx
-from lab.apt_proxy import DEFAULT_CACHE as APT_CACHE
-from lab.apt_proxy import AptProxy
-from lab.base_image import DEFAULT_CACHE as BASE_CACHE
 from lab.base_image import BaseImage, ensure_base_image, stop_builders
 from lab.containers import LXC_PATH, Containers, list_containers, lxc_state, ssh_banner, stop_container
+from lab.home import LabHome
+from lab.names import ROUTE_PROTO
 from lab.routers import FRR_ETC, FRR_RUN, NETOPS_USER, Routers, ensure_netops_user
 from lab.state import DEFAULT_STATE_DIR, LabState, exclusive
-from lab.topology import LAB_RANGE, MGMT_IFNAME, Topology
-from lab.util import LabError, require_root, run
+from lab.topology import DEFAULT_PREFIX, LAB_RANGE, MGMT_IFNAME, Topology
+from lab.util import LabError, Progress, Ticker, parallel, require_root, run
 from toolkit.processes import ProcRef, attached_processes, stop_processes
-
-Progress = Callable[[str, int, int], None]  # (what is being done, units done, units in all)
-ROUTE_PROTO = "77"  # marks the lab's routes in the root namespace
-DEFAULT_PREFIX = "mc"
 
 
 @dataclass
@@ -87,50 +81,7 @@ class LabStatus:
         return bool(self.nodes) and all(n.up for n in self.nodes)
 
 
-class _Ticker:
-    def __init__(self, progress: Progress | None, total: int) -> None:
-        self.progress = progress
-        self.total = total
-        self.done = 0
-        self.lock = threading.Lock()
-
-    def __call__(self, what: str, units: int = 1) -> None:
-        with self.lock:
-            self.done = min(self.total, self.done + units)
-            if self.progress:
-                self.progress(what, self.done, self.total)
-
-
-class Lab:
-    def __init__(
-        self,
-        state_dir: Path | str = DEFAULT_STATE_DIR,
-        base_cache: Path | str = BASE_CACHE,
-        apt_cache: Path | str = APT_CACHE,
-        prefix: str = DEFAULT_PREFIX,
-    ) -> None:
-        self.state_dir = Path(state_dir)
-        self.base_cache = Path(base_cache)
-        self.apt_cache = Path(apt_cache)
-        self.default_prefix = prefix
-
-    # ---- paths other parts of municloud need ---------------------------------------------------------
-    @property
-    def keys_dir(self) -> Path:
-        return self.state_dir / "keys"
-
-    @property
-    def private_key(self) -> Path:
-        """The lab's SSH key: `netops` on every router, `root` on every container."""
-        return self.keys_dir / "id_ed25519"
-
-    def _state(self) -> LabState:
-        return LabState(self.state_dir)
-
-    def topology(self) -> Topology | None:
-        data = self._state().data.get("topology")
-        return Topology.from_dict(data) if data else None
-
+class Lab(LabHome):
     def binding(self) -> dict[str, Any]:
         """How to reach what the lab built: for the `lab` environment binding."""
         topo = self.topology()
@@ -146,7 +97,7 @@ class Lab:
                     "key_file": str(self.private_key),
                     "platform": "frr_vtysh",
                     "pathspace": names.router_ns(topo.prefix, r.name),
-                    "known_hosts": str(self.keys_dir / "known_hosts"),
+                    "known_hosts": str(self.known_hosts),
                 }
                 for r in topo.routers
             },
@@ -179,7 +130,7 @@ class Lab:
 
     def _up(self, topo: Topology, progress: Progress | None, with_containers: bool) -> UpReport:
         started = time.monotonic()
-        state = self._state()
+        state = self.state()
         old = state.data.get("topology")
         if old and Topology.from_dict(old) != topo and state.data.get("phase") != "empty":
             raise LabError("a lab with a different topology is already up: run `lab down` first")
@@ -190,7 +141,7 @@ class Lab:
         containers = topo.containers if with_containers else ()
         total = 2 + 2 * len(topo.routers) + len(topo.links) + len(topo.lans) + len(topo.clients)
         total += 2 + 3 * len(containers) if containers else 1
-        tick = _Ticker(progress, total)
+        tick = Ticker(progress, total)
         steps: list[tuple[str, float]] = []
         created: list[str] = []
         t0 = time.monotonic()
@@ -228,7 +179,7 @@ class Lab:
         tick(f"management bridge {topo.mgmt_bridge}")
         step("host and management bridge")
 
-        routers = Routers(state, topo, self.keys_dir, state.dir / "log")
+        routers = self.routers(state, topo)
         faulted_routers = {f["target"] for f in state.data["faults"] if f["kind"] == "router_stopped"}
         faulted_containers = {f["target"] for f in state.data["faults"] if f["kind"] == "container_stopped"}
         hard_cut = {f["target"] for f in state.data["faults"] if f["kind"] == "link_down"}
@@ -259,7 +210,7 @@ class Lab:
             routers.start(r)
             tick(f"router {r.name}: FRR and sshd")
 
-        _parallel(start_router, to_start, workers=4, what="router")
+        parallel(start_router, to_start, workers=4, what="router")
         tick("routers running", len(topo.routers) - len(to_start))
         step("routers (FRR, sshd)")
 
@@ -272,11 +223,11 @@ class Lab:
             base = base_box["image"]
             tick("base image ready")
             step("base image" + (" (built)" if base.built_seconds else " (cached)"))
-            proxy = AptProxy(state, topo.ops_address.ip, topo.apt_proxy_port, self.apt_cache)
+            proxy = self.apt_proxy(state, topo)
             proxy.ensure()
             tick(f"apt proxy on {proxy.url}")
             step("apt proxy")
-            ct = Containers(state, topo, self.keys_dir, proxy.url)
+            ct = self.containers(state, topo)
             self._raise_inotify_limits()
             for c in containers:
                 if ct.ensure_defined(c, base):
@@ -290,7 +241,7 @@ class Lab:
                 ct.wait_ssh(c, timeout=90)
                 tick(f"container {c.name}: SSH ready")
 
-            _parallel(start_container, todo, workers=8, what="container")
+            parallel(start_container, todo, workers=8, what="container")
             tick("containers", 2 * (len(containers) - len(todo)))
             step("containers")
         else:
@@ -383,7 +334,7 @@ class Lab:
             if pub.exists():
                 key = " ".join(pub.read_text().split()[:2])
                 lines.append(f"{address.ip} {key}")
-        (self.keys_dir / "known_hosts").write_text("\n".join(lines) + ("\n" if lines else ""))
+        self.known_hosts.write_text("\n".join(lines) + ("\n" if lines else ""))
 
     # ---- down --------------------------------------------------------------------------------------
     def down(self, progress: Progress | None = None) -> DownReport:
@@ -394,10 +345,10 @@ class Lab:
 
     def _down(self, progress: Progress | None) -> DownReport:
         started = time.monotonic()
-        state = self._state()
+        state = self.state()
         prefix = state.data.get("prefix") or self.default_prefix
         removed: list[str] = []
-        tick = _Ticker(progress, 7)
+        tick = Ticker(progress, 7)
         state.set("phase", "down")
 
         # 1. containers (stopped concurrently, then their directories)
@@ -406,7 +357,7 @@ class Lab:
         def stop_ct(name: str) -> None:
             stop_container(name, kill=True)
 
-        _parallel(stop_ct, cts, workers=8, what="container", raise_errors=False)
+        parallel(stop_ct, cts, workers=8, what="container", raise_errors=False)
         self._kill(_pids_in_lxc_cgroups(prefix))
         for name in cts:
             _umount_under(LXC_PATH / name)
@@ -489,7 +440,7 @@ class Lab:
     # ---- status ------------------------------------------------------------------------------------
     def status(self) -> LabStatus:
         require_root()
-        state = self._state()
+        state = self.state()
         topo = self.topology()
         if topo is None:
             return LabStatus(state.data.get("phase", "empty"), None, [], state.data["faults"])
@@ -498,7 +449,7 @@ class Lab:
             targets = [f["target"], *f.get("links", [])]
             for t in targets:
                 faults_by_target.setdefault(t, []).append(f["id"])
-        routers = Routers(state, topo, self.keys_dir, state.dir / "log")
+        routers = self.routers(state, topo)
         nodes: list[NodeStatus] = []
         for r in topo.routers:
             ns = routers.ns(r.name)
@@ -560,7 +511,7 @@ class Lab:
                 NodeStatus(lan.name, "lan", exists, None, [str(lan.network)], "" if exists else "namespace missing")
             )
         if topo.containers:
-            proxy = AptProxy(state, topo.ops_address.ip, topo.apt_proxy_port, self.apt_cache)
+            proxy = self.apt_proxy(state, topo)
             nodes.append(
                 NodeStatus(
                     "apt-proxy",
@@ -574,11 +525,11 @@ class Lab:
 
     # ---- faults ------------------------------------------------------------------------------------
     def faults(self) -> list[dict[str, Any]]:
-        return list(self._state().data["faults"])
+        return list(self.state().data["faults"])
 
     def _fault_ctx(self) -> tuple[LabState, Topology]:
         require_root()
-        state = self._state()
+        state = self.state()
         topo = self.topology()
         if topo is None or state.data.get("phase") != "up":
             raise LabError("no lab is up (run `lab up` first)")
@@ -669,7 +620,7 @@ class Lab:
             ifnames = [MGMT_IFNAME, *(end.ifname for lk in topo.links for end in lk.endpoints if end.router == router)]
             ifnames += [lan.ifname for lan in topo.lans if lan.router == spec.name]
             fx.silent_cut(ns, ifnames, table)
-            Routers(state, topo, self.keys_dir, state.dir / "log").stop(router)
+            self.routers(state, topo).stop(router)
             return fault
 
     def fault_stop_container(self, container: str, kill: bool = False) -> dict[str, Any]:
@@ -697,7 +648,7 @@ class Lab:
         """Remove every fault in force (newest first); return what was healed."""
         require_root()
         with exclusive(self.state_dir, "heal"):
-            state = self._state()
+            state = self.state()
             topo = self.topology()
             if topo is None:
                 return []
@@ -730,34 +681,16 @@ class Lab:
         elif kind == "router_stopped":
             for t in f.get("tables", []):
                 fx.silent_restore(t["ns"], t["table"])
-            Routers(state, topo, self.keys_dir, state.dir / "log").start(topo.router(f["target"]))
+            self.routers(state, topo).start(topo.router(f["target"]))
         elif kind == "container_stopped":
             c = topo.container(f["target"])
-            proxy = f"http://{topo.ops_address.ip}:{topo.apt_proxy_port}"
-            ct = Containers(state, topo, self.keys_dir, proxy)
+            ct = self.containers(state, topo)
             ct.start(c)
             ct.wait_ssh(c, timeout=90)
         state.remove("faults", f)
 
 
 # ---- discovery on the system (down() does not trust the state file alone) ---------------------------
-def _parallel(
-    fn: Callable[[Any], None], items: Sequence[Any], workers: int, what: str, raise_errors: bool = True
-) -> None:
-    if not items:
-        return
-    errors: list[str] = []
-    with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
-        futures = {pool.submit(fn, item): item for item in items}
-        for fut, item in futures.items():
-            try:
-                fut.result(timeout=600)
-            except Exception as exc:
-                errors.append(f"{what} {getattr(item, 'name', item)}: {exc}")
-    if errors and raise_errors:
-        raise LabError("; ".join(errors))
-
-
 def _other_lab_bridges() -> list[str]:
     """Interfaces in the root namespace still holding a lab-range address (another lab's bridge)."""
     out = []
