@@ -32,7 +32,7 @@ from lab.base_image import BaseImage, ensure_base_image, stop_builders
 from lab.containers import LXC_PATH, Containers, list_containers, lxc_state, ssh_banner, stop_container
 from lab.home import LabHome
 from lab.names import ROUTE_PROTO
-from lab.routers import FRR_ETC, FRR_RUN, NETOPS_USER, Routers, ensure_netops_user
+from lab.routers import FRR_ETC, FRR_RUN, Routers, ensure_netops_user
 from lab.state import DEFAULT_STATE_DIR, LabState, exclusive
 from lab.topology import DEFAULT_PREFIX, LAB_RANGE, MGMT_IFNAME, Topology
 from lab.util import LabError, Progress, Ticker, parallel, require_root, run
@@ -82,43 +82,6 @@ class LabStatus:
 
 
 class Lab(LabHome):
-    def binding(self) -> dict[str, Any]:
-        """How to reach what the lab built: for the `lab` environment binding."""
-        topo = self.topology()
-        if topo is None:
-            return {"prefix": self.default_prefix, "routers": {}, "hosts": {}, "clients": {}}
-        return {
-            "prefix": topo.prefix,
-            "routers": {
-                r.name: {
-                    "host": str(r.mgmt_address.ip),
-                    "port": 22,
-                    "username": NETOPS_USER,
-                    "key_file": str(self.private_key),
-                    "platform": "frr_vtysh",
-                    "pathspace": names.router_ns(topo.prefix, r.name),
-                    "known_hosts": str(self.known_hosts),
-                }
-                for r in topo.routers
-            },
-            "hosts": {
-                c.name: {
-                    "host": str(c.mgmt_address.ip),
-                    "port": 22,
-                    "username": "root",
-                    "key_file": str(self.private_key),
-                    "container": names.container_name(topo.prefix, c.name),
-                    "data_address": str(c.address.ip),
-                }
-                for c in topo.containers
-            },
-            "clients": {
-                c.name: {"netns": names.client_ns(topo.prefix, c.name), "address": str(c.address.ip)}
-                for c in topo.clients
-            },
-            "apt_proxy": f"http://{topo.ops_address.ip}:{topo.apt_proxy_port}",
-        }
-
     # ---- up ----------------------------------------------------------------------------------------
     def up(self, topology: Topology, progress: Progress | None = None, with_containers: bool = True) -> UpReport:
         """Build the lab, or repair what is missing in a running one (touching nothing else).
