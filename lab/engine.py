@@ -16,27 +16,26 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import threading
 import time
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
-from ipaddress import IPv4Address
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from lab import faults as fx
-from lab import names
+from lab import names, teardown
 from lab import netns as nx
-from lab.base_image import BaseImage, ensure_base_image, stop_builders
-from lab.containers import LXC_PATH, Containers, list_containers, lxc_state, ssh_banner, stop_container
+from lab.base_image import BaseImage, ensure_base_image
+from lab.containers import LXC_PATH, stop_container
 from lab.home import LabHome
 from lab.names import ROUTE_PROTO
-from lab.routers import FRR_ETC, FRR_RUN, Routers, ensure_netops_user
-from lab.state import DEFAULT_STATE_DIR, LabState, exclusive
-from lab.topology import DEFAULT_PREFIX, LAB_RANGE, MGMT_IFNAME, Topology
+from lab.routers import Routers, ensure_netops_user
+from lab.state import LabState, exclusive
+from lab.status import LabStatus, NodeStatus, lab_status
+from lab.teardown import DownReport
+from lab.topology import LAB_RANGE, MGMT_IFNAME, Topology
 from lab.util import LabError, Progress, Ticker, parallel, require_root, run
-from toolkit.processes import ProcRef, attached_processes, stop_processes
 
 
 @dataclass
@@ -46,39 +45,6 @@ class UpReport:
     base_image: str | None
     base_image_built_seconds: float | None
     created: list[str] = field(default_factory=list)  # what this run created or repaired
-
-
-@dataclass
-class DownReport:
-    seconds: float
-    removed: list[str]
-    leftovers: list[str]  # what is still on the system afterwards (normally empty)
-
-
-@dataclass
-class NodeStatus:
-    name: str
-    kind: str  # router, container, client, lan, service
-    up: bool
-    mgmt_address: str | None
-    addresses: list[str]
-    detail: str = ""
-    faults: list[str] = field(default_factory=list)
-
-
-@dataclass
-class LabStatus:
-    phase: str  # empty, building, up, down
-    topology: str | None
-    nodes: list[NodeStatus]
-    faults: list[dict[str, Any]]
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @property
-    def all_up(self) -> bool:
-        return bool(self.nodes) and all(n.up for n in self.nodes)
 
 
 class Lab(LabHome):
@@ -299,192 +265,13 @@ class Lab(LabHome):
                 lines.append(f"{address.ip} {key}")
         self.known_hosts.write_text("\n".join(lines) + ("\n" if lines else ""))
 
-    # ---- down --------------------------------------------------------------------------------------
+    # ---- down (lab.teardown) and status (lab.status) -------------------------------------------------
     def down(self, progress: Progress | None = None) -> DownReport:
         """Remove everything of the lab's, found from the state file AND on the system by prefix."""
-        require_root()
-        with exclusive(self.state_dir, "lab down"):
-            return self._down(progress)
+        return teardown.down(self, progress)
 
-    def _down(self, progress: Progress | None) -> DownReport:
-        started = time.monotonic()
-        state = self.state()
-        prefix = state.data.get("prefix") or self.default_prefix
-        removed: list[str] = []
-        tick = Ticker(progress, 7)
-        state.set("phase", "down")
-
-        # 1. containers (stopped concurrently, then their directories)
-        cts = sorted(set(list_containers(prefix)) | set(state.data["containers"]))
-
-        def stop_ct(name: str) -> None:
-            stop_container(name, kill=True)
-
-        parallel(stop_ct, cts, workers=8, what="container", raise_errors=False)
-        self._kill(_pids_in_lxc_cgroups(prefix))
-        for name in cts:
-            _umount_under(LXC_PATH / name)
-            Containers.destroy(name)
-            removed.append(f"container {name}")
-        tick("containers removed")
-
-        # 2. processes: recorded ones, FRR pid files, and everything inside the lab's namespaces
-        refs: list[ProcRef] = []
-        for rec in state.data["processes"].values():
-            with contextlib.suppress(KeyError, ValueError):
-                refs.append(ProcRef.from_json(rec))
-        refs += _frr_pidfile_refs(prefix)
-        inodes = {i for i in (nx.ns_inode(ns) for ns in nx.list_ns(prefix)) if i}
-        refs += nx.pids_in_netns(inodes)
-        refs += _acng_refs(self.state_dir)
-        attached = attached_processes(self.state_dir)  # e.g. `monitor up`'s Prometheus scraping the lab
-        refs += [ref for _, ref in attached]
-        killed = self._kill(refs)
-        for path, _ in attached:
-            path.unlink(missing_ok=True)
-        removed += [f"base-image build {pid}" for pid in stop_builders(self.base_cache)]
-        removed += [f"process {r.pid}" for r in killed]
-        state.set("processes", {})
-        tick("processes stopped")
-
-        # 3. namespaces (their links, bridges and nftables tables go with them)
-        for ns in sorted(set(nx.list_ns(prefix)) | set(state.data["namespaces"])):
-            if (nx.NETNS_DIR / ns).exists():
-                nx.delete_ns(ns)
-                removed.append(f"namespace {ns}")
-        tick("namespaces deleted")
-
-        # 4. root namespace: links, bridges, nftables tables, routes
-        for ifname in sorted(set(nx.list_links(None, prefix)) | set(state.data["links"])):
-            if nx.link_exists(None, ifname):
-                nx.ip(None, "link", "delete", "dev", ifname, check=False)
-                removed.append(f"link {ifname}")
-        for fam, table in _root_nft_tables(prefix):
-            run(["nft", "delete", "table", fam, table], check=False)
-            removed.append(f"nft table {fam} {table}")
-        if not _other_lab_bridges():  # the guard route is shared by labs running side by side
-            for r in nx.ip_json(None, "route", "show", "proto", ROUTE_PROTO):
-                nx.ip(None, "route", "delete", r.get("type", "unicast"), r["dst"], "proto", ROUTE_PROTO, check=False)
-                removed.append(f"route {r['dst']}")
-        tick("links, tables, routes removed")
-
-        # 5. FRR instance directories, mounts and cgroups
-        for d in (FRR_ETC, FRR_RUN):
-            if d.is_dir():
-                for sub in d.glob(f"{prefix}-*"):
-                    shutil.rmtree(sub, ignore_errors=True)
-        for mnt in _lab_mounts(prefix):
-            run(["umount", "-l", mnt], check=False)
-        for cg in _lab_cgroups(prefix):
-            _rmdir_tree(cg)
-        if not list_containers(""):  # LXC's shared pivot cgroup, once no container at all is left
-            for pivot in Path("/sys/fs/cgroup").glob("*/lxc.pivot"):
-                with contextlib.suppress(OSError):
-                    pivot.rmdir()
-        tick("directories, mounts, cgroups removed")
-
-        # 6. the state file goes back to empty; keys and logs stay (they are not system objects)
-        state.reset()
-        shutil.rmtree(self.state_dir / "routers", ignore_errors=True)
-        shutil.rmtree(self.state_dir / "apt-cacher-ng", ignore_errors=True)
-        tick("state cleared")
-        left = leftovers(prefix, self.state_dir)
-        tick("checked", 7)
-        return DownReport(seconds=round(time.monotonic() - started, 2), removed=removed, leftovers=left)
-
-    @staticmethod
-    def _kill(refs: Iterable[ProcRef]) -> list[ProcRef]:
-        unique = sorted({r for r in refs if r.alive()}, key=lambda r: r.pid)
-        left = stop_processes(unique, grace=5.0)
-        if left:
-            raise LabError(f"processes {[r.pid for r in left]} did not stop")
-        return unique
-
-    # ---- status ------------------------------------------------------------------------------------
     def status(self) -> LabStatus:
-        require_root()
-        state = self.state()
-        topo = self.topology()
-        if topo is None:
-            return LabStatus(state.data.get("phase", "empty"), None, [], state.data["faults"])
-        faults_by_target: dict[str, list[str]] = {}
-        for f in state.data["faults"]:
-            targets = [f["target"], *f.get("links", [])]
-            for t in targets:
-                faults_by_target.setdefault(t, []).append(f["id"])
-        routers = self.routers(state, topo)
-        nodes: list[NodeStatus] = []
-        for r in topo.routers:
-            ns = routers.ns(r.name)
-            exists = nx.ns_exists(ns)
-            frr, sshd = routers.frr_running(r.name), routers.sshd_ref(r.name) is not None
-            addrs = _ns_addresses(ns) if exists else []
-            detail = "" if exists else "namespace missing"
-            if exists and not (frr and sshd):
-                detail = f"FRR {'running' if frr else 'stopped'}, sshd {'running' if sshd else 'stopped'}"
-            link_faults = [
-                fid
-                for lk in topo.links
-                if r.name in (lk.a.router, lk.b.router)
-                for fid in faults_by_target.get(lk.name, [])
-            ]
-            nodes.append(
-                NodeStatus(
-                    r.name,
-                    "router",
-                    exists and frr and sshd,
-                    str(r.mgmt_address.ip),
-                    addrs,
-                    detail,
-                    sorted(set(faults_by_target.get(r.name, []) + link_faults)),
-                )
-            )
-        for c in topo.containers:
-            name = names.container_name(topo.prefix, c.name)
-            st = lxc_state(name)
-            ssh = st == "RUNNING" and ssh_banner(str(c.mgmt_address.ip), timeout=0.5)
-            nodes.append(
-                NodeStatus(
-                    c.name,
-                    "container",
-                    ssh,
-                    str(c.mgmt_address.ip),
-                    [str(c.mgmt_address), str(c.address)],
-                    f"lxc {st.lower()}",
-                    faults_by_target.get(c.name, []),
-                )
-            )
-        for cl in topo.clients:
-            ns = names.client_ns(topo.prefix, cl.name)
-            exists = nx.ns_exists(ns)
-            nodes.append(
-                NodeStatus(
-                    cl.name,
-                    "client",
-                    exists,
-                    None,
-                    _ns_addresses(ns) if exists else [],
-                    "" if exists else "namespace missing",
-                )
-            )
-        for lan in topo.lans:
-            ns = names.lan_ns(topo.prefix, lan.name)
-            exists = nx.ns_exists(ns)
-            nodes.append(
-                NodeStatus(lan.name, "lan", exists, None, [str(lan.network)], "" if exists else "namespace missing")
-            )
-        if topo.containers:
-            proxy = self.apt_proxy(state, topo)
-            nodes.append(
-                NodeStatus(
-                    "apt-proxy",
-                    "service",
-                    proxy.ref() is not None and proxy.listening(),
-                    str(topo.ops_address.ip),
-                    [proxy.url],
-                )
-            )
-        return LabStatus(state.data.get("phase", "empty"), topo.name, nodes, state.data["faults"])
+        return lab_status(self)
 
     # ---- faults ------------------------------------------------------------------------------------
     def faults(self) -> list[dict[str, Any]]:
@@ -653,145 +440,4 @@ class Lab(LabHome):
         state.remove("faults", f)
 
 
-# ---- discovery on the system (down() does not trust the state file alone) ---------------------------
-def _other_lab_bridges() -> list[str]:
-    """Interfaces in the root namespace still holding a lab-range address (another lab's bridge)."""
-    out = []
-    for link in nx.ip_json(None, "-4", "addr", "show"):
-        for a in link.get("addr_info", []):
-            if IPv4Address(a["local"]) in LAB_RANGE:
-                out.append(link["ifname"])
-    return out
-
-
-def _frr_pidfile_refs(prefix: str) -> list[ProcRef]:
-    refs = []
-    if FRR_RUN.is_dir():
-        for d in FRR_RUN.glob(f"{prefix}-*"):
-            for pf in d.glob("*.pid"):
-                with contextlib.suppress(OSError, ValueError):
-                    pid = int(pf.read_text().split()[0])
-                    if d.name.encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
-                        ref = ProcRef.of(pid)
-                        if ref:
-                            refs.append(ref)
-    return refs
-
-
-def _acng_refs(state_dir: Path) -> list[ProcRef]:
-    """The lab's apt-cacher-ng, found by its config directory on its command line."""
-    marker = str(state_dir / "apt-cacher-ng").encode()
-    refs = []
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):
-                if marker in Path(f"/proc/{entry.name}/cmdline").read_bytes():
-                    ref = ProcRef.of(int(entry.name))
-                    if ref and ref.pid != os.getpid():
-                        refs.append(ref)
-    return refs
-
-
-def _pids_in_lxc_cgroups(prefix: str) -> list[ProcRef]:
-    marks = (f"lxc.payload.{prefix}-", f"lxc.monitor.{prefix}-", f"/lxc/{prefix}-")
-    refs = []
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):
-                cg = Path(f"/proc/{entry.name}/cgroup").read_text()
-                if any(m in cg for m in marks):
-                    ref = ProcRef.of(int(entry.name))
-                    if ref:
-                        refs.append(ref)
-    return refs
-
-
-def _root_nft_tables(prefix: str) -> list[tuple[str, str]]:
-    out = run(["nft", "list", "tables"], check=False, timeout=15).stdout
-    tables = []
-    for line in out.splitlines():
-        parts = line.split()
-        if len(parts) == 3 and parts[0] == "table" and parts[2].startswith(f"{prefix}_"):
-            tables.append((parts[1], parts[2]))
-    return tables
-
-
-def _lab_mounts(prefix: str) -> list[str]:
-    marks = (f"/run/netns/{prefix}-", f"{LXC_PATH}/{prefix}-", f"/lxc.payload.{prefix}-")
-    mounts = []
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/self/mountinfo").read_text().splitlines():
-            mnt = line.split()[4]
-            if any(m in mnt for m in marks):
-                mounts.append(mnt)
-    return sorted(mounts, key=len, reverse=True)
-
-
-def _lab_cgroups(prefix: str) -> list[Path]:
-    root = Path("/sys/fs/cgroup")
-    found: list[Path] = []
-    pats = (f"lxc.payload.{prefix}-*", f"lxc.monitor.{prefix}-*", f"lxc/{prefix}-*", f"lxc.pivot/{prefix}-*")
-    for ctrl in [root, *root.iterdir()] if root.is_dir() else []:
-        if ctrl.is_dir():
-            for pat in pats:
-                found += [p for p in ctrl.glob(pat) if p.is_dir()]
-    return found
-
-
-def _rmdir_tree(path: Path) -> None:
-    """Remove an (empty of processes) cgroup directory tree, deepest first."""
-    for sub in sorted((p for p in path.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
-        with contextlib.suppress(OSError):
-            sub.rmdir()
-    with contextlib.suppress(OSError):
-        path.rmdir()
-
-
-def _umount_under(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/self/mountinfo").read_text().splitlines():
-            mnt = line.split()[4]
-            if mnt.startswith(str(path)):
-                run(["umount", "-l", mnt], check=False)
-
-
-def _ns_addresses(ns: str) -> list[str]:
-    out = []
-    for link in nx.ip_json(ns, "-4", "addr", "show"):
-        if link.get("ifname") == "lo" and all(a["local"].startswith("127.") for a in link.get("addr_info", [])):
-            continue
-        for a in link.get("addr_info", []):
-            if not a["local"].startswith("127."):
-                out.append(f"{link['ifname']} {a['local']}/{a['prefixlen']}")
-    return out
-
-
-def leftovers(prefix: str = DEFAULT_PREFIX, state_dir: Path = DEFAULT_STATE_DIR) -> list[str]:
-    """Everything of a lab with this prefix still on the system (empty after a good `down()`)."""
-    left = [f"namespace {ns}" for ns in nx.list_ns(prefix)]
-    left += [f"link {x}" for x in nx.list_links(None, prefix)]
-    left += [f"nft table {f} {t}" for f, t in _root_nft_tables(prefix)]
-    left += [f"container {c}" for c in list_containers(prefix)]
-    if not _other_lab_bridges():
-        left += [f"route {r['dst']}" for r in nx.ip_json(None, "route", "show", "proto", ROUTE_PROTO)]
-    left += [f"process {r.pid}" for r in _frr_pidfile_refs(prefix) + _acng_refs(state_dir)]
-    left += [f"process {r.pid} (lxc)" for r in _pids_in_lxc_cgroups(prefix)]
-    left += [f"mount {m}" for m in _lab_mounts(prefix)]
-    left += [f"cgroup {c}" for c in _lab_cgroups(prefix)]
-    for d in (FRR_ETC, FRR_RUN):
-        if d.is_dir():
-            left += [f"directory {p}" for p in d.glob(f"{prefix}-*")]
-    return left
-
-
-__all__ = [
-    "MGMT_IFNAME",
-    "DownReport",
-    "Lab",
-    "LabError",
-    "LabStatus",
-    "NodeStatus",
-    "Progress",
-    "UpReport",
-    "leftovers",
-]
+__all__ = ["DownReport", "Lab", "LabError", "LabStatus", "NodeStatus", "Progress", "UpReport"]
