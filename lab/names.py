@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 
 IFNAMSIZ = 15  # the kernel's limit for an interface name (16 with the NUL)
+ROUTE_PROTO = "77"  # marks the lab's routes in the root namespace
 
 
 def _fit(prefix: str, kind: str, name: str) -> str:

@@ -1,13 +1,18 @@
-"""Small helpers shared by the lab modules: bounded subprocesses and the root check. The process
-helpers (pid and start time, stop by pid) are the toolkit's (`toolkit.processes`)."""
+"""Small helpers shared by the lab modules: bounded subprocesses, the root check, and the progress
+and thread pool that `up` and `down` share. The process helpers (pid and start time, stop by pid)
+are the toolkit's (`toolkit.processes`)."""
 
 from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 DEFAULT_TIMEOUT = 60.0
+Progress = Callable[[str, int, int], None]  # (what is being done, units done, units in all)
 
 
 class LabError(RuntimeError):
@@ -61,3 +66,37 @@ def ok(cmd: Sequence[str], timeout: float = DEFAULT_TIMEOUT) -> bool:
         return run(cmd, timeout=timeout, check=False).returncode == 0
     except LabError:
         return False
+
+
+class Ticker:
+    """Counts the units of work done (from several threads) and reports each step to `progress`."""
+
+    def __init__(self, progress: Progress | None, total: int) -> None:
+        self.progress = progress
+        self.total = total
+        self.done = 0
+        self.lock = threading.Lock()
+
+    def __call__(self, what: str, units: int = 1) -> None:
+        with self.lock:
+            self.done = min(self.total, self.done + units)
+            if self.progress:
+                self.progress(what, self.done, self.total)
+
+
+def parallel(
+    fn: Callable[[Any], None], items: Sequence[Any], workers: int, what: str, raise_errors: bool = True
+) -> None:
+    """`fn` on every item, `workers` at a time; one LabError naming every item that failed."""
+    if not items:
+        return
+    errors: list[str] = []
+    with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
+        futures = {pool.submit(fn, item): item for item in items}
+        for fut, item in futures.items():
+            try:
+                fut.result(timeout=600)
+            except Exception as exc:
+                errors.append(f"{what} {getattr(item, 'name', item)}: {exc}")
+    if errors and raise_errors:
+        raise LabError("; ".join(errors))
