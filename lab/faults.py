@@ -15,7 +15,8 @@ from lab import netns as nx
 from lab.home import LabHome
 from lab.state import LabState, exclusive
 from lab.topology import MGMT_IFNAME, Topology
-from lab.util import LabError, require_root
+from lab.util import LabError, ok, require_root
+from toolkit.processes import wait_until
 
 
 def cut_table(prefix: str, link: str) -> str:
@@ -164,6 +165,12 @@ def stop_container(home: LabHome, container: str, kill: bool = False) -> dict[st
         if not any(f["id"] == fid for f in state.data["faults"]):
             state.add("faults", fault)
         containers.stop_container(names.container_name(topo.prefix, c.name), kill=kill)
+        # The kernel tears a stopped container's network namespace down asynchronously; until it
+        # has, the container's address still answers on its LAN (seen under load: a ping answered
+        # after lxc-info said STOPPED). The fault is in force once its LAN port is gone with it.
+        lan_ns, port = names.lan_ns(topo.prefix, c.lan), names.container_lan_port(topo.prefix, c.name)
+        if not wait_until(lambda: not ok(["ip", "-n", lan_ns, "link", "show", "dev", port]), 10.0, 0.05):
+            raise LabError(f"container {container} stopped, but its LAN port {port} is still in {lan_ns} after 10 s")
         return fault
 
 
