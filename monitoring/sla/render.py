@@ -16,6 +16,7 @@ from toolkit.documents import png_data_uri, templates, write_html, write_html_an
 from . import charts
 from .drills import TouchedSystem, duration_text
 from .report import EVERY_MINUTE_NOTICE, NO_DATA_TEXT, SlaReportData, TownReport, write_data_files
+from .row import HTML_COLUMNS, result_row
 from .summary import exception_rows, heat_map_towns, timeline_rows
 
 _TEMPLATES = templates("monitoring.sla")
@@ -32,27 +33,10 @@ def _length(seconds: int) -> str:
 
 def _town_context(report: SlaReportData, town: TownReport, detail: bool) -> dict[str, Any]:
     inv = report.inventory
-    systems = []
     incidents = []
     gaps = []
     for r in town.systems:
         system = inv.system_by_id[r.system]
-        systems.append(
-            {
-                "name": system.name,
-                "name_en": system.name_en,
-                "tier": r.tier,
-                "scheduled_minutes": r.scheduled_minutes,
-                "maintenance_minutes": r.maintenance_minutes,
-                "downtime_minutes": r.downtime_minutes,
-                "no_data_minutes": r.no_data_minutes,
-                "availability_percent": r.availability_percent,
-                "target_percent": r.target_percent,
-                "met": r.met,
-                "credit_percent": r.credit_percent if report.contractual else None,
-                "formula": r.formula(),
-            }
-        )
         for o in r.outages:
             incidents.append(
                 {
@@ -77,7 +61,7 @@ def _town_context(report: SlaReportData, town: TownReport, detail: bool) -> dict
     return {
         "name": town.name,
         "romaji": town.romaji,
-        "systems": systems,
+        "systems": [result_row(inv, r, report.contractual) for r in town.systems],
         "met": sum(1 for r in town.systems if r.met),
         "missed": sum(1 for r in town.systems if r.met is False),
         "credits": town.credit_lines if report.contractual else None,
@@ -190,6 +174,7 @@ def render_html(report: SlaReportData, towns: list[str] | None = None) -> str:
         no_data_minutes=no_data,
         no_data_treatment=NO_DATA_TEXT[report.no_data_policy][0],
         towns=[_town_context(report, t, detail=towns is not None) for t in chosen],
+        system_columns=HTML_COLUMNS,
         detail=towns is not None,
         exceptions=exceptions,
         exceptions_shown=listed,
