@@ -1,29 +1,25 @@
 """The report for people: HTML (Japanese headings with English beside, charts embedded) and the same
-as PDF through weasyprint with Debian's Noto Sans CJK; one summary and one per town."""
+as PDF, both through the toolkit (toolkit.documents: the templates, the Japanese font, the images'
+data URIs, weasyprint); one summary and one per town."""
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
-
 from bcp_drills.verdicts import verdict_label
 from inventory.model.sla import CONTRACT_TZ
+from toolkit.documents import png_data_uri, templates, write_html, write_html_and_pdf
 
 from . import charts
 from .drills import TouchedSystem, duration_text
 from .report import EVERY_MINUTE_NOTICE, NO_DATA_TEXT, SlaReportData, TownReport, write_data_files
+from .row import HTML_COLUMNS, result_row
 from .summary import exception_rows, heat_map_towns, timeline_rows
 
-TEMPLATES = Path(__file__).parent / "templates"
-
-
-def _b64(png: bytes) -> str:
-    return base64.b64encode(png).decode()
+_TEMPLATES = templates("monitoring.sla")
 
 
 def _when(moment: datetime) -> str:
@@ -37,27 +33,10 @@ def _length(seconds: int) -> str:
 
 def _town_context(report: SlaReportData, town: TownReport, detail: bool) -> dict[str, Any]:
     inv = report.inventory
-    systems = []
     incidents = []
     gaps = []
     for r in town.systems:
         system = inv.system_by_id[r.system]
-        systems.append(
-            {
-                "name": system.name,
-                "name_en": system.name_en,
-                "tier": r.tier,
-                "scheduled_minutes": r.scheduled_minutes,
-                "maintenance_minutes": r.maintenance_minutes,
-                "downtime_minutes": r.downtime_minutes,
-                "no_data_minutes": r.no_data_minutes,
-                "availability_percent": r.availability_percent,
-                "target_percent": r.target_percent,
-                "met": r.met,
-                "credit_percent": r.credit_percent if report.contractual else None,
-                "formula": r.formula(),
-            }
-        )
         for o in r.outages:
             incidents.append(
                 {
@@ -82,7 +61,7 @@ def _town_context(report: SlaReportData, town: TownReport, detail: bool) -> dict
     return {
         "name": town.name,
         "romaji": town.romaji,
-        "systems": systems,
+        "systems": [result_row(inv, r, report.contractual) for r in town.systems],
         "met": sum(1 for r in town.systems if r.met),
         "missed": sum(1 for r in town.systems if r.met is False),
         "credits": town.credit_lines if report.contractual else None,
@@ -91,7 +70,7 @@ def _town_context(report: SlaReportData, town: TownReport, detail: bool) -> dict
         "no_data": town.no_data_minutes,
         "incidents": sorted(incidents, key=lambda i: i["start"]),
         "gaps": gaps,
-        "chart": _b64(charts.availability_bars(report, town)) if detail else "",
+        "chart": png_data_uri(charts.availability_bars(report, town)) if detail else "",
     }
 
 
@@ -168,7 +147,6 @@ def render_html(report: SlaReportData, towns: list[str] | None = None) -> str:
     """The summary across towns (towns=None: overview, heat map, timeline, exceptions) or the
     detailed report of the given towns (every system, incident and data gap)."""
     chosen = [t for t in report.towns if towns is None or t.town in towns]
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
     single = len(chosen) == 1 and towns is not None
     listed = exception_rows(report, chosen)
     exceptions = [
@@ -187,7 +165,7 @@ def render_html(report: SlaReportData, towns: list[str] | None = None) -> str:
     drawn = timeline_rows(chosen)
     sub = SlaReportData(**{**report.__dict__, "towns": mapped.rows})
     no_data = sum(t.no_data_minutes for t in chosen)
-    return env.get_template("report.html.j2").render(
+    return _TEMPLATES.get_template("report.html.j2").render(
         title=title,
         period_start=_when(report.period.start),
         period_end=_when(report.period.end),
@@ -196,12 +174,13 @@ def render_html(report: SlaReportData, towns: list[str] | None = None) -> str:
         no_data_minutes=no_data,
         no_data_treatment=NO_DATA_TEXT[report.no_data_policy][0],
         towns=[_town_context(report, t, detail=towns is not None) for t in chosen],
+        system_columns=HTML_COLUMNS,
         detail=towns is not None,
         exceptions=exceptions,
         exceptions_shown=listed,
-        heat_map=None if single else _b64(charts.heat_map(sub)),
+        heat_map=None if single else png_data_uri(charts.heat_map(sub)),
         heat_map_towns=mapped,
-        timeline=_b64(charts.incident_timeline(report, drawn.rows)),
+        timeline=png_data_uri(charts.incident_timeline(report, drawn.rows)),
         timeline_rows=drawn,
         method=report.method(),
         min_outage=report.min_outage_seconds,
@@ -213,24 +192,18 @@ def render_html(report: SlaReportData, towns: list[str] | None = None) -> str:
     )
 
 
-def write_pdf(html: str, path: Path) -> Path:
-    from weasyprint import HTML  # imported here: it loads pango, slow to import
-
-    HTML(string=html, base_url=str(TEMPLATES)).write_pdf(str(path))
-    return path
-
-
 def write_documents(
     report: SlaReportData, directory: Path, stem: str, towns: list[str] | None = None, pdf: bool = True
 ) -> list[Path]:
-    directory.mkdir(parents=True, exist_ok=True)
+    """`<stem>.html` and, unless pdf=False, `<stem>.pdf`; DocumentError when the Japanese font is
+    missing or the PDF cannot be rendered."""
     html = render_html(report, towns)
-    html_path = directory / f"{stem}.html"
-    html_path.write_text(html, encoding="utf-8")
-    written = [html_path]
-    if pdf:
-        written.append(write_pdf(html, directory / f"{stem}.pdf"))
-    return written
+    html_path, pdf_path = directory / f"{stem}.html", directory / f"{stem}.pdf"
+    if not pdf:
+        write_html(html, html_path)
+        return [html_path]
+    write_html_and_pdf(html, html_path, pdf_path)
+    return [html_path, pdf_path]
 
 
 def write_report_set(

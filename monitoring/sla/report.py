@@ -33,6 +33,7 @@ from .calendar import Period, Window, around_the_clock, maintenance_mask, servic
 from .drills import DrillInPeriod, DrillsInPeriod, drills_in_period
 from .engine import Masks, SeriesMinutes, SystemResult, evaluate, masks
 from .fetch import BAD_SERIES, Key, fetch_minutes
+from .row import CSV_COLUMNS, result_row
 
 View = Literal["contract", "every-minute"]
 
@@ -230,32 +231,10 @@ def assemble_report(
 
 
 # ---- JSON ----------------------------------------------------------------------------------------
-def _pct(value: float | None) -> float | None:
-    return None if value is None else round(value, 6)
-
-
 def system_json(inventory: Inventory, r: SystemResult, contractual: bool = True) -> dict[str, Any]:
-    system = inventory.system_by_id[r.system]
+    """The result's row (row.py), then its incidents, data gaps and notes."""
     return {
-        "system": r.system,
-        "tier": r.tier,
-        "availability_percent": _pct(r.availability_percent),
-        "credit_percent": r.credit_percent if contractual else None,
-        "name": system.name,
-        "name_en": system.name_en,
-        "calendar": r.calendar,
-        "target_percent": r.target_percent,
-        "met": r.met,
-        "availability_exact": None
-        if r.availability is None
-        else f"{r.availability.numerator}/{r.availability.denominator}",
-        "service_minutes": r.service_minutes,
-        "maintenance_minutes": r.maintenance_minutes,
-        "scheduled_minutes": r.scheduled_minutes,
-        "downtime_minutes": r.downtime_minutes,
-        "no_data_minutes": r.no_data_minutes,
-        "no_data_policy": r.no_data_policy,
-        "formula": r.formula(),
+        **result_row(inventory, r, contractual).json(),
         "incidents": [o.as_dict() for o in r.outages],
         "data_gaps": [g.as_dict() for g in r.gaps],
         "notes": list(r.notes),
@@ -335,27 +314,8 @@ def report_json(report: SlaReportData, towns: list[str] | None = None) -> dict[s
     }
 
 
-CSV_COLUMNS = [
-    "town",
-    "town_name",
-    "system",
-    "system_name",
-    "tier",
-    "calendar",
-    "scheduled_minutes",
-    "maintenance_minutes",
-    "downtime_minutes",
-    "no_data_minutes",
-    "availability_percent",
-    "target_percent",
-    "met",
-    "credit_percent",
-    "incidents_counted",
-    "incidents_not_counted",
-]
-
-
 def report_csv(report: SlaReportData, towns: list[str] | None = None) -> str:
+    """One line per (town, system): its row (row.py)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
@@ -363,27 +323,7 @@ def report_csv(report: SlaReportData, towns: list[str] | None = None) -> str:
         if towns is not None and t.town not in towns:
             continue
         for s in t.systems:
-            counted = len(s.counted_outages)
-            writer.writerow(
-                [
-                    t.town,
-                    t.name,
-                    s.system,
-                    report.inventory.system_by_id[s.system].name,
-                    s.tier,
-                    s.calendar,
-                    s.scheduled_minutes,
-                    s.maintenance_minutes,
-                    s.downtime_minutes,
-                    s.no_data_minutes,
-                    "" if s.availability is None else f"{float(s.availability):.6f}",
-                    s.target_percent,
-                    "" if s.met is None else ("yes" if s.met else "no"),
-                    s.credit_percent if report.contractual else "",
-                    counted,
-                    len(s.outages) - counted,
-                ]
-            )
+            writer.writerow(result_row(report.inventory, s, report.contractual).csv())
     return buffer.getvalue()
 
 

@@ -19,6 +19,7 @@ from monitoring.sla.calendar import Period, month_period, span_period
 from monitoring.sla.render import file_label, write_report_set
 from monitoring.sla.report import build_report, report_json
 from monitoring.sla.schedule import has_systemd, install_cron, install_systemd, schedule_files
+from toolkit.documents import DocumentError
 from toolkit.settings import state_dir
 
 from .common import Exit, binding_or_exit, err, fail, out, print_json
@@ -28,8 +29,9 @@ app = typer.Typer(
     help=(
         "The SLA reports (稼働率報告): per town and business system, availability in the contract's service "
         "hours, downtime, data gaps, incidents and credits, from the Prometheus that `monitor up` runs.\n\n"
-        "Exit codes: 0 report written, complete; 1 written but the data has gaps (the report says where), or "
-        "Prometheus could not be read; 2 invalid input."
+        "Exit codes: 0 report written, complete; 1 written but the data has gaps (the report says where), "
+        "Prometheus could not be read, or the reports could not be written (a missing Japanese font, an "
+        "unwritable folder); 2 invalid input."
     ),
     no_args_is_help=True,
 )
@@ -147,7 +149,10 @@ def report(
         writing = bar.add_task("writing the reports", total=len(data.towns) + 1)
         root = out_dir or state_dir() / "sla-reports"
         folder = root / file_label(data)
-        written = write_report_set(data, folder, pdf, lambda _name: bar.advance(writing))
+        try:
+            written = write_report_set(data, folder, pdf, lambda _name: bar.advance(writing))
+        except (DocumentError, OSError) as error:
+            fail(f"the SLA reports could not be written: {error}", Exit.FAILED)
     seconds = time.monotonic() - started
     if as_json:
         print_json({**report_json(data), "folder": str(folder), "files": [str(p) for p in written]})
