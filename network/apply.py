@@ -13,8 +13,9 @@ A final verification runs over the whole network. Only then is every device save
 revert confirmed): commit-confirm. On any failure every device touched is rolled back to its backup,
 and the rollback is verified by comparing the running config with the backup.
 
-Commit-confirm for every platform: where the platform has a timed revert (IOS-XE) it is armed before
-the push; FRR has none, so nothing is saved before the verification (a router that restarts comes
+Commit-confirm for every platform: where the platform has a timed revert (IOS-XE's revert timer,
+Yamaha RTX's scheduled restart to the saved configuration) it is armed before the push and disarmed
+before the save; FRR and NEC IX have none, so nothing is saved before the verification (a router that restarts comes
 back with the old config) and a router that drops off the management network after the push is
 reverted from the backup as soon as it answers again. The journal (`<state>/network/changes/`) is
 written before each step, so a killed apply is found by the next command, which offers the rollback.
@@ -535,9 +536,11 @@ class Applier:
         return ok, detail
 
     def _commit(self, name: str) -> None:
+        # Disarm first, then save: on Yamaha RTX the timed revert is a scheduled restart in the running
+        # configuration, which a save before the disarm would persist.
         with self.sessions.use(name) as drv:
-            drv.save()
             drv.confirm()
+            drv.save()
         self.journal.device(name, "saved")
 
     def _reach_findings(self, converged: set[str], only_town: str | None = None) -> list[str]:

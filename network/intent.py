@@ -14,6 +14,12 @@ The design (the shared WAN is hub and spoke, and carries the resident-data layer
   returns from an outage.
 - No default route anywhere. Management on its own interface; NTP and syslog towards the DCs.
 
+Platforms differ in what they can express (`inventory/platforms.py`): a session to or from a router
+whose BGP has no BFD (Yamaha RTX, NEC IX) runs the WAN's short timers instead of BFD, on both ends
+(`Neighbor.bfd`, `keepalive_s`, `hold_s`); for a town router without route maps per neighbour (RTX)
+the carrier edges set the path preference (local preference on what its backup circuit brings, an
+AS-path prepend on what they send over it) and the town's router filters per remote AS only.
+
 `DeviceIntent` is platform-neutral; the templates (`network/templates/<platform>.j2`) turn it into
 configuration text. It also says what to verify after a change (`expected_prefixes`, `neighbors`).
 """
@@ -26,6 +32,7 @@ from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from inventory.address_plan import AddressPlan, operations_servers
 from inventory.environment import BoundHost, EnvironmentBinding
 from inventory.loader import Inventory
+from inventory.platforms import platform_facts
 
 from .interfaces import INTERFACE_MAPS
 from .interfaces import interface_name as _interface_name
@@ -47,6 +54,7 @@ class Interface:
     description: str
     address: IPv4Interface | None
     bfd: bool = False  # a BGP session with BFD runs over it
+    vlan: int | None = None  # the 802.1Q tag, where the platform carries the segment as a VLAN
 
 
 @dataclass(frozen=True)
@@ -66,6 +74,15 @@ class RouteMapEntry:
 
 
 @dataclass(frozen=True)
+class Detection:
+    """How a session between two platforms notices a silent circuit loss."""
+
+    bfd: bool
+    keepalive_s: int
+    hold_s: int
+
+
+@dataclass(frozen=True)
 class Neighbor:
     address: IPv4Address
     remote_as: int
@@ -74,6 +91,21 @@ class Neighbor:
     route_map_in: str | None = None
     route_map_out: str | None = None
     next_hop_self: bool = False
+    # Failure detection of this session: BFD, or (when either end's platform has none) the short
+    # timers of wan.yaml's failure_detection.bgp_timers; both ends of a session always agree.
+    detection: Detection = field(default_factory=lambda: Detection(True, 3, 9))
+
+    @property
+    def bfd(self) -> bool:
+        return self.detection.bfd
+
+    @property
+    def keepalive_s(self) -> int:
+        return self.detection.keepalive_s
+
+    @property
+    def hold_s(self) -> int:
+        return self.detection.hold_s
 
 
 @dataclass(frozen=True)
@@ -110,8 +142,6 @@ class DeviceIntent:
     neighbors: list[Neighbor] = field(default_factory=list)
     networks: list[IPv4Network] = field(default_factory=list)
     static_routes: list[StaticRoute] = field(default_factory=list)
-    keepalive_s: int = 3
-    hold_s: int = 9
     bfd_tx_ms: int = 300
     bfd_rx_ms: int = 300
     bfd_multiplier: int = 3
@@ -121,6 +151,8 @@ class DeviceIntent:
     expected_prefixes: list[ExpectedPrefix] = field(default_factory=list)
     # prefixes a town router may hold from BGP (anything else learnt is a leak between towns)
     allowed_bgp_prefixes: list[IPv4Network] | None = None
+    model: str | None = None  # the hardware, where the inventory names it (Yamaha, NEC)
+    firmware: str | None = None
 
 
 def interface_name(platform: str, role: str, town_number: int | None = None) -> str:
@@ -129,6 +161,23 @@ def interface_name(platform: str, role: str, town_number: int | None = None) -> 
     if platform not in INTERFACE_MAPS:
         return f"<{role}>"
     return _interface_name(platform, role, town_number)
+
+
+def session_detection(inventory: Inventory, *platforms: str) -> Detection:
+    """BFD under the WAN's timers when every end runs BFD; else the short BGP timers."""
+    wan = inventory.wan
+    if all(platform_facts(p).failure_detection == "bfd" for p in platforms):
+        return Detection(True, wan.bgp.keepalive_s, wan.bgp.hold_s)
+    timers = wan.failure_detection.bgp_timers
+    return Detection(False, timers.keepalive_s, timers.hold_s)
+
+
+def failover_target_ms(inventory: Inventory, platform: str) -> int:
+    """How soon a town whose router runs `platform` must be on its other circuit (wan.yaml)."""
+    targets = inventory.wan.failure_detection
+    return (
+        targets.bfd if platform_facts(platform).failure_detection == "bfd" else targets.bgp_timers
+    ).failover_target_ms
 
 
 def _prefix_list(prefixes: list[IPv4Network]) -> list[PrefixListEntry]:
@@ -153,6 +202,17 @@ def build_intents(inventory: Inventory, binding: EnvironmentBinding) -> dict[str
     services = operations_servers(plan, dcs)
     pref = wan.path_preference
 
+    own_platform = {t.router.name: t.router.platform for t in inventory.towns}
+
+    def platform_of(name: str) -> str:
+        """The platform a router runs in this binding (a town outside it: the inventory's)."""
+        host = routers.get(name)
+        return (host.platform if host is not None else own_platform.get(name)) or "frr"
+
+    def session(a: str, b: str) -> Detection:
+        """How the session between routers `a` and `b` detects a silent circuit loss."""
+        return session_detection(inventory, platform_of(a), platform_of(b))
+
     def base(host: BoundHost, asn: int, router_id: IPv4Address) -> DeviceIntent:
         platform = host.platform or "frr"
         return DeviceIntent(
@@ -170,8 +230,6 @@ def build_intents(inventory: Inventory, binding: EnvironmentBinding) -> dict[str
                 IPv4Interface((host.mgmt_address, plan.management.prefixlen)),
             ),
             loopback=IPv4Interface((router_id, 32)),
-            keepalive_s=wan.bgp.keepalive_s,
-            hold_s=wan.bgp.hold_s,
             bfd_tx_ms=wan.bfd.transmit_interval_ms,
             bfd_rx_ms=wan.bfd.receive_interval_ms,
             bfd_multiplier=wan.bfd.detect_multiplier,
@@ -196,8 +254,9 @@ def build_intents(inventory: Inventory, binding: EnvironmentBinding) -> dict[str
         if pe_link is not None:
             mine, other = (pe_link.a, pe_link.b) if pe_link.a_node == edge.name else (pe_link.b, pe_link.a)
             other_name = pe_link.b_node if pe_link.a_node == edge.name else pe_link.a_node
+            ibgp = session(edge.name, other_name)
             d.interfaces.append(
-                Interface(interface_name(platform, "pe-peer"), f"core {pe_link.name} to {other_name}", mine, True)
+                Interface(interface_name(platform, "pe-peer"), f"core {pe_link.name} to {other_name}", mine, ibgp.bfd)
             )
             # No ADD-PATH here (addpath-tx-all-paths), although by hand on the small lab it took a town's
             # median recovery from 500 ms to 400 ms (the full lab: 353 ms with it and the DC edges'
@@ -205,7 +264,9 @@ def build_intents(inventory: Inventory, binding: EnvironmentBinding) -> dict[str
             # run lost a town's service for the whole 15 s of a circuit cut (no failover at all), and
             # FRR's tracker has addpath withdrawal bugs fixed only in later releases. Worth another
             # try with a newer FRR.
-            d.neighbors.append(Neighbor(other.ip, carrier_asn, f"{other_name} iBGP", other_name, next_hop_self=True))
+            d.neighbors.append(
+                Neighbor(other.ip, carrier_asn, f"{other_name} iBGP", other_name, next_hop_self=True, detection=ibgp)
+            )
         for dc in dcs:
             if dc.carrier_edge != edge.id:
                 continue
@@ -215,8 +276,14 @@ def build_intents(inventory: Inventory, binding: EnvironmentBinding) -> dict[str
             d.prefix_lists["TOWN-PREFIXES"] = _prefix_list(all_town_prefixes)
             d.route_maps[f"{dc.id.upper()}-IN"] = [RouteMapEntry(10, "permit", f"{dc.id.upper()}-IN")]
             d.route_maps["DC-OUT"] = [RouteMapEntry(10, "permit", "TOWN-PREFIXES")]
+            to_dc = session(edge.name, dc.edge_router.name)
             d.interfaces.append(
-                Interface(interface_name(platform, "dc"), f"core {link.name} to {dc.edge_router.name}", link.a, True)
+                Interface(
+                    interface_name(platform, "dc"),
+                    f"core {link.name} to {dc.edge_router.name}",
+                    link.a,
+                    to_dc.bfd,
+                )
             )
             d.neighbors.append(
                 Neighbor(
@@ -226,6 +293,7 @@ def build_intents(inventory: Inventory, binding: EnvironmentBinding) -> dict[str
                     dc.edge_router.name,
                     f"{dc.id.upper()}-IN",
                     "DC-OUT",
+                    detection=to_dc,
                 )
             )
         for town in towns:
@@ -236,14 +304,30 @@ def build_intents(inventory: Inventory, binding: EnvironmentBinding) -> dict[str
                     continue
                 link = getattr(t, role)
                 rm = f"TOWN-{town.id.upper()}-IN"
+                rm_out = "TOWN-OUT"
                 d.prefix_lists[rm] = _prefix_list(town_prefixes[town.id])
-                d.route_maps[rm] = [RouteMapEntry(10, "permit", rm)]
+                if platform_facts(platform_of(town.router.name)).per_neighbor_policy:
+                    d.route_maps[rm] = [RouteMapEntry(10, "permit", rm)]
+                else:
+                    # The town's router cannot prefer its primary circuit per neighbour: this edge does,
+                    # for this circuit (local preference in, AS-path prepend out), as the town would.
+                    lp = pref.primary_local_preference if role == "primary" else pref.backup_local_preference
+                    rm = f"TOWN-{town.id.upper()}-{role.upper()}-IN"
+                    d.route_maps[rm] = [RouteMapEntry(10, "permit", f"TOWN-{town.id.upper()}-IN", local_preference=lp)]
+                    if role == "backup":
+                        rm_out = "TOWN-OUT-BACKUP"
+                        d.route_maps[rm_out] = [
+                            RouteMapEntry(
+                                10, "permit", "DC-PREFIXES", prepend=(carrier_asn,) * pref.backup_as_path_prepend
+                            )
+                        ]
+                to_town = session(edge.name, town.router.name)
                 d.interfaces.append(
                     Interface(
                         interface_name(platform, "town-circuit", town.number),
                         f"{town.id} {role} circuit {circuit.id} to {town.router.name}",
                         link.a,
-                        True,
+                        to_town.bfd,
                     )
                 )
                 d.neighbors.append(
@@ -253,7 +337,8 @@ def build_intents(inventory: Inventory, binding: EnvironmentBinding) -> dict[str
                         f"{town.router.name} {town.id} {role} {circuit.id}",
                         town.router.name,
                         rm,
-                        "TOWN-OUT",
+                        rm_out,
+                        detection=to_town,
                     )
                 )
         for town in towns:
@@ -274,7 +359,8 @@ def build_intents(inventory: Inventory, binding: EnvironmentBinding) -> dict[str
         platform = d.platform
         link = links[f"{dc.id}-{dc.carrier_edge}"]
         pe = pe_by_id[dc.carrier_edge]
-        d.interfaces.append(Interface(interface_name(platform, "wan"), f"core {link.name} to {pe}", link.b, True))
+        to_pe = session(name, pe)
+        d.interfaces.append(Interface(interface_name(platform, "wan"), f"core {link.name} to {pe}", link.b, to_pe.bfd))
         d.interfaces.append(
             Interface(interface_name(platform, "lan"), f"{dc.id} LAN (app, db)", plan.dc_gateways[dc.id])
         )
@@ -310,7 +396,9 @@ def build_intents(inventory: Inventory, binding: EnvironmentBinding) -> dict[str
             else RouteMapEntry(10, "permit", "DC-OWN")
         ]
         d.route_maps["PE-IN"] = [RouteMapEntry(10, "permit", "TOWN-PREFIXES")]
-        d.neighbors.append(Neighbor(link.a.ip, carrier_asn, f"{pe} carrier edge", pe, "PE-IN", "PE-OUT"))
+        d.neighbors.append(
+            Neighbor(link.a.ip, carrier_asn, f"{pe} carrier edge", pe, "PE-IN", "PE-OUT", detection=to_pe)
+        )
         for town in towns:
             for p in town_prefixes[town.id]:
                 d.expected_prefixes.append(ExpectedPrefix(p, frozenset({town.router.name, *pes, name})))
@@ -325,9 +413,20 @@ def build_intents(inventory: Inventory, binding: EnvironmentBinding) -> dict[str
         t = plan.towns[town.id]
         d = base(host, town.router.asn, t.loopback)
         platform = d.platform
-        d.interfaces.append(Interface(interface_name(platform, "lan"), f"{town.id} town hall LAN", t.lan_gateway))
+        if platform == town.router.platform:  # the lab's FRR stand-in is not the town's model
+            d.model, d.firmware = town.router.model, town.router.firmware
+        per_neighbor = platform_facts(platform).per_neighbor_policy
+        site = town.site
         d.interfaces.append(
-            Interface(interface_name(platform, "clients"), f"{town.id} client segment", t.client_gateway)
+            Interface(interface_name(platform, "lan"), f"{town.id} town hall LAN", t.lan_gateway, vlan=site.lan_vlan)
+        )
+        d.interfaces.append(
+            Interface(
+                interface_name(platform, "clients"),
+                f"{town.id} client segment",
+                t.client_gateway,
+                vlan=site.client_vlan,
+            )
         )
         d.prefix_lists["DC-PREFIXES"] = _prefix_list(dc_prefixes)
         d.prefix_lists["TOWN-OWN"] = _prefix_list(town_prefixes[town.id])
@@ -336,16 +435,27 @@ def build_intents(inventory: Inventory, binding: EnvironmentBinding) -> dict[str
             circuit = getattr(town.circuits, role)
             link = getattr(t, role)
             pe = pe_by_id[circuit.carrier_edge]
-            up = role.upper()
+            up = role.upper() if per_neighbor else "CARRIER"
+            to_pe = session(name, pe)
             d.interfaces.append(
-                Interface(interface_name(platform, f"wan-{role}"), f"{role} circuit {circuit.id} to {pe}", link.b, True)
+                Interface(
+                    interface_name(platform, f"wan-{role}"),
+                    f"{role} circuit {circuit.id} to {pe}",
+                    link.b,
+                    to_pe.bfd,
+                )
             )
-            lp = pref.primary_local_preference if role == "primary" else pref.backup_local_preference
+            if per_neighbor:
+                lp = pref.primary_local_preference if role == "primary" else pref.backup_local_preference
+                prepend = (town.router.asn,) * pref.backup_as_path_prepend if role == "backup" else ()
+            else:  # the carrier edges prefer the primary circuit for this town (see the PEs above)
+                lp, prepend = None, ()
             d.route_maps[f"{up}-IN"] = [RouteMapEntry(10, "permit", "DC-PREFIXES", local_preference=lp)]
-            prepend = (town.router.asn,) * pref.backup_as_path_prepend if role == "backup" else ()
             d.route_maps[f"{up}-OUT"] = [RouteMapEntry(10, "permit", "TOWN-OWN", prepend=prepend)]
             d.neighbors.append(
-                Neighbor(link.a.ip, carrier_asn, f"{pe} {role} {circuit.id}", pe, f"{up}-IN", f"{up}-OUT")
+                Neighbor(
+                    link.a.ip, carrier_asn, f"{pe} {role} {circuit.id}", pe, f"{up}-IN", f"{up}-OUT", detection=to_pe
+                )
             )
         for p in dc_prefixes:
             d.expected_prefixes.append(ExpectedPrefix(p, core | {name}))

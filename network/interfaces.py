@@ -57,7 +57,35 @@ _CISCO_IOS = {
     "dci": "GigabitEthernet0/0/1",
 }
 
-INTERFACE_MAPS: dict[str, dict[str, str]] = {"frr": _FRR, "cisco_ios": _CISCO_IOS}
+# Yamaha RTX1210/1220/1300 (town hall routers only): the circuits on LAN2 and LAN3, the town's
+# segments as tagged VLANs on the LAN1 switch (`vlan lan1/N 802.1q vid=V`), management untagged on
+# LAN1. RTX830 has no LAN3 and is refused by the inventory (inventory/platforms.py).
+_YAMAHA_RTX = {
+    "mgmt": "lan1",
+    "loopback": "loopback1",
+    "wan-primary": "lan2",
+    "wan-backup": "lan3",
+    "lan": "lan1/1",
+    "clients": "lan1/2",
+}
+
+# NEC UNIVERGE IX2215/2235/3315 (town hall routers only): the circuits on GE0 and GE1, the town's
+# segments as dot1q sub-interfaces of the GE2 switch, management on its untagged GE2.0.
+_NEC_IX = {
+    "mgmt": "GigaEthernet2.0",
+    "loopback": "Loopback0.0",
+    "wan-primary": "GigaEthernet0.0",
+    "wan-backup": "GigaEthernet1.0",
+    "lan": "GigaEthernet2.1",
+    "clients": "GigaEthernet2.2",
+}
+
+INTERFACE_MAPS: dict[str, dict[str, str]] = {
+    "frr": _FRR,
+    "cisco_ios": _CISCO_IOS,
+    "yamaha_rtx": _YAMAHA_RTX,
+    "nec_ix": _NEC_IX,
+}
 
 
 class UnknownInterface(KeyError):

@@ -25,6 +25,9 @@ class SshAccess(InventoryModel):
     server_user: str
     key_file: Path | None = Field(default=None, strict=False)
     key_file_env: str | None = None  # name of an environment variable holding the key's path
+    # name of an environment variable holding the routers' administrator (enable) secret, for the
+    # platforms that ask for one after the log-in (Yamaha RTX's `administrator`); never in the repo
+    enable_secret_env: str | None = None
     host_key_policy: Literal["pin", "accept-new"]
 
 

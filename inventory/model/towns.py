@@ -45,6 +45,9 @@ class CeRouter(InventoryModel):
     name: Hostname
     asn: Asn
     platform: RouterPlatform
+    # the hardware and software, where the platform's rules need them (inventory/platforms.py)
+    model: NonEmptyText | None = None
+    firmware: NonEmptyText | None = None
 
 
 class Circuit(InventoryModel):

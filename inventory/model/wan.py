@@ -38,6 +38,24 @@ class BgpTimers(InventoryModel):
         return self
 
 
+class FailoverTarget(InventoryModel):
+    """How fast a town on this kind of failure detection must be back on its other circuit."""
+
+    failover_target_ms: Annotated[int, Field(gt=0)]
+
+
+class TimerDetection(BgpTimers, FailoverTarget):
+    """Short BGP timers, for platforms whose BGP has no BFD (both ends of the session run them)."""
+
+
+class FailureDetection(InventoryModel):
+    """A silent circuit loss noticed by BFD, or by short BGP timers where a platform has no BFD
+    (inventory/platforms.py says which platform does which)."""
+
+    bfd: FailoverTarget
+    bgp_timers: TimerDetection
+
+
 class PathPreference(InventoryModel):
     primary_local_preference: Annotated[int, Field(ge=0)]
     backup_local_preference: Annotated[int, Field(ge=0)]
@@ -63,5 +81,6 @@ class WanFile(InventoryModel):
     carrier: Carrier
     bgp: BgpTimers
     bfd: Bfd
+    failure_detection: FailureDetection
     path_preference: PathPreference
     change_control: ChangeControl = ChangeControl()

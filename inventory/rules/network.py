@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from ..address_plan import PlanError, plan_addresses, plan_problems
 from ..loader import LoadedFiles
+from ..platforms import platform_facts
 from ..problems import Loc
 from .identity import duplicates
 from .registry import INVENTORY_RULES, Finding
@@ -137,3 +138,16 @@ def change_windows_stay_out_of_service_hours(files: LoadedFiles) -> Iterator[Fin
                     f"change window '{window.id}' overlaps the service hours '{cal.id}' "
                     f"({day} {cal.start:%H:%M}-{cal.end:%H:%M}): move it out of service hours",
                 )
+
+
+@INVENTORY_RULES.rule("towns")
+def town_routers_are_models_their_platform_has(files: LoadedFiles) -> Iterator[Finding]:
+    """A Yamaha or NEC router names a known model with ports enough for a town hall, and its
+    firmware version as the vendor writes it (inventory/platforms.py)."""
+    for i, town in enumerate(files.towns.towns):
+        facts = platform_facts(town.router.platform)
+        loc = ("towns", i, "router")
+        if (problem := facts.model_problem(town.router.model)) is not None:
+            yield "towns", (*loc, "model"), problem
+        if (problem := facts.firmware_problem(town.router.firmware)) is not None:
+            yield "towns", (*loc, "firmware"), problem
