@@ -204,7 +204,7 @@ def rollback_device(
             with fleet.driver(name) as drv:
                 running = drv.get_running_config()
                 lines = remediation(platform, running, backup)
-                pushed = push_commands(lines) if lines else []
+                pushed = push_commands(lines, platform) if lines else []
                 if pushed:
                     drv.push(pushed)
                 after = drv.get_running_config()
@@ -486,7 +486,7 @@ class Applier:
     def _apply_device(self, name: str, journal: Journal, total: int, check_reach: bool = False) -> DeviceResult:
         started = time.monotonic()
         dplan = self.plan.device(name)
-        commands = push_commands(dplan.remediation)
+        commands = push_commands(dplan.remediation, dplan.platform)
         res = DeviceResult(name, "applied", pushed=len(commands))
         try:
             with self.sessions.use(name) as drv:

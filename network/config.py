@@ -18,7 +18,7 @@ leaves such implied negations out of the remediation and the rollback.
 Large configs: hier_config looks for an idempotent counterpart of a line (`neighbor X timers 10 30`
 replaced by `neighbor X timers 3 9`) by scanning every line of the section, which is quadratic in
 the section's size; a carrier edge serving 2,000 towns has a `router bgp` of ~24,000 lines. Our
-drivers answer that look-up from an index built once per section (`_IndexedIdempotency`), with the
+drivers answer that look-up from an index built once per section (`IndexedIdempotency`), with the
 same answer as the scan, while a remediation is computed.
 """
 
@@ -31,10 +31,11 @@ import re
 from collections.abc import Iterable, Iterator
 
 from hier_config import HConfig, HConfigChild, WorkflowRemediation, get_hconfig
-from hier_config.children import HConfigChildren
 from hier_config.models import IdempotentCommandsRule, MatchRule, OrderingRule, PerLineSubRule
 from hier_config.platforms.cisco_ios.driver import HConfigDriverCiscoIOS
-from hier_config.platforms.driver_base import HConfigDriverBase, HConfigDriverRules
+from hier_config.platforms.driver_base import HConfigDriverRules
+
+from .hconfig_base import IndexedIdempotency
 
 # Lines FRR prints that are not configuration (or are the host's, not the network's).
 _FRR_NOISE = (
@@ -52,54 +53,19 @@ _FRR_NOISE = (
 _SECRET_PATTERNS = (
     re.compile(r"^(\s*(?:no )?(?:enable )?secret \d+ )\S+", re.M),
     re.compile(r"^(\s*(?:no )?enable (?:secret|password)(?: \d+)? )\S+", re.M),
-    re.compile(r"^(\s*(?:no )?username \S+ (?:privilege \d+ )?(?:secret|password)(?: \d+)? )\S+", re.M),
-    re.compile(r"^(\s*(?:no )?(?:neighbor \S+ )?password(?: \d+)? )\S+", re.M),
+    # IOS `username U [privilege N] secret 9 X`; IX `username U password plain|hash X`
+    re.compile(r"^(\s*(?:no )?username \S+ (?:privilege \d+ )?(?:secret|password)(?: (?:\d+|plain|hash))? )\S+", re.M),
+    re.compile(r"^(\s*(?:no )?(?:neighbor \S+ )?password(?: (?:\d+|plain|hash))? )\S+", re.M),
     re.compile(r"^(\s*(?:no )?snmp-server community )\S+", re.M),
     re.compile(r"^(\s*(?:no )?key-string(?: \d+)? )\S+", re.M),
     re.compile(r"^(\s*(?:no )?(?:tacacs|radius)-server key(?: \d+)? )\S+", re.M),
+    # Yamaha RTX: `administrator password [encrypted] X`, `login password [encrypted] X`,
+    # `login user U [encrypted] X`, `bgp neighbor pre-shared-key N text X` (`show config` prints `*`)
+    re.compile(r"^(\s*(?:no )?(?:administrator|login) password (?:encrypted )?)\S+", re.M),
+    re.compile(r"^(\s*(?:no )?login user \S+ (?:encrypted )?)\S+", re.M),
+    re.compile(r"^(\s*(?:no )?(?:bgp neighbor|ipsec ike) pre-shared-key \d+ text )\S+", re.M),
 )
 MASK = "<masked>"
-
-
-class _IndexedIdempotency(HConfigDriverBase):
-    """`idempotent_for` from an index: per section (a children container) and per idempotent rule,
-    the first child of each idempotency key, built on first use. The base driver answers the same
-    question by scanning the section on every call: the first child, in order, that matches the
-    rule's lineage and has the same key; the index keeps the first child per key, so the answer is
-    the same. Only while `indexed()` is active (the configs are not changed then: hier_config writes
-    the remediation into a new tree); elsewhere the base driver's scan."""
-
-    _indexes: dict[int, tuple[HConfigChildren, list[dict[tuple[str, ...], HConfigChild] | None]]] | None = None
-
-    @contextlib.contextmanager
-    def indexed(self) -> Iterator[None]:
-        self._indexes = {}
-        try:
-            yield
-        finally:
-            self._indexes = None
-
-    def idempotent_for(self, config: HConfigChild, other_children: Iterable[HConfigChild]) -> HConfigChild | None:
-        if self._indexes is None or not isinstance(other_children, HConfigChildren):
-            return super().idempotent_for(config, other_children)
-        rules = self.rules.idempotent_commands
-        entry = self._indexes.get(id(other_children))
-        if entry is None or entry[0] is not other_children:
-            entry = (other_children, [None] * len(rules))
-            self._indexes[id(other_children)] = entry
-        for i, rule in enumerate(rules):
-            if not config.is_lineage_match(rule.match_rules):
-                continue
-            index = entry[1][i]
-            if index is None:
-                index = {}
-                for other in other_children:
-                    if other.is_lineage_match(rule.match_rules):
-                        index.setdefault(self._idempotency_key(other, rule.match_rules), other)
-                entry[1][i] = index
-            if (found := index.get(self._idempotency_key(config, rule.match_rules))) is not None:
-                return found
-        return None
 
 
 def _bgp_neighbor_attributes(attributes: str) -> IdempotentCommandsRule:
@@ -134,7 +100,7 @@ def _definitions_around_their_users(*sections: str) -> list[OrderingRule]:
     ]
 
 
-class HConfigDriverIos(_IndexedIdempotency, HConfigDriverCiscoIOS):
+class HConfigDriverIos(IndexedIdempotency, HConfigDriverCiscoIOS):
     """IOS-XE: hier_config's own rules, BGP neighbour attributes replaced in place, and the policy
     objects pushed before the neighbours."""
 
@@ -146,7 +112,7 @@ class HConfigDriverIos(_IndexedIdempotency, HConfigDriverCiscoIOS):
         return rules.model_copy(update={"idempotent_commands": idempotent, "ordering": ordering})
 
 
-class HConfigDriverFrr(_IndexedIdempotency, HConfigDriverCiscoIOS):
+class HConfigDriverFrr(IndexedIdempotency, HConfigDriverCiscoIOS):
     """FRRouting's vtysh, as shown by `show running-config`."""
 
     @staticmethod
@@ -185,12 +151,18 @@ class HConfigDriverFrr(_IndexedIdempotency, HConfigDriverCiscoIOS):
         )
 
 
-def _driver(platform: str) -> _IndexedIdempotency:
-    if platform == "frr":
-        return HConfigDriverFrr()
-    if platform == "cisco_ios":
-        return HConfigDriverIos()
-    raise ValueError(f"no configuration driver for platform '{platform}'")
+# The hier_config driver of each platform (one module per platform beside this one, `config_<platform>.py`).
+HCONFIG_DRIVERS: dict[str, type[IndexedIdempotency]] = {
+    "frr": HConfigDriverFrr,
+    "cisco_ios": HConfigDriverIos,
+}
+
+
+def _driver(platform: str) -> IndexedIdempotency:
+    try:
+        return HCONFIG_DRIVERS[platform]()
+    except KeyError:
+        raise ValueError(f"no configuration driver for platform '{platform}'") from None
 
 
 def parse(platform: str, text: str) -> HConfig:
@@ -297,23 +269,25 @@ def remediation_and_rollback(platform: str, running: str, intended: str) -> tupl
         )
 
 
-def push_commands(lines: list[str]) -> list[str]:
+def push_commands(lines: list[str], platform: str = "frr") -> list[str]:
     """Indented remediation lines -> the commands to send in config mode, with an explicit exit from
-    every section entered (vtysh and IOS both take `exit`; an address family ends with its own), and
-    BGP neighbours configured one at a time (`_neighbours_one_at_a_time`)."""
+    every section entered (the platform's driver says how: `exit_for`), BGP neighbours configured one
+    at a time (`_neighbours_one_at_a_time`), and what the platform needs after a change
+    (`finish_push`)."""
+    driver = _driver(platform)
     lines = _neighbours_one_at_a_time(lines)
     commands: list[str] = []
     stack: list[tuple[int, str]] = []  # (indent, header) of the sections we are inside
     depths = [len(line) - len(line.lstrip(" ")) for line in lines]
     for i, line in enumerate(lines):
         while stack and stack[-1][0] >= depths[i]:
-            commands.append(_exit_for(stack.pop()[1]))
+            commands.append(driver.exit_for(stack.pop()[1]))
         commands.append(line.strip())
         if i + 1 < len(lines) and depths[i + 1] > depths[i]:
             stack.append((depths[i], line.strip()))
     while stack:
-        commands.append(_exit_for(stack.pop()[1]))
-    return commands
+        commands.append(driver.exit_for(stack.pop()[1]))
+    return driver.finish_push(commands)
 
 
 def _indent(line: str) -> int:
@@ -374,10 +348,6 @@ def _neighbours_one_at_a_time(lines: list[str]) -> list[str]:
             for header, family_lines in in_family.get(neighbour, {}).items():
                 out += [header, *family_lines]
     return out
-
-
-def _exit_for(header: str) -> str:
-    return "exit-address-family" if header.startswith("address-family") else "exit"
 
 
 def mask_secrets(text: str) -> str:
