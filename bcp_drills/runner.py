@@ -25,6 +25,7 @@ from chaoslib.types import Dry
 
 from inventory.environment import EnvironmentBinding
 from inventory.loader import Inventory
+from inventory.platforms import platform_facts
 from lab.engine import Lab
 
 from . import drill as context
@@ -229,6 +230,15 @@ def _planned_outages(journal: dict[str, Any]) -> list[PlannedOutage]:
     return planned
 
 
+def _failover_target_ms(drill: Drill, town: str) -> int | None:
+    """The circuit-failover target of an affected town in a scenario that holds towns to it."""
+    if not drill.scenario.circuit_failover_target or town not in drill.affected:
+        return None
+    router = drill.binding.host(drill.inventory.town(town).router.name)
+    detection = platform_facts(router.platform or "frr").failure_detection
+    return drill.inventory.wan.failure_detection.failover_target_ms(detection)
+
+
 def analyse(drill: Drill, journal: dict[str, Any], started: float, ended: float) -> dict[str, Any]:
     """The municloud record: outages per town and system, RPO, the timeline, observations, verdict."""
     scenario, inventory = drill.scenario, drill.inventory
@@ -271,6 +281,13 @@ def analyse(drill: Drill, journal: dict[str, Any], started: float, ended: float)
                 f"{town}: {len(unplanned)} further outage(s) after the first recovery, the longest "
                 f"{_length(longest)} at {at}"
             )
+        failover_target = _failover_target_ms(drill, town)
+        if failover_target is not None and first is not None and (first.ms is None or first.ms > failover_target):
+            platform = drill.binding.host(inventory.town(town).router.name).platform or "frr"
+            drill.observe(
+                f"{town}: the failover took {_length(first)}, over the {failover_target / 1000:g} s its "
+                f"router's platform ({platform}) can reach (wan.yaml failure_detection)"
+            )
         for system in inventory.subscribed_systems(inventory.town(town)):
             outages.append(
                 {
@@ -283,6 +300,7 @@ def analyse(drill: Drill, journal: dict[str, Any], started: float, ended: float)
                     "recovered": recovered,
                     "outage_start": first.start if first else None,
                     "outage_end": first.end if first else None,
+                    "failover_target_ms": failover_target,
                     "probes": len(after),
                     "failures": sum(1 for s in after if not s.ok),
                 }

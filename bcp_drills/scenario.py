@@ -85,6 +85,9 @@ class Scenario(InventoryModel):
     probe: Literal["tcp", "http"] = "tcp"
     probe_interval_ms: Annotated[int, Field(ge=10, le=50)] = 20
     heartbeat_writes: bool = False  # writes through the app from every town (RPO)
+    # Each affected town's first outage is held to the circuit-failover target its router's platform
+    # can reach (wan.yaml failure_detection: BFD, or short BGP timers where BGP has no BFD).
+    circuit_failover_target: bool = False
     max_duration_seconds: Annotated[float, Field(gt=0, le=3600)] = 600
     steady_state: list[Literal[STEADY_STATE_PROBES]]  # type: ignore[valid-type]
     method: Annotated[list[Step], Field(min_length=1)]

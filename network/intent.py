@@ -172,14 +172,6 @@ def session_detection(inventory: Inventory, *platforms: str) -> Detection:
     return Detection(False, timers.keepalive_s, timers.hold_s)
 
 
-def failover_target_ms(inventory: Inventory, platform: str) -> int:
-    """How soon a town whose router runs `platform` must be on its other circuit (wan.yaml)."""
-    targets = inventory.wan.failure_detection
-    return (
-        targets.bfd if platform_facts(platform).failure_detection == "bfd" else targets.bgp_timers
-    ).failover_target_ms
-
-
 def _prefix_list(prefixes: list[IPv4Network]) -> list[PrefixListEntry]:
     return [PrefixListEntry(5 * (i + 1), "permit", p) for i, p in enumerate(prefixes)]
 

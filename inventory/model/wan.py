@@ -55,6 +55,11 @@ class FailureDetection(InventoryModel):
     bfd: FailoverTarget
     bgp_timers: TimerDetection
 
+    def failover_target_ms(self, detection: str) -> int:
+        """How soon a town whose router detects by `detection` (a platform's `failure_detection`:
+        bfd or bgp-timers) must be on its other circuit."""
+        return (self.bfd if detection == "bfd" else self.bgp_timers).failover_target_ms
+
 
 class PathPreference(InventoryModel):
     primary_local_preference: Annotated[int, Field(ge=0)]

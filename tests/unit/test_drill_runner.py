@@ -10,10 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from bcp_drills.drill import Drill
 from bcp_drills.fastprobe import main as fastprobe
 from bcp_drills.probes import Outage, PlannedOutage, Stream, planned_during
-from bcp_drills.runner import _planned_outages, build_experiment
+from bcp_drills.runner import _failover_target_ms, _planned_outages, build_experiment
 from bcp_drills.scenario import load_scenario, scenarios
+from inventory.check import load_inventory
+from inventory.environment import bind_environment
 from inventory.problems import InventoryError
 
 
@@ -167,3 +170,29 @@ def test_the_steps_that_may_stop_the_service_are_read_from_the_journal() -> None
     }
     [window] = _planned_outages(journal)
     assert (window.step, window.end - window.start, window.seconds) == ("fail back to DC1 (dc_failback.yml)", 40.0, 15)
+
+
+@pytest.mark.parametrize(
+    ("env", "town", "target_ms"),
+    [("prod", "ina", 1000), ("prod", "namegawa", 5000), ("prod", "hatoyama", 5000), ("lab", "namegawa", 1000)],
+)
+def test_a_circuit_drill_holds_each_town_to_what_its_routers_platform_can_reach(
+    tmp_path: Path, env: str, town: str, target_ms: int
+) -> None:
+    # ina runs IOS-XE (BFD); namegawa Yamaha RTX and hatoyama NEC IX (no BFD: short BGP timers),
+    # except in the lab, where every router is FRR with BFD
+    inventory = load_inventory()
+    drill = Drill(
+        scenarios()["wan-primary-circuit-loss"],
+        inventory,
+        bind_environment(inventory, env, Path("/nonexistent")),
+        [town],
+        [town],
+        "test",
+        True,
+        tmp_path,
+        None,
+    )
+    assert _failover_target_ms(drill, town) == target_ms
+    drill.scenario = scenarios()["carrier-edge-loss"]  # holds no town to a circuit's failover
+    assert _failover_target_ms(drill, town) is None
