@@ -47,7 +47,7 @@ from inventory.loader import Inventory
 from .audit import audit
 from .backup import PRE_CHANGE, BackupRepo
 from .checks import reachability, reachability_problems, towns_converged, wait_healthy
-from .config import config_hash, push_commands, remediation, same_config
+from .config import config_hash, push_commands, remediation, same_config, without_volatile
 from .drivers.device import ConfigRejected, DeviceError, DeviceState
 from .fleet import Fleet, parallel
 from .intent import DeviceIntent
@@ -382,7 +382,9 @@ class Applier:
         for name, text in self.backups.items():
             journal.backup_file(name).write_text(text)
         rev = BackupRepo().commit(
-            self.backups, f"{PRE_CHANGE} {self.change_id} (plan {self.plan.id}) by {who()}", always=True
+            {n: without_volatile(self.plan.device(n).platform, t) for n, t in self.backups.items()},
+            f"{PRE_CHANGE} {self.change_id} (plan {self.plan.id}) by {who()}",
+            always=True,
         )
         audit(
             "apply-start",
@@ -453,7 +455,8 @@ class Applier:
                 if isinstance(text, BaseException):
                     raise text
             BackupRepo().commit(
-                {n: str(after[n]) for n in changed}, f"post-change {self.change_id} (plan {self.plan.id}) by {who()}"
+                {n: without_volatile(self.plan.device(n).platform, str(after[n])) for n in changed},
+                f"post-change {self.change_id} (plan {self.plan.id}) by {who()}",
             )
         if self.progress:
             self.progress("done", total, total)

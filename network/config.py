@@ -174,6 +174,15 @@ def normalized(platform: str, text: str) -> str:
     return "\n".join(c.cisco_style_text() for c in parse(platform, text).all_children()) + "\n"
 
 
+def without_volatile(platform: str, text: str) -> str:
+    """The running config as a backup keeps it: whole, but for the lines that change by themselves."""
+    patterns = [re.compile(p) for p in _driver(platform).volatile_lines]
+    if not patterns:
+        return text
+    kept = [line for line in text.splitlines(keepends=True) if not any(p.match(line) for p in patterns)]
+    return "".join(kept)
+
+
 def config_hash(platform: str, text: str) -> str:
     return hashlib.sha256(normalized(platform, text).encode()).hexdigest()
 

@@ -22,6 +22,11 @@ class IndexedIdempotency(HConfigDriverBase):
 
     _indexes: dict[int, tuple[HConfigChildren, list[dict[tuple[str, ...], HConfigChild] | None]]] | None = None
 
+    # Lines of the running config that change by themselves (a device's clock in its header:
+    # RTX's `# Reporting Date:`, IX's `! Current time`): left out of the backups, which would
+    # otherwise record a change at every run.
+    volatile_lines: tuple[str, ...] = ()
+
     def exit_for(self, header: str) -> str:
         """The command that leaves the section `header` opened (vtysh and IOS: `exit`; an address
         family ends with its own)."""

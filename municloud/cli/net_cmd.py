@@ -17,6 +17,7 @@ from network.apply import ApplyRefused, Journal, apply_plan, rollback_device, ro
 from network.audit import audit, read_audit
 from network.backup import BackupError, BackupRepo
 from network.compliance import ComplianceReport, check_compliance
+from network.config import without_volatile
 from network.fleet import Fleet
 from network.plan import Plan, PlanError, fetch_running, intended_configs, make_plan, select_devices
 
@@ -284,7 +285,8 @@ def backup(env: EnvOption = "lab", workers: WorkersOption = 16) -> None:
     names = [r.name for r in binding.routers()]
     with _progress("net backup") as update:
         running = fetch_running(Fleet(binding), names, workers, _counter(update, len(names)))
-    good = {n: str(t) for n, t in running.items() if not isinstance(t, BaseException)}
+    platforms = {r.name: r.platform or "frr" for r in binding.routers()}
+    good = {n: without_volatile(platforms[n], str(t)) for n, t in running.items() if not isinstance(t, BaseException)}
     repo = BackupRepo()
     rev = repo.commit(good, f"backup of {len(good)} router(s) ({env})")
     if rev:

@@ -466,3 +466,16 @@ def test_a_neighbour_is_activated_right_after_it_is_created(platform, golden) ->
     # the same lines, the address family entered again per neighbour
     sent = [c for c in commands if c not in ("exit", "exit-address-family") and not c.startswith("address-family ")]
     assert sorted(sent) == sorted(line.strip() for line in lines if not line.strip().startswith("address-family "))
+
+
+def test_a_backup_leaves_out_only_the_lines_that_change_by_themselves(monkeypatch: pytest.MonkeyPatch) -> None:
+    from network import config
+    from network.config import HCONFIG_DRIVERS, without_volatile
+
+    class Clocked(HCONFIG_DRIVERS["frr"]):  # type: ignore[misc,valid-type]
+        volatile_lines = (r"^! Current time ",)
+
+    monkeypatch.setitem(config.HCONFIG_DRIVERS, "clocked", Clocked)
+    text = "! Current time Dec  4 14:05:13 2026\nhostname x\n! Current times are kept\n"
+    assert without_volatile("clocked", text) == "hostname x\n! Current times are kept\n"
+    assert without_volatile("frr", text) == text  # FRR prints no clock: the config whole
