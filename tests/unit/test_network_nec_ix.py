@@ -313,3 +313,20 @@ def test_accounts_are_neither_compared_nor_removed() -> None:
     assert remediation("nec_ix", printed, INTENDED) == []
     assert same_config("nec_ix", printed, printed.replace("59d34EAF3aeB94C2A609d4F2be7594@", "0000@"))
     assert "username" not in INTENDED
+
+
+def test_the_indexed_look_up_gives_hier_configs_own_answer() -> None:
+    """IndexedIdempotency answers from an index; hier_config alone scans: the same plans."""
+    from network.config import Workflow
+
+    running = _as_printed(
+        _without(INTENDED, BACKUP)
+        .replace("timers 1 3", "timers 10 30")
+        .replace("TOWN-OWN 10 permit 10.64.135.64/26", "TOWN-OWN 10 permit 10.64.135.64/27")
+        .replace("ip address 10.64.135.129/31", "ip address 10.64.200.1/31")
+    )
+    scanned = Workflow(parse("nec_ix", running), parse("nec_ix", INTENDED))
+    assert remediation_and_rollback("nec_ix", running, INTENDED) == (
+        [c.cisco_style_text() for c in scanned.remediation_config.all_children_sorted()],
+        [c.cisco_style_text() for c in scanned.rollback_config.all_children_sorted()],
+    )
