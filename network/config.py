@@ -35,6 +35,7 @@ from hier_config.models import IdempotentCommandsRule, MatchRule, OrderingRule, 
 from hier_config.platforms.cisco_ios.driver import HConfigDriverCiscoIOS
 from hier_config.platforms.driver_base import HConfigDriverRules
 
+from .config_nec_ix import HConfigDriverNecIx
 from .hconfig_base import IndexedIdempotency
 
 # Lines FRR prints that are not configuration (or are the host's, not the network's).
@@ -53,8 +54,16 @@ _FRR_NOISE = (
 _SECRET_PATTERNS = (
     re.compile(r"^(\s*(?:no )?(?:enable )?secret \d+ )\S+", re.M),
     re.compile(r"^(\s*(?:no )?enable (?:secret|password)(?: \d+)? )\S+", re.M),
-    # IOS `username U [privilege N] secret 9 X`; IX `username U password plain|hash X`
-    re.compile(r"^(\s*(?:no )?username \S+ (?:privilege \d+ )?(?:secret|password)(?: (?:\d+|plain|hash))? )\S+", re.M),
+    # IOS `username U [privilege N] secret 9 X`
+    re.compile(r"^(\s*(?:no )?username \S+ (?:privilege \d+ )?(?:secret|password)(?: \d+)? )(?!plain |hash )\S+", re.M),
+    # IX `username U password plain [N] X LEVEL` / `password hash X LEVEL`: all between the form and
+    # the level (`plain 1 X`: the 1 is not the secret)
+    re.compile(
+        r"^(\s*(?:no )?username \S+ password (?:plain|hash) )\S+(?: \S+)*?"
+        r"(?P<tail>(?: (?:administrator|operator|user))?[ \t]*)$",
+        re.M,
+    ),
+    re.compile(r"^(\s*(?:no )?http-server username \S+ (?:secret-)?password )\S+", re.M),  # IX web GUI
     re.compile(r"^(\s*(?:no )?(?:neighbor \S+ )?password(?: (?:\d+|plain|hash))? )\S+", re.M),
     re.compile(r"^(\s*(?:no )?snmp-server community )\S+", re.M),
     re.compile(r"^(\s*(?:no )?key-string(?: \d+)? )\S+", re.M),
@@ -155,6 +164,7 @@ class HConfigDriverFrr(IndexedIdempotency, HConfigDriverCiscoIOS):
 HCONFIG_DRIVERS: dict[str, type[IndexedIdempotency]] = {
     "frr": HConfigDriverFrr,
     "cisco_ios": HConfigDriverIos,
+    "nec_ix": HConfigDriverNecIx,
 }
 
 
@@ -361,7 +371,7 @@ def _neighbours_one_at_a_time(lines: list[str]) -> list[str]:
 
 def mask_secrets(text: str) -> str:
     for pattern in _SECRET_PATTERNS:
-        text = pattern.sub(lambda m: m.group(1) + MASK, text)
+        text = pattern.sub(lambda m: m.group(1) + MASK + (m.groupdict().get("tail") or ""), text)
     return text
 
 

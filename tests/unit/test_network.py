@@ -20,7 +20,7 @@ from network.render import UnsupportedPlatform, render
 from network.windows import change_window
 
 GOLDEN = Path(__file__).parent / "golden"
-CASES = [("lab", "kddi-pe1"), ("lab", "dc2-edge"), ("lab", "ina-ce1"), ("prod", "ina-ce1")]
+CASES = [("lab", "kddi-pe1"), ("lab", "dc2-edge"), ("lab", "ina-ce1"), ("prod", "ina-ce1"), ("prod", "hatoyama-ce1")]
 
 
 @pytest.fixture(scope="module")
