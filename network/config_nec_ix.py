@@ -101,6 +101,8 @@ def _definitions_around_their_users(*sections: str) -> list[OrderingRule]:
 class HConfigDriverNecIx(IndexedIdempotency, HConfigDriverCiscoIOS):
     """NEC UNIVERGE IX, as shown by `show running-config` (in config mode)."""
 
+    volatile_lines = (r"^! Current time", r"^! Last updated")
+
     def exit_for(self, header: str) -> str:
         """IX leaves every section, an address family included, with `exit`."""
         return "exit"

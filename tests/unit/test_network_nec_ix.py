@@ -330,3 +330,10 @@ def test_the_indexed_look_up_gives_hier_configs_own_answer() -> None:
         [c.cisco_style_text() for c in scanned.remediation_config.all_children_sorted()],
         [c.cisco_style_text() for c in scanned.rollback_config.all_children_sorted()],
     )
+
+
+def test_a_backup_of_an_ix_leaves_out_its_clock() -> None:
+    from network.config import without_volatile
+
+    text = "! IX Series IX2215\n! Current time Dec  4 14:05:13 2026\n! Last updated Dec  4 14:00:01 2026\nhostname h\n"
+    assert without_volatile("nec_ix", text) == "! IX Series IX2215\nhostname h\n"
