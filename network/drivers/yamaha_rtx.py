@@ -60,6 +60,7 @@ from netmiko.exceptions import ConfigInvalidException, NetmikoBaseException
 from netmiko.yamaha.yamaha import YamahaSSH
 
 from . import yamaha_rtx_parsers as parsers
+from .cli import EchoedExchange
 from .device import DRIVERS, Access, ConfigRejected, DeviceError, DeviceState, Driver
 
 PROMPT_NAME = "municloud"
@@ -77,7 +78,7 @@ class RtxError(NetmikoBaseException):
     """The router refused something the session asked for (not a pushed configuration line)."""
 
 
-class YamahaRtxSSH(YamahaSSH):
+class YamahaRtxSSH(EchoedExchange, YamahaSSH):
     def __init__(self, *args: Any, prompt_name: str = PROMPT_NAME, **kwargs: Any) -> None:
         if not re.fullmatch(r"[A-Za-z0-9_-]{1,32}", prompt_name):
             raise ValueError(f"prompt name must be a short ASCII word, not {prompt_name!r}")
@@ -95,13 +96,6 @@ class YamahaRtxSSH(YamahaSSH):
         self._session_command(f"console prompt {self.prompt_name}", self._prompt)
         self.base_prompt = self.prompt_name
         self.clear_buffer()
-
-    def _exchange(self, text: str, pattern: str, echo: bool = True, read_timeout: float = 10.0) -> str:
-        """Write a line, read its echo (so an earlier prompt still in the buffer is never taken for
-        the answer), then read up to `pattern` (multi-line: `^`/`$` are lines)."""
-        self.write_channel(self.normalize_cmd(text))
-        output = self.read_until_pattern(pattern=re.escape(text), read_timeout=read_timeout) if echo and text else ""
-        return output + self.read_until_pattern(pattern=pattern, read_timeout=read_timeout, re_flags=re.M)
 
     def _session_command(self, command: str, prompt: str) -> str:
         output = self._exchange(command, prompt)

@@ -18,8 +18,11 @@ from pathlib import Path
 import paramiko
 import pytest
 
+from network.drivers import nec_ix
+from network.drivers import nec_ix_parsers as ix
 from network.drivers import yamaha_rtx_parsers as rtx
 from network.drivers.device import DRIVERS, Access, ConfigRejected, DeviceError, driver_for
+from network.drivers.nec_ix import NecIxDriver
 from network.drivers.yamaha_rtx import REVERT_SCHEDULE_ID, YamahaRtxDriver
 
 from .fake_ssh_cli import FakeSshCli
@@ -364,3 +367,209 @@ def test_rtx_needs_the_administrator_secret(serve, host_key) -> None:
     server = serve(FakeRtx)
     with pytest.raises(DeviceError, match="enable_secret"):
         YamahaRtxDriver("127.0.0.1", access(server, host_key[1], secret=None)).open()
+
+
+# --- IX parsers ----------------------------------------------------------------------------------
+
+
+def test_ix_bgp_summary_in_each_state() -> None:
+    assert ix.parse_bgp_summary(sample("ix-show-ip-bgp-summary.txt")) == {
+        "10.64.128.129": "Established",
+        "10.64.129.129": "Active",
+        "10.64.130.129": "Idle",
+    }
+
+
+def test_ix_bgp_without_neighbours_and_another_format() -> None:
+    assert ix.parse_bgp_summary("BGP router identifier 10.1.1.1, local AS number 65108\n") == {}
+    with pytest.raises(DeviceError, match="show ip bgp summary"):
+        ix.parse_bgp_summary("BGP neighbor is 10.64.128.129, remote AS 64600\n  BGP state = Active\n")
+
+
+def test_ix_routes_of_each_kind() -> None:
+    assert ix.parse_routes(sample("ix-show-ip-route.txt")) == {
+        IPv4Network("0.0.0.0/0"): "static",
+        IPv4Network("10.64.0.0/24"): "bgp",
+        IPv4Network("10.64.128.128/30"): "connected",
+        IPv4Network("10.1.8.0/24"): "connected",
+        IPv4Network("10.1.4.0/24"): "static",
+        IPv4Network("10.9.0.0/16"): "ospf",
+    }
+    with pytest.raises(DeviceError, match="show ip route"):
+        ix.parse_routes("% Invalid input detected.\n")
+
+
+def test_ix_notices_that_reject_a_line() -> None:
+    assert nec_ix.rejection("% Invalid input detected.\n") == "% Invalid input detected."
+    assert nec_ix.rejection("% You must restart the router to enable this setting.\n")
+    assert nec_ix.rejection("% Warning: the interface is shut down.\n") is None
+    assert nec_ix.rejection("") is None
+
+
+# --- a scripted IX -------------------------------------------------------------------------------
+
+
+class FakeIx:
+    """An IX2215 as far as the driver talks to it: `NAME#`, `svintr-config` into `NAME(config)#`,
+    sub-modes `NAME(config-IF)#`, shows only in configuration mode, `% ` errors."""
+
+    def __init__(self, password: str | None = None, save_fails: bool = False) -> None:
+        self.password, self.save_fails = password, save_fails
+        self.echo, self.asking = True, False
+        self.mode: str | None = None  # None: operation; "": top of config; else the sub-mode
+        self.received: list[str] = []
+        self.config = sample("ix-show-running-config.txt").splitlines()
+        self.saved = False
+
+    def prompt(self) -> str:
+        mode = "" if self.mode is None else f"({'config' if not self.mode else 'config-' + self.mode})"
+        return f"ix-hokuto-ce1{mode}# "
+
+    def greeting(self) -> str:
+        return "\r\nNEC Portable Internetwork Core Operating System Software\r\n\r\n" + self.prompt()
+
+    def answer(self, line: str) -> str | None:
+        self.received.append(line)
+        if self.asking:
+            self.asking, self.echo = False, True
+            if line == self.password:
+                self.mode = ""
+                return self.prompt()
+            return "% Authentication failed.\nPassword: "
+        output = self._command(line.strip())
+        return None if output is None else output + self.prompt()
+
+    def _command(self, line: str) -> str | None:
+        if not line:
+            return ""
+        if line in ("svintr-config", "enable-config"):
+            if self.password:
+                self.asking, self.echo = True, False
+                return "Password: "
+            self.mode = ""
+            return ""
+        if line == "exit":
+            if self.mode is None:
+                return None
+            self.mode = None if self.mode == "" else ""
+            return ""
+        if self.mode is None:
+            return "% Unknown command.\n"
+        if line == "configure":
+            self.mode = ""
+            return ""
+        if line == "terminal length 0":
+            return ""
+        if line == "show running-config":
+            return "\n".join(self.config) + "\n"
+        if line == "show ip bgp summary":
+            return sample("ix-show-ip-bgp-summary.txt")
+        if line == "show ip route":
+            return sample("ix-show-ip-route.txt")
+        if line == "write memory":
+            if self.save_fails:
+                return "% Failed to write configuration to flash.\n"
+            self.saved = True
+            return (
+                "Building configuration...\n% Warning: do NOT enter CNTL/Z while saving to avoid config corruption.\n"
+            )
+        if match := re.fullmatch(r"interface (\S+)", line):
+            self.mode = match.group(1)
+        elif line.startswith("ip ufs-cache max-entries"):
+            self.config.append(line)
+            return "% You must restart the router to enable this setting.\n"
+        elif line.split()[0] not in {"ip", "router", "neighbor", "no", "description", "hostname"}:
+            return "% Invalid input detected.\n"
+        self.config.append(line)
+        return ""
+
+
+@pytest.fixture
+def ix_session(serve, host_key) -> Callable[..., tuple[NecIxDriver, FakeIx]]:
+    def open_(secret: str | None = None, **device: object) -> tuple[NecIxDriver, FakeIx]:
+        server = serve(lambda: FakeIx(**device))  # type: ignore[arg-type]
+        driver = driver_for("nec_ix", "127.0.0.1", access(server, host_key[1], secret=secret))
+        assert isinstance(driver, NecIxDriver)
+        driver.open()
+        return driver, server.devices[0]  # type: ignore[return-value]
+
+    return open_
+
+
+def test_ix_is_registered_without_a_timed_revert() -> None:
+    assert DRIVERS["nec_ix"] is NecIxDriver
+    assert not NecIxDriver.supports_timed_revert
+    with pytest.raises(DeviceError, match="no timed revert"):
+        NecIxDriver("127.0.0.1", Access(USER, None, None)).arm_revert(5)
+
+
+def test_ix_login_enters_configuration_mode(ix_session) -> None:
+    driver, device = ix_session()
+    try:
+        typed = [line for line in device.received if line]
+        assert typed[:2] == ["svintr-config", "terminal length 0"]
+        assert device.mode == ""
+        config = driver.get_running_config()
+    finally:
+        driver.close()
+    assert config.splitlines()[0] == "! NEC Portable Internetwork Core Operating System Software"
+    assert config.splitlines()[-1] == "  no shutdown"
+    assert device.mode is None  # closing left configuration mode
+
+
+def test_ix_enable_password_from_the_secret_and_a_wrong_one(ix_session) -> None:
+    driver, device = ix_session(secret="ix-secret", password="ix-secret")
+    driver.close()
+    assert "ix-secret" in device.received
+    with pytest.raises(DeviceError, match="enable password refused") as refused:
+        ix_session(secret="wrong-guess", password="ix-secret")
+    assert "wrong-guess" not in str(refused.value)
+
+
+def test_ix_push_stops_at_the_rejected_line_and_names_it(ix_session) -> None:
+    driver, device = ix_session()
+    try:
+        driver.push(["interface GigaEthernet2.1", "  description office LAN", "ip route 10.1.5.0/24 10.1.8.254"])
+        assert device.mode == ""  # back at the top after the push
+        with pytest.raises(ConfigRejected) as rejected:
+            driver.push(["ip route 10.1.6.0/24 10.1.8.254", "frobnicate on", "ip route 10.1.7.0/24 10.1.8.254"])
+    finally:
+        driver.close()
+    assert "frobnicate on" in str(rejected.value) and "% Invalid input detected." in str(rejected.value)
+    assert "ip route 10.1.7.0/24 10.1.8.254" not in device.received
+    assert "description office LAN" in device.config
+
+
+def test_ix_a_line_that_needs_a_restart_is_rejected(ix_session) -> None:
+    driver, _ = ix_session()
+    try:
+        with pytest.raises(ConfigRejected, match="You must restart the router"):
+            driver.push(["ip ufs-cache max-entries 4096"])
+    finally:
+        driver.close()
+
+
+def test_ix_save_is_checked_and_a_warning_is_not_a_failure(ix_session) -> None:
+    driver, device = ix_session()
+    try:
+        driver.save()
+    finally:
+        driver.close()
+    assert device.saved
+    failing, _ = ix_session(save_fails=True)
+    try:
+        with pytest.raises(DeviceError, match="Failed to write"):
+            failing.save()
+    finally:
+        failing.close()
+
+
+def test_ix_state_from_the_router(ix_session) -> None:
+    driver, _ = ix_session()
+    try:
+        state = driver.get_state()
+    finally:
+        driver.close()
+    assert state.bgp == {"10.64.128.129": "Established", "10.64.129.129": "Active", "10.64.130.129": "Idle"}
+    assert state.routes[IPv4Network("10.64.0.0/24")] == "bgp"
+    assert state.bfd == {}
