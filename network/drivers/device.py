@@ -8,6 +8,9 @@ state, and (where the platform has it) a timed revert for commit-confirm.
 - `CiscoIosDriver` (IOS-XE CE routers in production): `configure terminal revert timer N` (the
   configuration archive's rollback timer) arms a revert on the router itself before the push;
   `configure confirm` disarms it once the post-checks pass. State from TextFSM (ntc-templates).
+- `YamahaRtxDriver` (yamaha_rtx.py, "yamaha_rtx"): commit-confirm by a scheduled `restart` (boots
+  the saved config), removed by confirm() before save(). `NecIxDriver` (nec_ix.py, "nec_ix"): no
+  timed revert, as FRR. Both register themselves in DRIVERS (the package imports them).
 """
 
 from __future__ import annotations
