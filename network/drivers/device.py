@@ -8,6 +8,9 @@ state, and (where the platform has it) a timed revert for commit-confirm.
 - `CiscoIosDriver` (IOS-XE CE routers in production): `configure terminal revert timer N` (the
   configuration archive's rollback timer) arms a revert on the router itself before the push;
   `configure confirm` disarms it once the post-checks pass. State from TextFSM (ntc-templates).
+- `YamahaRtxDriver` (yamaha_rtx.py, "yamaha_rtx"): commit-confirm by a scheduled `restart` (boots
+  the saved config), removed by confirm() before save(). `NecIxDriver` (nec_ix.py, "nec_ix"): no
+  timed revert, as FRR. Both register themselves in DRIVERS (the package imports them).
 """
 
 from __future__ import annotations
@@ -36,12 +39,17 @@ class ConfigRejected(DeviceError):
 
 @dataclass(frozen=True)
 class Access:
-    """How to log in: user, key, pinned host keys (None: accept what the host presents, lab only)."""
+    """How to log in: user, key, pinned host keys (None: accept what the host presents, lab only),
+    and the secret of the enable/administrator level on platforms that ask for one (Yamaha RTX's
+    `administrator`). The secret is handed to Netmiko as `secret`, whose log filter masks it; it is
+    never put in a message here (repr=False keeps it out of this object's repr too)."""
 
     username: str
     key_file: Path | None
     known_hosts: Path | None
     conn_timeout: float = 10.0
+    enable_secret: str | None = field(default=None, repr=False)
+    port: int = 22
 
 
 @dataclass
@@ -73,6 +81,7 @@ class Driver(ABC):
     def _params(self) -> dict[str, Any]:
         params: dict[str, Any] = {
             "host": self.host,
+            "port": self.access.port,
             "username": self.access.username,
             "use_keys": True,
             "key_file": str(self.access.key_file) if self.access.key_file else None,
