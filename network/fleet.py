@@ -3,6 +3,7 @@ commands on the towns' servers (the reachability probes), in parallel with a bou
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
 import subprocess
@@ -46,7 +47,11 @@ class Fleet:
         pinned = self.binding.known_hosts
         if pinned is None and self.binding.config.ssh.host_key_policy == "pin":
             raise KeyError(f"environment '{self.binding.name}' pins host keys but its binding names no known_hosts")
-        return Access(host.ssh_user, self.binding.key_file, pinned, self.conn_timeout)
+        # The administrator/enable secret of the platforms that ask for one, from the operator's
+        # environment (never the repo); a driver that needs it and finds none says which variable.
+        secret_env = self.binding.config.ssh.enable_secret_env
+        secret = os.environ.get(secret_env) if secret_env else None
+        return Access(host.ssh_user, self.binding.key_file, pinned, self.conn_timeout, enable_secret=secret or None)
 
     def driver(self, name: str) -> Driver:
         host = self.router(name)

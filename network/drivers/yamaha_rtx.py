@@ -187,7 +187,10 @@ class YamahaRtxDriver(Driver):
 
     def open(self) -> None:
         if not self.access.enable_secret:
-            raise DeviceError(f"{self.host}: no administrator secret (Access.enable_secret) for the RTX")
+            raise DeviceError(
+                f"{self.host}: a Yamaha RTX needs its administrator secret: set the variable the environment "
+                "names in ssh.enable_secret_env (inventory/environments/<env>.yaml)"
+            )
         try:
             self.conn = YamahaRtxSSH(**self._params(), secret=self.access.enable_secret, prompt_name=self.prompt_name)
         except (NetmikoBaseException, OSError, EOFError) as error:
