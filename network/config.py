@@ -35,6 +35,7 @@ from hier_config.models import IdempotentCommandsRule, MatchRule, OrderingRule, 
 from hier_config.platforms.cisco_ios.driver import HConfigDriverCiscoIOS
 from hier_config.platforms.driver_base import HConfigDriverRules
 
+from .config_yamaha_rtx import HConfigDriverYamahaRtx
 from .hconfig_base import IndexedIdempotency
 
 # Lines FRR prints that are not configuration (or are the host's, not the network's).
@@ -155,6 +156,7 @@ class HConfigDriverFrr(IndexedIdempotency, HConfigDriverCiscoIOS):
 HCONFIG_DRIVERS: dict[str, type[IndexedIdempotency]] = {
     "frr": HConfigDriverFrr,
     "cisco_ios": HConfigDriverIos,
+    "yamaha_rtx": HConfigDriverYamahaRtx,
 }
 
 
