@@ -36,6 +36,7 @@ from hier_config.platforms.cisco_ios.driver import HConfigDriverCiscoIOS
 from hier_config.platforms.driver_base import HConfigDriverRules
 
 from .config_nec_ix import HConfigDriverNecIx
+from .config_yamaha_rtx import HConfigDriverYamahaRtx
 from .hconfig_base import IndexedIdempotency
 
 # Lines FRR prints that are not configuration (or are the host's, not the network's).
@@ -165,6 +166,7 @@ HCONFIG_DRIVERS: dict[str, type[IndexedIdempotency]] = {
     "frr": HConfigDriverFrr,
     "cisco_ios": HConfigDriverIos,
     "nec_ix": HConfigDriverNecIx,
+    "yamaha_rtx": HConfigDriverYamahaRtx,
 }
 
 

@@ -20,7 +20,14 @@ from network.render import UnsupportedPlatform, render
 from network.windows import change_window
 
 GOLDEN = Path(__file__).parent / "golden"
-CASES = [("lab", "kddi-pe1"), ("lab", "dc2-edge"), ("lab", "ina-ce1"), ("prod", "ina-ce1"), ("prod", "hatoyama-ce1")]
+CASES = [
+    ("lab", "kddi-pe1"),
+    ("lab", "dc2-edge"),
+    ("lab", "ina-ce1"),
+    ("prod", "ina-ce1"),
+    ("prod", "hatoyama-ce1"),
+    ("prod", "namegawa-ce1"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -78,8 +85,8 @@ def test_each_dc_edge_has_a_last_resort_way_to_the_towns_over_the_interconnect(i
 
 def test_a_platform_without_templates_is_reported(inventory) -> None:
     intents = _intents(inventory, "prod")
-    with pytest.raises(UnsupportedPlatform, match="yamaha_rtx"):
-        render(intents["namegawa-ce1"])
+    with pytest.raises(UnsupportedPlatform, match="no template for platform 'junos'"):
+        render(dataclasses.replace(intents["namegawa-ce1"], platform="junos"))
 
 
 RUNNING = """Building configuration...

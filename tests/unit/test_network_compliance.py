@@ -93,11 +93,38 @@ def test_each_router_is_compliant_differs_or_unreachable(inventory, binding) -> 
     assert counts == {"compliant": 1, "differs": 1, "unreachable": 1, "no template": 0, "routers": 3}
 
 
-def test_a_platform_without_templates_is_named_not_unreachable(inventory, tmp_path: Path) -> None:
+def test_a_platform_without_templates_is_named_not_unreachable(
+    inventory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from network import compliance, render
+
+    without_rtx = tuple(p for p in render.PLATFORMS if p != "yamaha_rtx")
+    monkeypatch.setattr(render, "PLATFORMS", without_rtx)
+    monkeypatch.setattr(compliance, "PLATFORMS", without_rtx)
     prod = bind_environment(inventory, "prod", tmp_path / "no-binding.yaml")
     report = check_compliance(inventory, prod, ["namegawa-ce1"], fleet=FakeFleet({}))
     (router,) = report.routers
     assert router.status == "no template" and "yamaha_rtx" in (router.error or "")
+
+
+def test_an_rtx_router_is_compared_as_show_config_prints_it(inventory, tmp_path: Path) -> None:
+    """Yamaha RTX has a template: its `show config` (the # header, secrets as *) is compliant when it
+    carries the intended configuration, and differs by the RTX lines when it does not."""
+    prod = bind_environment(inventory, "prod", tmp_path / "no-binding.yaml")
+    _, rendered, errors = intended_configs(inventory, prod, ["namegawa-ce1"])
+    assert not errors
+    shown = (
+        "# RTX1220 Rev.14.00.32 (Thu Oct 30 10:34:13 2025)\n# Reporting Date: Dec 4 14:05:13 2026\n\n"
+        f"administrator password *\nlogin password *\n{rendered['namegawa-ce1']}"
+    )
+    drifted = shown.replace(" hold-time=3 local-address=10.64.130.129", " hold-time=180 local-address=10.64.130.129")
+    assert drifted != shown
+    report = check_compliance(inventory, prod, ["namegawa-ce1"], fleet=FakeFleet({"namegawa-ce1": shown}))
+    assert [(r.status, r.platform) for r in report.routers] == [("compliant", "yamaha_rtx")]
+    report = check_compliance(inventory, prod, ["namegawa-ce1"], fleet=FakeFleet({"namegawa-ce1": drifted}))
+    (router,) = report.routers
+    assert router.status == "differs"
+    assert router.differs == ("bgp neighbor 1 64600 10.64.130.128 hold-time=3 local-address=10.64.130.129",)
 
 
 def test_the_report_files_say_what_the_check_found(inventory, binding, tmp_path: Path) -> None:
