@@ -66,7 +66,7 @@ KEYED = (
     r"schedule at \d+",
     r"syslog (?:host|facility|notice|info|debug|local address|srcport)",
     r"(?:telnetd|sshd|httpd|sftpd) (?:service|host)",
-    r"console (?:prompt|character|lines)",
+    r"console (?:prompt|character|lines|columns)",
     r"timezone",
 )
 
@@ -97,6 +97,8 @@ def _sorted_parameters(match: re.Match[str]) -> str:
 
 class HConfigDriverYamahaRtx(IndexedIdempotency):
     """Yamaha RTX as `show config` prints it (see the module's notes)."""
+
+    volatile_lines = (r"^# Reporting Date:",)
 
     def exit_for(self, header: str) -> str:
         for context in CONTEXTS:

@@ -310,3 +310,20 @@ def test_two_policies_for_one_remote_as_are_refused(intent) -> None:
     backup = dataclasses.replace(intent.neighbors[1], route_map_in="BACKUP-IN")
     with pytest.raises(UnsupportedIntent, match=r"different policies for the neighbours of AS 64600.*per remote AS"):
         render(dataclasses.replace(intent, neighbors=[intent.neighbors[0], backup]))
+
+
+def test_the_rendered_console_settings_are_those_the_driver_sets_in_every_session() -> None:
+    # RTX keeps its console settings in its configuration: a config without the driver's would be
+    # "corrected" by every plan, and the driver refuses a push that touches its console
+    from network.drivers.yamaha_rtx import PROMPT_NAME, SESSION_COMMANDS
+
+    lines = (Path(__file__).parent / "golden" / "prod-namegawa-ce1.cfg").read_text().splitlines()
+    console = [line for line in lines if line.startswith("console ")]
+    assert sorted(console) == sorted([*SESSION_COMMANDS, f"console prompt {PROMPT_NAME}"])
+
+
+def test_a_backup_of_an_rtx_leaves_out_its_reporting_date() -> None:
+    from network.config import without_volatile
+
+    text = "# RTX1220 Rev.14.00.32 (Thu Feb 29 10:11:32 2024)\n# Reporting Date: Dec 4 14:05:13 2026\nbgp use on\n"
+    assert without_volatile("yamaha_rtx", text) == "# RTX1220 Rev.14.00.32 (Thu Feb 29 10:11:32 2024)\nbgp use on\n"
