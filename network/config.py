@@ -31,13 +31,13 @@ import re
 from collections.abc import Iterable, Iterator
 
 from hier_config import HConfig, HConfigChild, WorkflowRemediation, get_hconfig
-from hier_config.models import IdempotentCommandsRule, MatchRule, OrderingRule, PerLineSubRule
+from hier_config.models import IdempotentCommandsRule, MatchRule, PerLineSubRule
 from hier_config.platforms.cisco_ios.driver import HConfigDriverCiscoIOS
 from hier_config.platforms.driver_base import HConfigDriverRules
 
 from .config_nec_ix import HConfigDriverNecIx
 from .config_yamaha_rtx import HConfigDriverYamahaRtx
-from .hconfig_base import IndexedIdempotency
+from .hconfig_base import IndexedIdempotency, definitions_around_their_users
 
 # Lines FRR prints that are not configuration (or are the host's, not the network's).
 _FRR_NOISE = (
@@ -90,24 +90,11 @@ def _bgp_neighbor_attributes(attributes: str) -> IdempotentCommandsRule:
     )
 
 
-def _definitions_around_their_users(*sections: str) -> list[OrderingRule]:
-    """What BGP neighbours refer to (`sections`, each referring only to those before it: prefix
-    lists, route maps, a BFD profile) is defined before everything else and removed after
-    everything else. A session must not come up, nor a route map match, before the policy it names
-    exists, nor run on after it is gone: IOS takes a missing prefix list as permit-all, FRR a missing
-    route map as deny-all, and FRR applies a route map defined after its neighbour only when its
-    route-map delay timer runs out, 5 s later."""
-    count = len(sections)
-    return [
-        *(
-            OrderingRule(match_rules=(MatchRule(startswith=s),), weight=-10 * (count - i))
-            for i, s in enumerate(sections)
-        ),
-        *(
-            OrderingRule(match_rules=(MatchRule(startswith=f"no {s}"),), weight=10 * (count - i))
-            for i, s in enumerate(sections)
-        ),
-    ]
+# The policy objects BGP neighbours refer to come first and go last (definitions_around_their_users):
+# a session must not come up, nor a route map match, before the policy it names exists, nor run on
+# after it is gone. IOS takes a missing prefix list as permit-all, FRR a missing route map as
+# deny-all, and FRR applies a route map defined after its neighbour only when its route-map delay
+# timer runs out, 5 s later.
 
 
 class HConfigDriverIos(IndexedIdempotency, HConfigDriverCiscoIOS):
@@ -118,7 +105,7 @@ class HConfigDriverIos(IndexedIdempotency, HConfigDriverCiscoIOS):
     def _instantiate_rules() -> HConfigDriverRules:
         rules = HConfigDriverCiscoIOS._instantiate_rules()
         idempotent = [*rules.idempotent_commands, _bgp_neighbor_attributes("description|remote-as|timers")]
-        ordering = [*rules.ordering, *_definitions_around_their_users("ip prefix-list ", "route-map ", "bfd-template ")]
+        ordering = [*rules.ordering, *definitions_around_their_users("ip prefix-list ", "route-map ", "bfd-template ")]
         return rules.model_copy(update={"idempotent_commands": idempotent, "ordering": ordering})
 
 
@@ -155,7 +142,7 @@ class HConfigDriverFrr(IndexedIdempotency, HConfigDriverCiscoIOS):
             update={
                 "per_line_sub": [PerLineSubRule(search=pattern, replace="") for pattern in _FRR_NOISE],
                 "idempotent_commands": idempotent,
-                "ordering": [*rules.ordering, *_definitions_around_their_users("ip prefix-list ", "route-map ", "bfd")],
+                "ordering": [*rules.ordering, *definitions_around_their_users("ip prefix-list ", "route-map ", "bfd")],
                 "post_load_callbacks": [],
             }
         )

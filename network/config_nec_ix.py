@@ -43,11 +43,11 @@ offered to hier_config as an NEC IX platform (without `IndexedIdempotency`, our 
 from __future__ import annotations
 
 from hier_config import HConfig
-from hier_config.models import IdempotentCommandsRule, MatchRule, OrderingRule, PerLineSubRule
+from hier_config.models import IdempotentCommandsRule, MatchRule, PerLineSubRule
 from hier_config.platforms.cisco_ios.driver import HConfigDriverCiscoIOS
 from hier_config.platforms.driver_base import HConfigDriverRules
 
-from .hconfig_base import IndexedIdempotency
+from .hconfig_base import IndexedIdempotency, definitions_around_their_users
 from .interfaces import INTERFACE_MAPS
 
 # Lines of `show running-config` that are not configuration, or not this comparison's.
@@ -81,23 +81,6 @@ def _in(section: str, line_regex: str) -> IdempotentCommandsRule:
     return IdempotentCommandsRule(match_rules=(MatchRule(startswith=section), MatchRule(re_search=line_regex)))
 
 
-def _definitions_around_their_users(*sections: str) -> list[OrderingRule]:
-    """What others refer to (prefix lists, access lists, route maps, each referring only to those
-    before it) defined before everything else and removed after everything else (as
-    network.config does for IOS and FRR: a neighbour never names a policy that is not there)."""
-    count = len(sections)
-    return [
-        *(
-            OrderingRule(match_rules=(MatchRule(startswith=s),), weight=-10 * (count - i))
-            for i, s in enumerate(sections)
-        ),
-        *(
-            OrderingRule(match_rules=(MatchRule(startswith=f"no {s}"),), weight=10 * (count - i))
-            for i, s in enumerate(sections)
-        ),
-    ]
-
-
 class HConfigDriverNecIx(IndexedIdempotency, HConfigDriverCiscoIOS):
     """NEC UNIVERGE IX, as shown by `show running-config` (in config mode)."""
 
@@ -127,7 +110,7 @@ class HConfigDriverNecIx(IndexedIdempotency, HConfigDriverCiscoIOS):
                 "idempotent_commands": idempotent,
                 "ordering": [
                     *rules.ordering,
-                    *_definitions_around_their_users("ip prefix-list ", "ip access-list ", "route-map "),
+                    *definitions_around_their_users("ip prefix-list ", "ip access-list ", "route-map "),
                 ],
                 "sectional_exiting": [],
                 "post_load_callbacks": [_leave_out_unmanaged],

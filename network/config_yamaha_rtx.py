@@ -32,12 +32,11 @@ from hier_config.models import (
     IdempotentCommandsRule,
     MatchRule,
     NegationSubRule,
-    OrderingRule,
     PerLineSubRule,
 )
 from hier_config.platforms.driver_base import HConfigDriverRules
 
-from .hconfig_base import IndexedIdempotency
+from .hconfig_base import IndexedIdempotency, definitions_around_their_users
 
 CONTEXTS = ("pp select ", "tunnel select ")
 
@@ -129,17 +128,7 @@ class HConfigDriverYamahaRtx(IndexedIdempotency):
             for key in KEYED
             for lineage in _lineages(MatchRule(re_search=rf"^{key} "))
         ]
-        count = len(DEFINITIONS)
-        ordering = [
-            *(
-                OrderingRule(match_rules=(MatchRule(startswith=d),), weight=-10 * (count - i))
-                for i, d in enumerate(DEFINITIONS)
-            ),
-            *(
-                OrderingRule(match_rules=(MatchRule(startswith=f"no {d}"),), weight=10 * (count - i))
-                for i, d in enumerate(DEFINITIONS)
-            ),
-        ]
+        ordering = definitions_around_their_users(*DEFINITIONS)
         return HConfigDriverRules(
             per_line_sub=[PerLineSubRule(search=pattern, replace="") for pattern in NOISE],
             idempotent_commands=idempotent,

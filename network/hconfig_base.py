@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator
 
 from hier_config import HConfigChild
 from hier_config.children import HConfigChildren
+from hier_config.models import MatchRule, OrderingRule
 from hier_config.platforms.driver_base import HConfigDriverBase
 
 
@@ -65,3 +66,20 @@ class IndexedIdempotency(HConfigDriverBase):
             if (found := index.get(self._idempotency_key(config, rule.match_rules))) is not None:
                 return found
         return None
+
+
+def definitions_around_their_users(*sections: str) -> list[OrderingRule]:
+    """Ordering rules: what other lines refer to (`sections`, each referring only to those before
+    it: prefix lists, route maps, filters) is defined before everything else and removed after
+    everything else, so nothing ever names a policy that is not there (yet, or any more)."""
+    count = len(sections)
+    return [
+        *(
+            OrderingRule(match_rules=(MatchRule(startswith=s),), weight=-10 * (count - i))
+            for i, s in enumerate(sections)
+        ),
+        *(
+            OrderingRule(match_rules=(MatchRule(startswith=f"no {s}"),), weight=10 * (count - i))
+            for i, s in enumerate(sections)
+        ),
+    ]

@@ -39,8 +39,8 @@ from netmiko.exceptions import ConfigInvalidException, NetmikoBaseException
 from netmiko.nec.nec_ix import NecIxSSH
 
 from . import nec_ix_parsers as parsers
-from .cli import EchoedExchange
-from .device import DRIVERS, DeviceError, DeviceState, Driver
+from .cli import CliDriver, EchoedExchange
+from .device import DRIVERS, DeviceError
 
 ERROR_LINE = re.compile(r"^%\s.*$", re.M)
 RESTART_NOTICE = re.compile(r"\brestart\b|\breload\b", re.I)
@@ -155,8 +155,12 @@ class NecIxConfigSSH(EchoedExchange, NecIxSSH):
         self.write_channel(self.normalize_cmd(command))
 
 
-class NecIxDriver(Driver):
+class NecIxDriver(CliDriver):
     platform = "nec_ix"
+    bgp_command = parsers.BGP_COMMAND
+    route_command = parsers.ROUTE_COMMAND
+    parse_bgp = staticmethod(parsers.parse_bgp_summary)
+    parse_routes = staticmethod(parsers.parse_routes)
     supports_timed_revert = False
 
     def open(self) -> None:
@@ -169,36 +173,11 @@ class NecIxDriver(Driver):
             self.conn = None
             raise DeviceError(f"{self.host}: cannot log in: {error}") from error
 
-    def _send(self, command: str, read_timeout: float = 60.0) -> str:
-        try:
-            return str(self.conn.show(command, read_timeout=read_timeout))
-        except (NetmikoBaseException, OSError, EOFError) as error:
-            raise DeviceError(f"{self.host}: `{command}` failed: {error}") from error
+    def _run(self, command: str, read_timeout: float) -> str:
+        return str(self.conn.show(command, read_timeout=read_timeout))  # shows work in config mode only
 
     def get_running_config(self) -> str:
         return self._send("show running-config", read_timeout=120.0)
-
-    def _send_config(self, commands: list[str]) -> str:
-        return str(self.conn.send_config_lines(commands))
-
-    def save(self) -> None:
-        try:
-            self.conn.save_config()
-        except (NetmikoBaseException, OSError, EOFError) as error:
-            raise DeviceError(f"{self.host}: save failed: {error}") from error
-
-    def get_state(self) -> DeviceState:
-        return DeviceState(
-            bgp=self._parsed(parsers.BGP_COMMAND, parsers.parse_bgp_summary),
-            routes=self._parsed(parsers.ROUTE_COMMAND, parsers.parse_routes),
-        )
-
-    def _parsed(self, command: str, parse: Any) -> Any:
-        output = self._send(command)
-        try:
-            return parse(output)
-        except DeviceError as error:
-            raise DeviceError(f"{self.host}: {error}") from error
 
 
 DRIVERS[NecIxDriver.platform] = NecIxDriver

@@ -60,8 +60,8 @@ from netmiko.exceptions import ConfigInvalidException, NetmikoBaseException
 from netmiko.yamaha.yamaha import YamahaSSH
 
 from . import yamaha_rtx_parsers as parsers
-from .cli import EchoedExchange
-from .device import DRIVERS, Access, ConfigRejected, DeviceError, DeviceState, Driver
+from .cli import CliDriver, EchoedExchange
+from .device import DRIVERS, Access, ConfigRejected, DeviceError
 
 PROMPT_NAME = "municloud"
 # Sent at the start of every session, in this order; the rendered RTX configs must contain these.
@@ -176,8 +176,12 @@ class YamahaRtxSSH(EchoedExchange, YamahaSSH):
         self.write_channel(self.normalize_cmd(command))
 
 
-class YamahaRtxDriver(Driver):
+class YamahaRtxDriver(CliDriver):
     platform = "yamaha_rtx"
+    bgp_command = parsers.BGP_COMMAND
+    route_command = parsers.ROUTE_COMMAND
+    parse_bgp = staticmethod(parsers.parse_bgp_neighbors)
+    parse_routes = staticmethod(parsers.parse_routes)
     supports_timed_revert = True
     revert_schedule_id = REVERT_SCHEDULE_ID
 
@@ -201,37 +205,9 @@ class YamahaRtxDriver(Driver):
             self.close()
             raise DeviceError(f"{self.host}: {error}") from error
 
-    def _send(self, command: str, read_timeout: float = 30.0) -> str:
-        try:
-            return str(self.conn.run(command, read_timeout=read_timeout))
-        except (NetmikoBaseException, OSError, EOFError) as error:
-            raise DeviceError(f"{self.host}: `{command}` failed: {error}") from error
-
     def get_running_config(self) -> str:
         """`show config` as the router prints it, `#` comment lines included (passwords are `*`)."""
         return self._send("show config", read_timeout=120.0)
-
-    def _send_config(self, commands: list[str]) -> str:
-        return str(self.conn.send_config_lines(commands))
-
-    def save(self) -> None:
-        try:
-            self.conn.save_config()
-        except (NetmikoBaseException, OSError, EOFError) as error:
-            raise DeviceError(f"{self.host}: save failed: {error}") from error
-
-    def get_state(self) -> DeviceState:
-        return DeviceState(
-            bgp=self._parsed(parsers.BGP_COMMAND, parsers.parse_bgp_neighbors),
-            routes=self._parsed(parsers.ROUTE_COMMAND, parsers.parse_routes),
-        )
-
-    def _parsed(self, command: str, parse: Any) -> Any:
-        output = self._send(command)
-        try:
-            return parse(output)
-        except DeviceError as error:
-            raise DeviceError(f"{self.host}: {error}") from error
 
     def arm_revert(self, minutes: int) -> None:
         """Arm `schedule at ID <router time + minutes> * restart` (see the module docstring)."""
