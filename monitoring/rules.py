@@ -34,6 +34,9 @@ PROBE_JOB = "municloud-probe"
 
 
 MINUTE_GROUP = "municloud-sla-minutes"
+# How far after each whole minute the minute group may be evaluated: its samples then cover the
+# calendar minute before them (the SLA report refuses samples further off: monitoring/sla/phase.py).
+MINUTE_PHASE_TOLERANCE_S = 0.25
 
 
 def evaluation_offset(rule_file: str, group: str, interval_seconds: int = 60) -> float:
@@ -44,7 +47,7 @@ def evaluation_offset(rule_file: str, group: str, interval_seconds: int = 60) ->
     return xxhash.xxh64(key).intdigest() % (interval_seconds * 10**9) / 1e9
 
 
-def minute_group_name(rule_file: str, tolerance: float = 0.25) -> str:
+def minute_group_name(rule_file: str, tolerance: float = MINUTE_PHASE_TOLERANCE_S) -> str:
     """The per-minute group's name, with the first suffix that makes Prometheus evaluate it within
     `tolerance` seconds after every whole minute: each recorded sample then covers exactly one
     calendar minute (the 60 s before it), which is what the SLA counts. The offset depends on the

@@ -33,6 +33,7 @@ from .calendar import Period, Window, around_the_clock, maintenance_mask, servic
 from .drills import DrillInPeriod, DrillsInPeriod, drills_in_period
 from .engine import Masks, SeriesMinutes, SystemResult, evaluate, masks
 from .fetch import BAD_SERIES, Key, fetch_minutes
+from .phase import check_minute_phase
 from .row import CSV_COLUMNS, result_row
 
 View = Literal["contract", "every-minute"]
@@ -195,9 +196,12 @@ def build_report(
     """Read the period's minutes from Prometheus and evaluate every (town, system); `drills`: (the
     folder or journal to read, the environment) to show the period's BCP drills, None to leave them
     out."""
-    reports = evaluate_all(
-        inventory, period, towns, lambda w, keys: fetch_minutes(api, w, keys, progress), every_minute
-    )
+
+    def fetch(window: Window, keys: list[Key]) -> dict[Key, SeriesMinutes]:
+        check_minute_phase(api, window, BAD_SERIES)  # off-phase minutes are refused, never counted
+        return fetch_minutes(api, window, keys, progress)
+
+    reports = evaluate_all(inventory, period, towns, fetch, every_minute)
     return assemble_report(inventory, period, reports, f"{api.url} ({BAD_SERIES})", every_minute, drills)
 
 

@@ -120,3 +120,10 @@ def config(
     out.print(output, highlight=False, markup=False)
     if not ok:
         raise typer.Exit(int(Exit.FAILED))
+    # the minute group's evaluation phase follows from this path (monitoring/rules.py minute_group_name)
+    out.print(
+        f"Load {files.recording} from exactly this path: its SLA minute group is named for it, and "
+        "minutes recorded from a copy elsewhere fall off the minute, which `municloud sla report` refuses.",
+        highlight=False,
+        markup=False,
+    )

@@ -169,6 +169,8 @@ def test_generated_rules_pass_promtool(tmp_path) -> None:
     result = CliRunner().invoke(app, ["monitor", "config", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "SUCCESS" in result.output
+    recording = str((tmp_path / "sla-recording.rules.yml").resolve())
+    assert f"Load {recording} from exactly this path" in " ".join(result.output.split()), result.output
     text = (tmp_path / "sla-alerts.rules.yml").read_text()
     assert "MunicloudErrorBudgetBurnPage" in text and "absent_over_time" in text  # thresholds as numbers
     assert "0.0144" in text  # 14.4 x the critical budget (0.1%)
