@@ -30,9 +30,11 @@ def test_minutes_recorded_off_the_minute_are_refused_with_the_reason_and_the_fix
     offset = evaluation_offset(str(loaded_from), minute_group_name(ELSEWHERE))
     assert 1 < offset < 59, "the copy must land off the minute for this test to mean anything"
     start, end = jst(13, 13), jst(13, 15)  # two hours with a 10-minute outage (REGISTRY)
-    with backfilled_prometheus(shipped_inventory, [REGISTRY], start, end, tmp_path, rules_named_for=ELSEWHERE) as p:
-        with pytest.raises(OffPhaseMinutes) as refused:
-            build_report(shipped_inventory, month_period(MONTH), p.api, ["ina"])
+    with (
+        backfilled_prometheus(shipped_inventory, [REGISTRY], start, end, tmp_path, rules_named_for=ELSEWHERE) as p,
+        pytest.raises(OffPhaseMinutes) as refused,
+    ):
+        build_report(shipped_inventory, month_period(MONTH), p.api, ["ina"])
     message = str(refused.value)
     assert f"lie {offset:.1f} s after the minute" in message, message
     assert "municloud monitor config" in message and "re-record" in message
