@@ -44,6 +44,10 @@ class PlatformFacts:
     label: str
     failure_detection: FailureDetection
     per_neighbor_policy: bool  # route maps per BGP neighbour on this router
+    # What the platform's template can write (network/render.py `unexpressible` refuses the rest):
+    floating_static_routes: bool = True  # a static route with an administrative distance
+    prefix_list_deny: bool = True  # deny entries inside a prefix list a route map matches
+    keepalive_third_of_hold: bool = False  # only a hold time is configurable, keepalives are a third of it
     # None: any model (the lab's FRR, IOS-XE whose models we do not track); else the known ones
     models: dict[str, RouterModel] | None = None
     firmware: str | None = None  # how a firmware version is written (regular expression)
@@ -95,6 +99,9 @@ PLATFORMS: dict[str, PlatformFacts] = {
                 RouterModel("RTX3510", 4),
             )
         },
+        floating_static_routes=False,
+        prefix_list_deny=False,
+        keepalive_third_of_hold=True,
         firmware=r"Rev\.\d{1,2}\.\d{2}\.\d{2}",
         firmware_example="Rev.15.02.30",
         notes=("BGP has no BFD option", "BGP filters apply per remote AS, not per neighbour"),

@@ -35,19 +35,58 @@ def unexpressible(intent: DeviceIntent) -> list[str]:
             if n.bfd
         ]
     if not facts.per_neighbor_policy:
-        by_as: dict[int, set[tuple[str | None, str | None]]] = {}
-        for n in intent.neighbors:
-            by_as.setdefault(n.remote_as, set()).add((n.route_map_in, n.route_map_out))
+        found += _per_as_policy_problems(intent, facts.label)
+    if not facts.floating_static_routes:
         found += [
-            f"different policies for the neighbours of AS {asn}: {facts.label} filters per remote AS, not per neighbour"
-            for asn, policies in by_as.items()
-            if len(policies) > 1
+            f"static route {r.prefix} via {r.via} with distance {r.distance}: "
+            f"{facts.label} has no floating static routes here"
+            for r in intent.static_routes
+            if r.distance
         ]
+    if not facts.prefix_list_deny:
+        used = {e.match_prefix_list for entries in intent.route_maps.values() for e in entries if e.match_prefix_list}
         found += [
-            f"route map {name} sets a path preference: on {facts.label} the carrier edges must set it"
-            for name, entries in intent.route_maps.items()
-            if any(e.local_preference is not None or e.prepend for e in entries)
+            f"prefix list {name} entry {p.seq} denies {p.prefix}: {facts.label} filters have permit entries only here"
+            for name in sorted(used)
+            for p in intent.prefix_lists.get(name, [])
+            if p.action != "permit"
         ]
+    if facts.keepalive_third_of_hold:
+        found += [
+            f"BGP timers with {n.peer} ({n.address}): keepalive {n.keepalive_s} s with hold {n.hold_s} s; "
+            f"{facts.label} sends keepalives at a third of the hold time"
+            for n in intent.neighbors
+            if n.keepalive_s * 3 != n.hold_s
+        ]
+    return found
+
+
+def _per_as_policy_problems(intent: DeviceIntent, label: str) -> list[str]:
+    """On a platform that filters per remote AS: one policy per AS (compared by what the route maps
+    say, not by their names), no path preference (the carrier edges set it), and a policy at all
+    (without one, the router would announce and accept nothing from that AS)."""
+
+    def content(name: str | None) -> tuple[object, ...] | None:
+        return None if name is None else tuple(intent.route_maps.get(name, ()))
+
+    by_as: dict[int, set[tuple[object, ...]]] = {}
+    for n in intent.neighbors:
+        by_as.setdefault(n.remote_as, set()).add((content(n.route_map_in), content(n.route_map_out)))
+    found = [
+        f"different policies for the neighbours of AS {asn}: {label} filters per remote AS, not per neighbour"
+        for asn, policies in by_as.items()
+        if len(policies) > 1
+    ]
+    found += [
+        f"no route maps for the neighbours of AS {n.remote_as} ({n.peer}): {label} would exchange no routes with them"
+        for n in intent.neighbors
+        if n.route_map_in is None and n.route_map_out is None
+    ]
+    found += [
+        f"route map {name} sets a path preference: on {label} the carrier edges must set it"
+        for name, entries in intent.route_maps.items()
+        if any(e.local_preference is not None or e.prepend for e in entries)
+    ]
     return found
 
 

@@ -32,6 +32,7 @@ ix-nrv/manual/crm/cli/routing/cli_bgp.html, have no BFD option); `DeviceState.bf
 
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import Any
 
@@ -90,7 +91,8 @@ class NecIxConfigSSH(EchoedExchange, NecIxSSH):
             raise IxError("enable password refused")
         if error := rejection(output):
             raise IxError(f"`svintr-config` was refused: {error}")
-        if "(config" not in output.strip().splitlines()[-1]:
+        last = output.strip().splitlines()[-1:] or [""]
+        if "(config" not in last[0]:
             raise IxError(f"`svintr-config` did not enter configuration mode: {output.strip()[-80:]!r}")
         self.configuring = True
         return output
@@ -138,8 +140,12 @@ class NecIxConfigSSH(EchoedExchange, NecIxSSH):
                 if error := rejection(answer):
                     raise ConfigInvalidException(f"`{command.strip()}`: {error}")
                 self.warnings += [w.strip() for w in ERROR_LINE.findall(answer)]
-        finally:
-            self.top()
+        except ConfigInvalidException:
+            # back to the top for the rollback that follows; the rejected line is the error to report
+            with contextlib.suppress(IxError, NetmikoBaseException, OSError, EOFError):
+                self.top()
+            raise
+        self.top()
         return output
 
     def save_config(self, cmd: str = "write memory", confirm: bool = False, confirm_response: str = "") -> str:

@@ -221,7 +221,16 @@ class YamahaRtxDriver(CliDriver):
             raise DeviceError(f"{self.host}: `{line}` is not in `show config` after arming it")
 
     def confirm(self) -> None:
-        """Remove the scheduled restart and check it is gone (before save(), so it is never saved)."""
+        """Remove the scheduled restart and check it is gone (before save(), so it is never saved).
+        Refused when the restart is no longer configured: it fired (the router rebooted into its
+        saved, pre-change configuration, and this session is on a router that no longer carries the
+        change) or someone removed it; either way the change is not confirmed here."""
+        if not self._schedule_lines():
+            raise DeviceError(
+                f"{self.host}: the scheduled restart (schedule at {self.revert_schedule_id}) is gone before "
+                "the confirm: the revert fired (the router restarted into its saved, pre-change configuration) "
+                "or was removed by hand; the change is not confirmed on this router"
+            )
         try:
             self.push([f"no schedule at {self.revert_schedule_id}"])
         except ConfigRejected as error:

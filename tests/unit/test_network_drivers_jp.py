@@ -353,6 +353,20 @@ def test_rtx_commit_confirm_by_a_scheduled_restart(rtx_session, clock: str, minu
     assert device.saved
 
 
+def test_rtx_confirm_is_refused_once_the_revert_has_fired(rtx_session) -> None:
+    driver, device = rtx_session(clock="2026/12/04 14:05:13")
+    try:
+        driver.arm_revert(5)
+        # the restart fired: the router came back from its saved configuration, without the schedule
+        device.config = [c for c in device.config if not c.startswith(f"schedule at {REVERT_SCHEDULE_ID} ")]
+        with pytest.raises(DeviceError, match="revert fired"):
+            driver.confirm()
+    finally:
+        driver.close()
+    assert f"no schedule at {REVERT_SCHEDULE_ID}" not in device.received
+    assert not device.saved
+
+
 def test_rtx_revert_is_not_armed_without_the_router_clock(rtx_session) -> None:
     driver, device = rtx_session(clock="not a clock")
     try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ import pytest
 from inventory.check import load_inventory
 from inventory.environment import bind_environment
 from network.config import mask_secrets, push_commands, remediation, remediation_and_rollback, same_config
-from network.intent import Detection, build_intents
+from network.intent import Detection, StaticRoute, build_intents
 from network.render import UnsupportedIntent, render
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -310,6 +311,48 @@ def test_two_policies_for_one_remote_as_are_refused(intent) -> None:
     backup = dataclasses.replace(intent.neighbors[1], route_map_in="BACKUP-IN")
     with pytest.raises(UnsupportedIntent, match=r"different policies for the neighbours of AS 64600.*per remote AS"):
         render(dataclasses.replace(intent, neighbors=[intent.neighbors[0], backup]))
+
+
+def test_same_route_maps_under_other_names_are_one_policy(intent) -> None:
+    first, second = intent.neighbors
+    renamed = "CARRIER-IN-COPY"
+    copy = dict(intent.route_maps, **{renamed: intent.route_maps[first.route_map_in]})
+    same = dataclasses.replace(second, route_map_in=renamed)
+    # one policy for the AS, so the same filters: RTX does not name route maps
+    assert render(dataclasses.replace(intent, neighbors=[first, same], route_maps=copy)) == render(intent)
+
+
+@pytest.mark.parametrize(
+    ("change", "refusal"),
+    [
+        (
+            lambda i: {"static_routes": [StaticRoute(IPv4Network("198.18.250.0/24"), IPv4Address("198.18.0.1"), 250)]},
+            r"with distance 250: Yamaha RTX has no floating static routes",
+        ),
+        (
+            lambda i: {
+                "neighbors": [dataclasses.replace(n, route_map_in=None, route_map_out=None) for n in i.neighbors]
+            },
+            r"no route maps for the neighbours of AS 64600 \(kddi-pe1\): .* would exchange no routes",
+        ),
+        (
+            lambda i: {
+                "prefix_lists": {
+                    k: [dataclasses.replace(e, action="deny") for e in v] for k, v in i.prefix_lists.items()
+                }
+            },
+            r"prefix list \S+ entry \d+ denies",
+        ),
+        (
+            lambda i: {"neighbors": [dataclasses.replace(n, detection=Detection(False, 1, 4)) for n in i.neighbors]},
+            r"keepalive 1 s with hold 4 s; Yamaha RTX sends keepalives at a third of the hold time",
+        ),
+    ],
+    ids=["floating-static", "no-route-maps", "prefix-list-deny", "hold-not-three-keepalives"],
+)
+def test_what_the_rtx_template_cannot_write_is_refused_before_rendering(intent, change, refusal) -> None:
+    with pytest.raises(UnsupportedIntent, match=rf"{TOWN} \(yamaha_rtx\): cannot render: .*{refusal}"):
+        render(dataclasses.replace(intent, **change(intent)))
 
 
 def test_the_rendered_console_settings_are_those_the_driver_sets_in_every_session() -> None:
