@@ -20,8 +20,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from inventory.address_plan import plan_addresses
 from inventory.check import load_inventory
+from inventory.environment import plan_for
 from inventory.loader import Inventory
 from inventory.model.environment import Regions
 from lab.base_image import ensure_base_image
@@ -47,9 +47,7 @@ SETTLE_SECONDS = 10  # let the containers' systemd finish starting before memory
 
 def topology(inventory: Inventory, profile: str) -> Topology:
     env = inventory.environment("lab").model_copy(update={"regions": Regions(management=MGMT_REGION)})
-    plan = plan_addresses(
-        env, inventory.addressing, inventory.towns, inventory.datacenters, inventory.wan.carrier.edges
-    )
+    plan = plan_for(inventory, env)
     topo = derive_topology(inventory, plan, profile_towns(inventory, profile))
     return Topology.from_dict({**topo.to_dict(), "prefix": PREFIX, "mgmt_bridge": ""})
 

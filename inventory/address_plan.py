@@ -5,10 +5,14 @@ Layout (regions carved in this order unless the environment gives them explicitl
               and the core links (PE-PE, DC-PE, the DC1-DC2 interconnect)
   management  one flat subnet (one bridge in the lab): the operations center first, then the core
               nodes, then one fixed-size slot per town
-  towns       one block per town: LAN, client segment, primary and backup circuits, loopback
+  towns       one block per town: its server LAN, one segment per layer of the three-layer
+              separation (マイナンバー利用事務系, LGWAN接続系, インターネット接続系) sized from the
+              town's device counts (`town_segments`), primary and backup circuits, loopback
 
 A town's block and management slot are chosen by its `number`, never by its position in the file, so
-adding a town (or reordering the file) leaves every existing town's addresses as they were.
+adding a town (or reordering the file) leaves every existing town's addresses as they were. Inside a
+block the segments are placed largest first; a town whose counts grow past a power of two gets its
+own segments re-planned (the plan's diff shows it), no other town's.
 """
 
 from __future__ import annotations
@@ -20,9 +24,12 @@ from typing import Any
 
 from .model.addressing import AddressingFile
 from .model.environment import EnvironmentConfig
+from .model.layers import LAYERS, Layer
+from .model.segmentation import SegmentationFile
 from .model.sites import DataCenter
 from .model.towns import Town
 from .model.wan import CarrierEdge
+from .town_segments import device_total, segment_devices, segment_prefix
 
 LAB_SUPERNET = IPv4Network("198.18.0.0/15")  # RFC 2544 benchmarking range: the only one the lab may use
 CORE_DC_SLOTS = 4  # data center LAN slots reserved in the core region
@@ -34,7 +41,7 @@ class PlanError(ValueError):
 
     def __init__(self, message: str, subject: tuple[str, ...] = ()) -> None:
         super().__init__(message)
-        self.subject = subject  # ("town", id) | ("addressing", field) | ("environment", field)
+        self.subject = subject  # ("town", id[, field]) | ("addressing", field) | ("environment", field)
 
 
 @dataclass(frozen=True)
@@ -54,18 +61,37 @@ class Link:
 
 
 @dataclass(frozen=True)
+class Segment:
+    """One layer's segment of a town hall: its network, the CE's gateway in it, what it holds."""
+
+    layer: Layer
+    network: IPv4Network
+    gateway: IPv4Interface
+    devices: int  # PCs and peripherals the inventory puts there (the network has room to spare)
+
+
+@dataclass(frozen=True)
 class TownAddresses:
     town: str
     block: IPv4Network
     lan: IPv4Network
     lan_gateway: IPv4Interface
     servers: dict[str, IPv4Interface]
-    clients: IPv4Network
-    client_gateway: IPv4Interface
+    segments: dict[Layer, Segment]
     loopback: IPv4Address
     primary: Link
     backup: Link
     management: IPv4Network
+
+    # The lab's client namespace stands in the マイナンバー利用事務系 segment, whose PCs use the
+    # core business systems (the SLA probes' and the drills' view of the service).
+    @property
+    def clients(self) -> IPv4Network:
+        return self.segments["mynumber"].network
+
+    @property
+    def client_gateway(self) -> IPv4Interface:
+        return self.segments["mynumber"].gateway
 
 
 @dataclass(frozen=True)
@@ -97,7 +123,8 @@ class AddressPlan:
             yield f"link {link.name}", link.network
         for t in self.towns.values():
             yield f"town {t.town} LAN", t.lan
-            yield f"town {t.town} client segment", t.clients
+            for segment in t.segments.values():
+                yield f"town {t.town} {segment.layer} segment", segment.network
             yield f"town {t.town} primary circuit", t.primary.network
             yield f"town {t.town} backup circuit", t.backup.network
 
@@ -142,6 +169,7 @@ def plan_addresses(
     towns: Sequence[Town],
     datacenters: Sequence[DataCenter],
     edges: Sequence[CarrierEdge],
+    segmentation: SegmentationFile,
 ) -> AddressPlan:
     a = addressing
     mgmt_slot = 2 ** (32 - a.management_per_town_prefix)
@@ -229,11 +257,30 @@ def plan_addresses(
             )
         slot = town.number - 1
         block = IPv4Network((int(town_region.network_address) + slot * block_size, a.town_block_prefix))
+        devices = {layer: device_total(c) for layer, c in segment_devices(town, segmentation).items()}
+        wanted: dict[str, int] = {"lan": a.town_lan_prefix}
+        wanted.update({layer: segment_prefix(devices[layer], segmentation.headroom_percent) for layer in LAYERS})
+        # Largest first: power-of-two segments placed in falling size leave no hole, so the block
+        # holds them exactly when their sizes, the circuits and the loopback add up to no more.
+        need = sum(2 ** (32 - p) for p in wanted.values()) + 2 * 2 ** (32 - a.circuit_prefix) + 1
+        if need > block_size:
+            sizes = ", ".join(f"{name} /{prefixlen}" for name, prefixlen in wanted.items())
+            raise PlanError(
+                f"its segments ({sizes}, for {', '.join(f'{n} devices' for n in devices.values())} and "
+                f"{segmentation.headroom_percent}% headroom), two circuits and a loopback need {need} addresses; "
+                f"its block {block} has {block_size}: give fewer devices per segment (towns.yaml clients, "
+                "segmentation.yaml), less headroom, or a shorter town_block_prefix in addressing.yaml "
+                "(this re-plans every town)",
+                ("town", town.id, "clients"),
+            )
         inner = _Allocator(block)
-        lan = inner.take(a.town_lan_prefix, "the town LAN")
-        clients = inner.take(a.town_client_prefix, "the client segment")
+        placed = {
+            name: inner.take(prefixlen, f"town {town.id}'s {name} segment")
+            for name, prefixlen in sorted(wanted.items(), key=lambda item: item[1])
+        }
         primary_net = inner.take(a.circuit_prefix, "the primary circuit")
         backup_net = inner.take(a.circuit_prefix, "the backup circuit")
+        lan = placed["lan"]
         lan_hosts = lan.hosts()
         lan_gateway = IPv4Interface((next(lan_hosts), lan.prefixlen))
         servers = {s.name: IPv4Interface((_next_host(lan_hosts, lan, s.name), lan.prefixlen)) for s in town.servers}
@@ -260,8 +307,15 @@ def plan_addresses(
             lan=lan,
             lan_gateway=lan_gateway,
             servers=servers,
-            clients=clients,
-            client_gateway=IPv4Interface((clients.network_address + 1, clients.prefixlen)),
+            segments={
+                layer: Segment(
+                    layer,
+                    placed[layer],
+                    IPv4Interface((placed[layer].network_address + 1, placed[layer].prefixlen)),
+                    devices[layer],
+                )
+                for layer in LAYERS
+            },
             loopback=block.broadcast_address,
             primary=circuit("primary", primary_net),
             backup=circuit("backup", backup_net),
@@ -347,8 +401,10 @@ def plan_as_dict(plan: AddressPlan) -> dict[str, Any]:
                 "lan": str(t.lan),
                 "lan_gateway": str(t.lan_gateway),
                 "servers": {k: str(v) for k, v in t.servers.items()},
-                "clients": str(t.clients),
-                "client_gateway": str(t.client_gateway),
+                "segments": {
+                    layer: {"network": str(seg.network), "gateway": str(seg.gateway), "devices": seg.devices}
+                    for layer, seg in t.segments.items()
+                },
                 "loopback": str(t.loopback),
                 "primary": _link_dict(t.primary),
                 "backup": _link_dict(t.backup),

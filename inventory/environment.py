@@ -104,9 +104,18 @@ class EnvironmentBinding:
 
 
 def environment_plan(inventory: Inventory, name: str) -> AddressPlan:
-    env = inventory.environment(name)
+    return plan_for(inventory, inventory.environment(name))
+
+
+def plan_for(inventory: Inventory, env: EnvironmentConfig) -> AddressPlan:
+    """The address plan of the inventory in `env` (an environment, or a copy with its own regions)."""
     return plan_addresses(
-        env, inventory.addressing, inventory.towns, inventory.datacenters, inventory.wan.carrier.edges
+        env,
+        inventory.addressing,
+        inventory.towns,
+        inventory.datacenters,
+        inventory.wan.carrier.edges,
+        inventory.segmentation,
     )
 
 

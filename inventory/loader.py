@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 from .model.addressing import AddressingFile
 from .model.costs import CostsFile
 from .model.environment import EnvironmentConfig
+from .model.segmentation import SegmentationFile
 from .model.sites import DataCenter, DatacentersFile
 from .model.sla import ServiceCalendar, ServiceTier, SlaFile
 from .model.systems import BusinessSystem, SystemsFile
@@ -39,6 +40,7 @@ FILES: dict[str, tuple[str, type[BaseModel]]] = {
     "addressing": ("addressing.yaml", AddressingFile),
     "vsphere": ("vsphere.yaml", VsphereFile),
     "costs": ("costs.yaml", CostsFile),
+    "segmentation": ("segmentation.yaml", SegmentationFile),
 }
 ENVIRONMENTS_DIR = "environments"
 
@@ -83,6 +85,7 @@ class Inventory:
     costs: CostsFile
     environments: dict[str, EnvironmentConfig]
     vsphere: VsphereFile
+    segmentation: SegmentationFile
 
     @cached_property
     def town_by_id(self) -> dict[str, Town]:
@@ -235,6 +238,7 @@ def assemble_inventory(files: LoadedFiles) -> Inventory:
         costs=files.models["costs"],  # type: ignore[arg-type]
         environments=dict(files.environments),
         vsphere=files.models["vsphere"],  # type: ignore[arg-type]
+        segmentation=files.models["segmentation"],  # type: ignore[arg-type]
     )
 
 

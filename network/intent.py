@@ -410,14 +410,16 @@ def build_intents(inventory: Inventory, binding: EnvironmentBinding) -> dict[str
         per_neighbor = platform_facts(platform).per_neighbor_policy
         site = town.site
         d.interfaces.append(
-            Interface(interface_name(platform, "lan"), f"{town.id} town hall LAN", t.lan_gateway, vlan=site.lan_vlan)
+            Interface(
+                interface_name(platform, "lan"), f"{town.id} town hall LAN", t.lan_gateway, vlan=site.vlans["lan"]
+            )
         )
         d.interfaces.append(
             Interface(
                 interface_name(platform, "clients"),
                 f"{town.id} client segment",
                 t.client_gateway,
-                vlan=site.client_vlan,
+                vlan=site.vlans["mynumber"],
             )
         )
         d.prefix_lists["DC-PREFIXES"] = _prefix_list(dc_prefixes)

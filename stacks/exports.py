@@ -11,7 +11,10 @@ from typing import Any
 
 from inventory.address_plan import AddressPlan, Link
 from inventory.loader import Inventory
+from inventory.model.layers import LAYERS
+from inventory.model.segmentation import SegmentationFile
 from inventory.model.towns import Town
+from inventory.town_segments import segment_devices
 
 
 def _link(link: Link) -> dict[str, str]:
@@ -52,43 +55,49 @@ def circuits_export(inventory: Inventory, plan: AddressPlan) -> dict[str, Any]:
 PERIPHERALS = (("printers", "prn"), ("multifunction", "mfp"), ("scanners", "scn"))
 
 
-def town_records(town: Town, town_plan: dict[str, Any], zone: str) -> dict[str, Any]:
-    """DNS names and DHCP reservations of one town, from the town's part of the exported plan.
+def town_records(town: Town, policy: SegmentationFile, town_plan: dict[str, Any], zone: str) -> dict[str, Any]:
+    """DNS names and DHCP scopes of one town, one scope per layer segment (三層分離), from the town's
+    part of the exported plan and the devices the policy puts in each segment.
 
-    Peripherals get fixed addresses from the top of the client segment (reserved by client
-    identifier, their host name: the inventory holds counts, not MAC addresses); the PCs share the
-    dynamic pool below them.
+    Peripherals get fixed addresses from the top of their segment (reserved by client identifier,
+    their host name: the inventory holds counts, not MAC addresses), numbered across the segments
+    (ina-prn01 and up); the PCs share the dynamic pool below them. The plan sizes every segment for
+    its devices; a plan that does not (an old export) is an error naming the town and the segment.
     """
-    clients = IPv4Network(town_plan["clients"])
-    hosts = list(clients.hosts())
-    gateway = town_plan["client_gateway"].split("/")[0]
-    usable = [h for h in hosts if str(h) != gateway]
-    peripherals = [
-        f"{town.id}-{part}{i:02d}" for field, part in PERIPHERALS for i in range(1, getattr(town.clients, field) + 1)
-    ]
-    if len(peripherals) >= len(usable):
-        raise ValueError(
-            f"town {town.id}: {len(peripherals)} peripherals do not fit the client segment {clients} "
-            f"({len(usable)} addresses)"
-        )
-    reserved = usable[len(usable) - len(peripherals) :]
-    pool = usable[: len(usable) - len(peripherals)]
-    reservations = [
-        {"name": name, "fqdn": f"{name}.{zone}", "address": str(addr), "client_id": name}
-        for name, addr in zip(peripherals, reserved, strict=True)
-    ]
-    servers = [
+    devices = segment_devices(town, policy)
+    numbers = {kind: 0 for kind, _ in PERIPHERALS}
+    dns = [
         {"name": name, "fqdn": f"{name}.{zone}", "address": addr.split("/")[0]}
         for name, addr in town_plan["servers"].items()
     ]
-    return {
-        "zone": zone,
-        "dns": servers + [{k: r[k] for k in ("name", "fqdn", "address")} for r in reservations],
-        "dhcp": {
-            "subnet": str(clients),
+    scopes: dict[str, Any] = {}
+    for layer in LAYERS:
+        segment = town_plan["segments"][layer]
+        network = IPv4Network(segment["network"])
+        gateway = segment["gateway"].split("/")[0]
+        usable = [h for h in network.hosts() if str(h) != gateway]
+        counts = devices[layer]
+        peripherals = []
+        for kind, part in PERIPHERALS:
+            for _ in range(getattr(counts, kind)):
+                numbers[kind] += 1
+                peripherals.append(f"{town.id}-{part}{numbers[kind]:02d}")
+        if len(peripherals) + counts.pcs > len(usable):
+            raise ValueError(
+                f"town {town.id}: {counts.pcs} PCs and {len(peripherals)} peripherals do not fit its {layer} "
+                f"segment {network} ({len(usable)} addresses): re-run the prod-wan stack for the current plan"
+            )
+        pool = usable[: len(usable) - len(peripherals)]
+        reservations = [
+            {"name": name, "fqdn": f"{name}.{zone}", "address": str(addr), "client_id": name}
+            for name, addr in zip(peripherals, usable[len(pool) :], strict=True)
+        ]
+        dns += [{k: r[k] for k in ("name", "fqdn", "address")} for r in reservations]
+        scopes[layer] = {
+            "subnet": str(network),
             "gateway": gateway,
             "pool": {"start": str(pool[0]), "end": str(pool[-1]), "size": len(pool)},
-            "pcs": town.clients.pcs,
+            "pcs": counts.pcs,
             "reservations": reservations,
-        },
-    }
+        }
+    return {"zone": zone, "dns": dns, "dhcp": scopes}

@@ -91,7 +91,7 @@ class Municipality(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
 
-        self.records = town_plan.apply(lambda p: _records(town, p, zone))
+        self.records = town_plan.apply(lambda p: town_records(town, inventory.segmentation, p, zone))
         self.servers = pulumi.Output.all(town_plan, mgmt).apply(
             lambda parts: {
                 s.name: {
@@ -118,15 +118,3 @@ def _select(ids: dict[str, str], keys: list[str]) -> list[str]:
     if missing:
         raise KeyError(f"the prod-dc stack exports no tag {', '.join(missing)}: update prod-dc first")
     return [ids[k] for k in keys]
-
-
-def _records(town: Town, town_plan: dict[str, Any], zone: str) -> dict[str, Any]:
-    records = town_records(town, town_plan, zone)
-    dhcp = records["dhcp"]
-    if dhcp["pcs"] > dhcp["pool"]["size"]:
-        # Not fatal: the records are still right, but the town cannot lease an address to every PC.
-        pulumi.log.warn(
-            f"{town.id}: {dhcp['pcs']} PCs but only {dhcp['pool']['size']} addresses in the DHCP pool of "
-            f"{dhcp['subnet']}: the client segment needs a shorter prefix (addressing.yaml town_client_prefix)"
-        )
-    return records

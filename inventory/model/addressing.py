@@ -15,9 +15,8 @@ class AddressingFile(InventoryModel):
     # Room reserved for this many towns. Town n always gets block n, so raising the capacity
     # re-plans nothing that exists only if the supernet regions are given explicitly; see README.
     town_capacity: Annotated[int, Field(ge=1)]
-    town_block_prefix: PrefixLength  # one block per town: LAN, clients, circuits, loopback
+    town_block_prefix: PrefixLength  # one block per town: LAN, layer segments, circuits, loopback
     town_lan_prefix: PrefixLength
-    town_client_prefix: PrefixLength
     circuit_prefix: Literal[30, 31]
     management_per_town_prefix: PrefixLength  # management addresses of one town's nodes
     core_prefix: PrefixLength  # PE and DC links, loopbacks, DC LANs, the DC service prefix
@@ -26,17 +25,12 @@ class AddressingFile(InventoryModel):
 
     @model_validator(mode="after")
     def _fits_in_block(self) -> AddressingFile:
-        need = (
-            2 ** (32 - self.town_lan_prefix)
-            + 2 ** (32 - self.town_client_prefix)
-            + 2 * 2 ** (32 - self.circuit_prefix)
-            + 1
-        )
+        # The layer segments are sized per town from its counts; the plan says when a town's do not fit.
+        need = 2 ** (32 - self.town_lan_prefix) + 2 * 2 ** (32 - self.circuit_prefix) + 1
         have = 2 ** (32 - self.town_block_prefix)
         if need > have:
             raise ValueError(
                 f"a town block /{self.town_block_prefix} ({have} addresses) cannot hold a LAN "
-                f"/{self.town_lan_prefix}, a client segment /{self.town_client_prefix}, two circuits "
-                f"/{self.circuit_prefix} and a loopback ({need} addresses)"
+                f"/{self.town_lan_prefix}, two circuits /{self.circuit_prefix} and a loopback ({need} addresses)"
             )
         return self

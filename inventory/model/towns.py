@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from .base import Asn, Hostname, InventoryModel, NonEmptyText, Slug, Vlan
+from .layers import TOWN_SEGMENTS, TownSegmentId
 from .systems import ParameterValue
 
 # Platforms a town's CE router can be. `frr` is what the lab runs; the others are the production
@@ -17,13 +18,21 @@ RouterPlatform = Literal["cisco_ios", "yamaha_rtx", "nec_ix", "frr"]
 
 class TownHallSite(InventoryModel):
     name: NonEmptyText  # e.g. 伊奈町役場
-    lan_vlan: Vlan
-    client_vlan: Vlan
+    # One VLAN per segment of the town hall: its server LAN and the three layers (三層分離).
+    vlans: dict[TownSegmentId, Vlan]
 
     @model_validator(mode="after")
-    def _distinct_vlans(self) -> TownHallSite:
-        if self.lan_vlan == self.client_vlan:
-            raise ValueError(f"lan_vlan and client_vlan must differ (both are {self.lan_vlan})")
+    def _a_vlan_per_segment(self) -> TownHallSite:
+        missing = [s for s in TOWN_SEGMENTS if s not in self.vlans]
+        if missing:
+            raise ValueError(
+                f"vlans needs one VLAN per segment ({', '.join(TOWN_SEGMENTS)}): missing {', '.join(missing)}"
+            )
+        seen: dict[int, str] = {}
+        for segment, vlan in self.vlans.items():
+            if vlan in seen:
+                raise ValueError(f"the {seen[vlan]} and {segment} segments share VLAN {vlan}: each needs its own")
+            seen[vlan] = segment
         return self
 
 

@@ -72,13 +72,22 @@ def as_numbers_and_router_names_are_unique(files: LoadedFiles) -> Iterator[Findi
             seen.add(value)
 
 
-@INVENTORY_RULES.rule("towns", "wan", "datacenters", "addressing", "environments", complete=("datacenters",))
+@INVENTORY_RULES.rule(
+    "towns", "wan", "datacenters", "addressing", "segmentation", "environments", complete=("datacenters",)
+)
 def address_plans_fit_their_environments(files: LoadedFiles) -> Iterator[Finding]:
     towns = files.towns.towns
     for name, env in files.environments.items():
         env_key = f"environment:{name}"
         try:
-            plan = plan_addresses(env, files.addressing, towns, files.datacenters.datacenters, files.wan.carrier.edges)
+            plan = plan_addresses(
+                env,
+                files.addressing,
+                towns,
+                files.datacenters.datacenters,
+                files.wan.carrier.edges,
+                files.segmentation,
+            )
         except PlanError as err:
             yield _plan_finding(files, env_key, err.subject, f"environment {name}: {err}")
             continue
@@ -89,10 +98,10 @@ def address_plans_fit_their_environments(files: LoadedFiles) -> Iterator[Finding
 
 
 def _plan_finding(files: LoadedFiles, env_key: str, subject: tuple[str, ...], message: str) -> Finding:
-    kind, what = subject if subject else ("environment", "supernet")
+    kind, what, *field = subject if subject else ("environment", "supernet")
     if kind == "town":
         index = next(i for i, t in enumerate(files.towns.towns) if t.id == what)
-        return "towns", ("towns", index, "number"), message
+        return "towns", ("towns", index, *(field or ["number"])), message
     if kind == "addressing":
         return "addressing", (what,), message
     if kind == "datacenters":

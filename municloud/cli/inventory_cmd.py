@@ -12,6 +12,7 @@ from rich.table import Table
 from inventory.address_plan import plan_as_dict
 from inventory.environment import bind_environment, environment_plan
 from inventory.loader import default_root
+from inventory.model.layers import LAYERS
 from inventory.model.systems import SystemClass
 from inventory.problems import InventoryError
 from provisioning.ansible_inventory import ansible_inventory
@@ -193,7 +194,9 @@ def plan_addresses_cmd(env: EnvOption = "lab", as_json: JsonOption = False) -> N
         "town",
         "block",
         "LAN",
-        "clients",
+        "マイナンバー (devices)",
+        "LGWAN (devices)",
+        "internet (devices)",
         "primary circuit",
         "backup circuit",
         "loopback",
@@ -206,7 +209,7 @@ def plan_addresses_cmd(env: EnvOption = "lab", as_json: JsonOption = False) -> N
             f"{names[tid]} {tid}",
             str(t.block),
             str(t.lan),
-            str(t.clients),
+            *(f"{t.segments[layer].network} ({t.segments[layer].devices})" for layer in LAYERS),
             str(t.primary.network),
             str(t.backup.network),
             str(t.loopback),

@@ -38,9 +38,8 @@ from pathlib import Path
 import pytest
 from xdist.scheduler import LoadScopeScheduling
 
-from inventory.address_plan import plan_addresses
 from inventory.check import load_inventory
-from inventory.environment import BINDING_ENV_VAR, EnvironmentBinding, bind_environment
+from inventory.environment import BINDING_ENV_VAR, EnvironmentBinding, bind_environment, plan_for
 from inventory.loader import Inventory
 from inventory.model.environment import Regions
 from lab.base_image import ensure_base_image
@@ -245,9 +244,7 @@ class SmallLab(SampleLab):
 
 def small_topology(inventory: Inventory) -> Topology:
     env = inventory.environment("lab").model_copy(update={"regions": Regions(management=SMALL_MGMT_REGION)})
-    plan = plan_addresses(
-        env, inventory.addressing, inventory.towns, inventory.datacenters, inventory.wan.carrier.edges
-    )
+    plan = plan_for(inventory, env)
     topo = derive_topology(inventory, plan, profile_towns(inventory, "small"))
     return Topology.from_dict({**topo.to_dict(), "prefix": SMALL_PREFIX, "mgmt_bridge": ""})
 

@@ -24,6 +24,7 @@ def _plan(inv, env: str, towns=None):
         towns if towns is not None else inv.towns,
         inv.datacenters,
         inv.wan.carrier.edges,
+        inv.segmentation,
     )
 
 
@@ -114,7 +115,7 @@ def test_an_allocation_swallowing_several_others_is_reported_against_each(inv) -
     import dataclasses
 
     plan = _plan(inv, "lab")
-    swallowing = dataclasses.replace(plan, dc_lans={**plan.dc_lans, "dc9": IPv4Network("198.18.128.0/24")})
+    swallowing = dataclasses.replace(plan, dc_lans={**plan.dc_lans, "dc9": IPv4Network("198.18.128.0/22")})
     messages = [message for _, message in plan_problems(swallowing, "lab")]
     assert any("town ina LAN" in m and "dc9" in m for m in messages)
     assert any("town ina backup circuit" in m and "dc9" in m for m in messages)

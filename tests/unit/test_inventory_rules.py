@@ -227,12 +227,12 @@ CASES: dict[str, Case] = {
         "cutover",
         "needs its cut-over date",
     ),
-    "same VLAN for LAN and clients": (
+    "same VLAN for two segments": (
         "towns.yaml",
-        _ina(lambda t: t["site"].update(client_vlan=10)),
+        _ina(lambda t: t["site"]["vlans"].update(lgwan=10)),
         "town 'ina'",
         "site",
-        "must differ",
+        "the lan and lgwan segments share VLAN 10",
     ),
     "populations must add up to the control total": (
         "towns.yaml",
@@ -456,17 +456,24 @@ CASES: dict[str, Case] = {
     ),
     "a town beyond the plan's capacity": (
         "towns.yaml",
-        _ina(lambda t: t.update(number=129)),
+        _ina(lambda t: t.update(number=33)),
         "town 'ina'",
         "number",
-        "number 129 is beyond the address plan's town_capacity (128)",
+        "number 33 is beyond the address plan's town_capacity (32)",
+    ),
+    "a town whose devices do not fit its block": (
+        "towns.yaml",
+        _ina(lambda t: t["clients"].update(pcs=1200)),
+        "town 'ina'",
+        "clients",
+        "its block 198.18.128.0/22 has 1024",
     ),
     "a town block too small for its parts": (
         "addressing.yaml",
-        lambda d: d.update(town_lan_prefix=24),
+        lambda d: d.update(town_lan_prefix=22),
         "",
         "",
-        "cannot hold a LAN /24",
+        "cannot hold a LAN /22",
     ),
     "environment named unlike its file": (
         "environments/prod.yaml",

@@ -19,7 +19,7 @@ from network.render import render
 
 GOLDEN = Path(__file__).parent / "golden"
 INTENDED = (GOLDEN / "prod-hatoyama-ce1.cfg").read_text()
-PRIMARY, BACKUP = "10.64.135.128", "10.64.135.130"
+PRIMARY, BACKUP = "10.64.157.96", "10.64.157.98"
 
 # What IX prints around the configuration: the header (with its clock), the ports' `device`
 # sections, the placeholders of ports nobody configured, the account it was bootstrapped with.
@@ -149,13 +149,13 @@ def test_an_unconfigured_circuit_port_is_configured_and_its_rollback_resets_it()
     assert fix == [
         "interface GigaEthernet1.0",
         "  description backup circuit KDDI-WVS-0008-B to kddi-pe2",
-        "  ip address 10.64.135.131/31",
+        "  ip address 10.64.157.99/31",
         "  no shutdown",
     ]
     assert back == [
         "interface GigaEthernet1.0",
         "  no description backup circuit KDDI-WVS-0008-B to kddi-pe2",
-        "  no ip address 10.64.135.131/31",
+        "  no ip address 10.64.157.99/31",
         "  shutdown",
     ]
 
@@ -187,9 +187,9 @@ def test_a_neighbour_removed_is_one_line() -> None:
 
 
 def test_a_prefix_list_entry_changed_is_replaced_in_place() -> None:
-    running = _as_printed(INTENDED.replace("TOWN-OWN 10 permit 10.64.135.64/26", "TOWN-OWN 10 permit 10.64.135.64/27"))
+    running = _as_printed(INTENDED.replace("TOWN-OWN 10 permit 10.64.156.0/25", "TOWN-OWN 10 permit 10.64.135.64/27"))
     fix, back = _check_cycle(running, INTENDED)
-    assert fix == ["ip prefix-list TOWN-OWN 10 permit 10.64.135.64/26"]
+    assert fix == ["ip prefix-list TOWN-OWN 10 permit 10.64.156.0/25"]
     assert back == ["ip prefix-list TOWN-OWN 10 permit 10.64.135.64/27"]
 
 
@@ -197,10 +197,10 @@ def test_an_access_list_line_changed_is_added_before_the_old_one_goes() -> None:
     """IX's access-list lines have no number: the new line, then the old one's negation last (the
     management access is never without a permit)."""
     old = "ip access-list MGMT-ONLY permit ip src 10.64.0.0/16 dest any"
-    running = _as_printed(INTENDED.replace("ip access-list MGMT-ONLY permit ip src 10.64.16.0/20 dest any", old))
+    running = _as_printed(INTENDED.replace("ip access-list MGMT-ONLY permit ip src 10.64.4.0/22 dest any", old))
     fix, back = _check_cycle(running, INTENDED)
-    assert fix == ["ip access-list MGMT-ONLY permit ip src 10.64.16.0/20 dest any", f"no {old}"]
-    assert back == [old, "no ip access-list MGMT-ONLY permit ip src 10.64.16.0/20 dest any"]
+    assert fix == ["ip access-list MGMT-ONLY permit ip src 10.64.4.0/22 dest any", f"no {old}"]
+    assert back == [old, "no ip access-list MGMT-ONLY permit ip src 10.64.4.0/22 dest any"]
 
 
 def test_a_circuit_moved_replaces_its_address_and_its_neighbour() -> None:
@@ -208,7 +208,7 @@ def test_a_circuit_moved_replaces_its_address_and_its_neighbour() -> None:
     old neighbour goes in one line and the new one comes whole."""
     old_ip, old_peer = "10.64.200.1/31", "10.64.200.0"
     running = _as_printed(
-        INTENDED.replace("ip address 10.64.135.129/31", f"ip address {old_ip}").replace(
+        INTENDED.replace("ip address 10.64.157.97/31", f"ip address {old_ip}").replace(
             f"neighbor {PRIMARY} ", f"neighbor {old_peer} "
         )
     )
@@ -218,7 +218,7 @@ def test_a_circuit_moved_replaces_its_address_and_its_neighbour() -> None:
         f"  no neighbor {old_peer} remote-as 64600",
         f"  neighbor {PRIMARY} remote-as 64600",
     ]
-    assert fix[-2:] == ["interface GigaEthernet0.0", "  ip address 10.64.135.129/31"]
+    assert fix[-2:] == ["interface GigaEthernet0.0", "  ip address 10.64.157.97/31"]
     assert not any(line.strip().startswith(f"no neighbor {old_peer} ") and "remote-as" not in line for line in fix)
     assert not any("no ip address" in line for line in fix + back)
     assert back[-2:] == ["interface GigaEthernet0.0", f"  ip address {old_ip}"]
@@ -229,7 +229,7 @@ def test_attributes_replaced_in_place() -> None:
     running = _as_printed(
         INTENDED.replace(f"neighbor {PRIMARY} timers 1 3", f"neighbor {PRIMARY} timers 10 30")
         .replace("set local-preference 200", "set local-preference 150")
-        .replace("router-id 10.64.135.255", "router-id 10.64.135.254")
+        .replace("router-id 10.64.159.255", "router-id 10.64.135.254")
         .replace("hostname hatoyama-ce1", "hostname Router")
         .replace("encapsulation dot1q 20 tpid 8100", "encapsulation dot1q 30 tpid 8100")
         .replace("description hatoyama client segment", "description clients")
@@ -243,7 +243,7 @@ def test_attributes_replaced_in_place() -> None:
         "  set as-path prepend 65108 65108 65108",
         "hostname hatoyama-ce1",
         "router bgp 65108",
-        "  router-id 10.64.135.255",
+        "  router-id 10.64.159.255",
         f"  neighbor {PRIMARY} timers 1 3",
         "interface GigaEthernet2.2",
         "  description hatoyama client segment",
@@ -256,7 +256,7 @@ def test_attributes_replaced_in_place() -> None:
 
 def test_push_commands_leave_every_section_they_enter_with_exit() -> None:
     day0 = _as_printed(
-        "timezone +09 00\n!\ninterface GigaEthernet2.0\n  ip address 10.64.16.176/20\n  no shutdown\n!\n"
+        "timezone +09 00\n!\ninterface GigaEthernet2.0\n  ip address 10.64.4.176/22\n  no shutdown\n!\n"
     )
     lines = remediation("nec_ix", day0, INTENDED)
     commands = push_commands(lines, "nec_ix")
@@ -322,8 +322,8 @@ def test_the_indexed_look_up_gives_hier_configs_own_answer() -> None:
     running = _as_printed(
         _without(INTENDED, BACKUP)
         .replace("timers 1 3", "timers 10 30")
-        .replace("TOWN-OWN 10 permit 10.64.135.64/26", "TOWN-OWN 10 permit 10.64.135.64/27")
-        .replace("ip address 10.64.135.129/31", "ip address 10.64.200.1/31")
+        .replace("TOWN-OWN 10 permit 10.64.156.0/25", "TOWN-OWN 10 permit 10.64.135.64/27")
+        .replace("ip address 10.64.157.97/31", "ip address 10.64.200.1/31")
     )
     scanned = Workflow(parse("nec_ix", running), parse("nec_ix", INTENDED))
     assert remediation_and_rollback("nec_ix", running, INTENDED) == (

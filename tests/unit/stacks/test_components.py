@@ -136,7 +136,11 @@ def test_town_stack_servers_records_and_references(inv: Inventory, references: d
         }
     records = run.outputs["records"]
     peripherals = ina.clients.printers + ina.clients.multifunction + ina.clients.scanners
-    assert len(records["dhcp"]["reservations"]) == peripherals
+    assert sum(len(scope["reservations"]) for scope in records["dhcp"].values()) == peripherals
+    assert sum(scope["pcs"] for scope in records["dhcp"].values()) == ina.clients.pcs
+    for layer, scope in records["dhcp"].items():  # every PC of a segment gets a lease in its own scope
+        assert scope["pool"]["size"] >= scope["pcs"], layer
+        assert scope["subnet"] == wan_plan["segments"][layer]["network"]
     assert len(records["dns"]) == peripherals + len(ina.servers)
     assert records["dns"][0]["fqdn"] == "ina-sv01.ina.municloud.example"
     mgmt = references[StackId("prod", "wan").reference()]["address_plan"]["mgmt"]
