@@ -255,9 +255,7 @@ def test_attributes_replaced_in_place() -> None:
 
 
 def test_push_commands_leave_every_section_they_enter_with_exit() -> None:
-    day0 = _as_printed(
-        "timezone +09 00\n!\ninterface GigaEthernet2.0\n  ip address 10.64.4.176/22\n  no shutdown\n!\n"
-    )
+    day0 = _as_printed("timezone +09 00\n!\ninterface GigaEthernet2.0\n  ip address 10.64.4.176/22\n  no shutdown\n!\n")
     lines = remediation("nec_ix", day0, INTENDED)
     commands = push_commands(lines, "nec_ix")
     assert "exit-address-family" not in commands and commands[-1] == "exit"
