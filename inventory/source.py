@@ -63,6 +63,10 @@ ENTRY_NAMES = {
     "networks": "network",
     "server_tiers": "server tier",
     "items": "cost item",
+    "flows": "flow",
+    "services": "service",
+    "externals": "external target",
+    "town_segments": "segment",
 }
 
 

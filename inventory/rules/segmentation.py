@@ -173,7 +173,7 @@ def _layer(end: Endpoint, policy: SegmentationFile, resident: set[str]) -> str |
     if end.kind in ("town", "other-town"):
         # The town hall's server LAN holds the servers of the core systems' users (the SLA probe,
         # file, print): it is part of the マイナンバー利用事務系.
-        return RESIDENT_DATA if end.name == "lan" else end.name
+        return RESIDENT_DATA if end.name == "lan" else end.name if end.name in LAYERS else None
     if end.kind in ("dc", "peer-dc"):
         return RESIDENT_DATA if end.name in resident else "management" if end.name == "management" else None
     if end.kind == "service":
