@@ -89,6 +89,13 @@ SUBCOMMANDS = {
         "The business database across the two data centers: which holds the primary, the failover to DC2 and "
         "the fail-back to DC1 (dc_failover.yml, dc_failback.yml).",
     ),
+    "pki": Lazy(
+        "municloud.cli.pki_cmd",
+        "app",
+        "The environment's certificate authority and the certificates it issues: one client certificate per "
+        "town (its tenant identity on the shared service, mutual TLS) and the service's own. Keys stay under the "
+        "state directory (mode 0600), never in the repository.",
+    ),
     "drill": Lazy(
         "municloud.cli.drill_cmd",
         "app",

@@ -1,0 +1,361 @@
+"""The environment's certificate authority and the towns' client certificates (tenant identity).
+
+Every request to the shared service carries the asking town's identity as a TLS client
+certificate (mutual TLS): the service serves a town's tenant only to the certificate that names
+that town. This module keeps the environment's CA and the certificates it issues, with the
+`cryptography` library, outside the source tree like the other secrets (mode 0600, in a 0700
+folder under the state directory):
+
+    <state>/pki/<environment>/ca.pem              the CA's certificate (what clients pin)
+    <state>/pki/<environment>/ca.key              its private key
+    <state>/pki/<environment>/towns/<town>.pem    a town's key and certificate in one file
+    <state>/pki/<environment>/service.pem         the service's key and certificate (its addresses)
+
+A town's key and certificate share one file so that a rotation replaces both at once (one rename):
+a client that reads the file mid-rotation gets the old pair or the new, never one of each. The CA
+signs both, so the service accepts the old and the new certificate alike while the probes and
+clients move over: a rotation has no outage.
+
+Anything read back is checked before it is used: a file missing, not PEM, not signed by this CA,
+expired, or naming another town is a `PkiError` naming the file and the reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from ipaddress import IPv4Address
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from toolkit.settings import state_dir
+
+CA_DAYS = 3650  # the CA outlives many rotations of the towns' certificates
+DEFAULT_DAYS = 397  # a town's or the service's certificate: about a year (the CA/B Forum's ceiling)
+EXPIRY_WARNING_DAYS = 30  # `pki status` and the alert flag a certificate expiring sooner
+TOWN_URI = "urn:municloud:town:{town}"  # the SAN the service reads a town's identity from
+ORGANIZATION = "municloud"
+
+
+class PkiError(ValueError):
+    """A CA, certificate or key that cannot be used; `path` is the file, the message the reason."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class CertificateState:
+    """What `pki status` shows of one certificate."""
+
+    subject: str  # a town id, or "service"
+    path: Path
+    serial: int | None
+    not_after: dt.datetime | None
+    days_left: float | None
+    fingerprint: str | None  # SHA-256, hex
+    problem: str | None  # None when usable
+
+    @property
+    def expiring(self) -> bool:
+        return self.days_left is not None and self.days_left < EXPIRY_WARNING_DAYS
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "subject": self.subject,
+            "path": str(self.path),
+            "serial": f"{self.serial:x}" if self.serial is not None else None,
+            "not_after": self.not_after.isoformat() if self.not_after else None,
+            "days_left": round(self.days_left, 1) if self.days_left is not None else None,
+            "fingerprint_sha256": self.fingerprint,
+            "expiring": self.expiring,
+            "problem": self.problem,
+        }
+
+
+class Authority:
+    """One environment's CA folder: issue, rotate, check."""
+
+    def __init__(self, environment: str, root: Path | None = None) -> None:
+        self.environment = environment
+        self.root = root or state_dir() / "pki" / environment
+
+    # ---- where things are -----------------------------------------------------------------------
+    @property
+    def ca_cert_path(self) -> Path:
+        return self.root / "ca.pem"
+
+    @property
+    def ca_key_path(self) -> Path:
+        return self.root / "ca.key"
+
+    def town_path(self, town: str) -> Path:
+        return self.root / "towns" / f"{town}.pem"
+
+    @property
+    def service_path(self) -> Path:
+        return self.root / "service.pem"
+
+    # ---- the CA ---------------------------------------------------------------------------------
+    def ensure_ca(self, now: dt.datetime | None = None) -> bool:
+        """Create the CA if there is none (True when created). An existing CA is checked, never
+        replaced: every certificate the service trusts hangs off it."""
+        if self.ca_cert_path.exists() or self.ca_key_path.exists():
+            self.ca()
+            return False
+        now = now or _now()
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name(
+            [
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, ORGANIZATION),
+                x509.NameAttribute(NameOID.COMMON_NAME, f"municloud {self.environment} CA"),
+            ]
+        )
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=CA_DAYS))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=True,
+                    key_cert_sign=True,
+                    crl_sign=True,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                critical=True,
+            )
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+            .sign(key, hashes.SHA256())
+        )
+        _write_secret(self.ca_key_path, _key_pem(key))
+        _write_public(self.ca_cert_path, cert.public_bytes(serialization.Encoding.PEM))
+        return True
+
+    def ca(self) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+        cert = _load_certificates(self.ca_cert_path)[0]
+        key = _load_key(self.ca_key_path)
+        if key.public_key().public_numbers() != cert.public_key().public_numbers():  # type: ignore[union-attr]
+            raise PkiError(self.ca_key_path, f"this key does not belong to the CA certificate {self.ca_cert_path}")
+        _check_mode(self.ca_key_path)
+        return cert, key  # type: ignore[return-value]
+
+    # ---- issuing --------------------------------------------------------------------------------
+    def issue_town(self, town: str, town_name: str, days: int = DEFAULT_DAYS, now: dt.datetime | None = None) -> Path:
+        """A new key and client certificate for `town` (CN and a URI SAN name it; O is the town's
+        name as the inventory writes it), replacing the town's file in one rename."""
+        subject = x509.Name(
+            [
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, town_name),
+                x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, ORGANIZATION),
+                x509.NameAttribute(NameOID.COMMON_NAME, town),
+            ]
+        )
+        san = x509.SubjectAlternativeName([x509.UniformResourceIdentifier(TOWN_URI.format(town=town))])
+        return self._issue(self.town_path(town), subject, san, ExtendedKeyUsageOID.CLIENT_AUTH, days, now)
+
+    def issue_service(
+        self, addresses: Iterable[IPv4Address], names: Sequence[str] = (), days: int = DEFAULT_DAYS, now=None
+    ) -> Path:
+        """The business-systems service's server certificate, for every address it answers on."""
+        subject = x509.Name(
+            [
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, ORGANIZATION),
+                x509.NameAttribute(NameOID.COMMON_NAME, f"municloud {self.environment} business systems"),
+            ]
+        )
+        entries: list[x509.GeneralName] = [x509.IPAddress(a) for a in addresses]
+        entries += [x509.DNSName(n) for n in names]
+        if not entries:
+            raise ValueError("a service certificate needs at least one address or name")
+        return self._issue(
+            self.service_path, subject, x509.SubjectAlternativeName(entries), ExtendedKeyUsageOID.SERVER_AUTH, days, now
+        )
+
+    def _issue(
+        self,
+        path: Path,
+        subject: x509.Name,
+        san: x509.SubjectAlternativeName,
+        usage: x509.ObjectIdentifier,
+        days: int,
+        now: dt.datetime | None,
+    ) -> Path:
+        if days < 1:
+            raise ValueError(f"a certificate must be valid for at least one day, not {days}")
+        ca_cert, ca_key = self.ca()
+        now = now or _now()
+        not_after = min(now + dt.timedelta(days=days), ca_cert.not_valid_after_utc)
+        key = ec.generate_private_key(ec.SECP256R1())
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(ca_cert.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(not_after)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+            .add_extension(san, critical=False)
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),  # type: ignore[arg-type]
+                critical=False,
+            )
+            .sign(ca_key, hashes.SHA256())
+        )
+        _write_secret(path, _key_pem(key) + cert.public_bytes(serialization.Encoding.PEM))
+        return path
+
+    # ---- checking -------------------------------------------------------------------------------
+    def town_identity(self, town: str, now: dt.datetime | None = None) -> Path:
+        """The town's key-and-certificate file, checked: present, PEM, signed by this CA, in its
+        validity period, naming this town, its key matching. Raises PkiError otherwise."""
+        path = self.town_path(town)
+        cert = self._checked(path, now)
+        named = town_of(cert)
+        if named != town:
+            raise PkiError(path, f"the certificate names town '{named}', not '{town}'")
+        return path
+
+    def service_identity(self, now: dt.datetime | None = None) -> Path:
+        self._checked(self.service_path, now)
+        return self.service_path
+
+    def state(self, subject: str, path: Path, now: dt.datetime | None = None) -> CertificateState:
+        now = now or _now()
+        try:
+            cert = _load_certificates(path)[0]
+        except PkiError as error:
+            return CertificateState(subject, path, None, None, None, None, error.reason)
+        left = (cert.not_valid_after_utc - now).total_seconds() / 86400
+        fingerprint = cert.fingerprint(hashes.SHA256()).hex()
+        problem = None
+        try:
+            checked = self._checked(path, now)
+            if subject != "service" and town_of(checked) != subject:
+                problem = f"the certificate names town '{town_of(checked)}', not '{subject}'"
+        except PkiError as error:
+            problem = error.reason
+        return CertificateState(subject, path, cert.serial_number, cert.not_valid_after_utc, left, fingerprint, problem)
+
+    def _checked(self, path: Path, now: dt.datetime | None) -> x509.Certificate:
+        now = now or _now()
+        ca_cert, _ = self.ca()
+        certs = _load_certificates(path)
+        cert = certs[0]
+        key = _load_key(path)
+        _check_mode(path)
+        if key.public_key().public_numbers() != cert.public_key().public_numbers():  # type: ignore[union-attr]
+            raise PkiError(path, "its private key does not belong to its certificate")
+        try:
+            cert.verify_directly_issued_by(ca_cert)
+        except (ValueError, TypeError, InvalidSignature):
+            raise PkiError(path, f"not signed by this environment's CA ({self.ca_cert_path})") from None
+        if now < cert.not_valid_before_utc:
+            raise PkiError(path, f"not valid before {cert.not_valid_before_utc:%Y-%m-%d %H:%M} UTC")
+        if now >= cert.not_valid_after_utc:
+            raise PkiError(path, f"expired on {cert.not_valid_after_utc:%Y-%m-%d %H:%M} UTC: `municloud pki rotate`")
+        return cert
+
+
+def town_of(cert: x509.Certificate) -> str | None:
+    """The town a client certificate names (its URI SAN; the service reads the same)."""
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return None
+    prefix = TOWN_URI.format(town="")
+    for uri in san.get_values_for_type(x509.UniformResourceIdentifier):
+        if uri.startswith(prefix):
+            return uri[len(prefix) :]
+    return None
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
+def _load_certificates(path: Path) -> list[x509.Certificate]:
+    data = _read(path)
+    try:
+        certs = x509.load_pem_x509_certificates(data)
+    except ValueError:
+        raise PkiError(path, "holds no PEM certificate (malformed or not a certificate)") from None
+    return certs
+
+
+def _load_key(path: Path) -> ec.EllipticCurvePrivateKey:
+    data = _read(path)
+    start = data.find(b"-----BEGIN PRIVATE KEY-----")
+    if start < 0:
+        raise PkiError(path, "holds no private key (PEM 'PRIVATE KEY')")
+    end = data.find(b"-----END PRIVATE KEY-----", start)
+    try:
+        key = serialization.load_pem_private_key(data[start : end + 25], password=None)
+    except (ValueError, TypeError):
+        raise PkiError(path, "its private key is malformed") from None
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise PkiError(path, "its private key is not an EC key")
+    return key
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise PkiError(path, "missing: `municloud pki issue` creates it") from None
+    except OSError as error:
+        raise PkiError(path, f"unreadable ({error.strerror})") from None
+
+
+def _check_mode(path: Path) -> None:
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        raise PkiError(path, f"holds a private key but is readable by others (mode {mode:o}): chmod 600 it")
+
+
+def _write_secret(path: Path, data: bytes) -> None:
+    """Write a file holding a private key: 0600 from its creation, in a 0700 folder, then one rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for folder in {path.parent, path.parent.parent} if path.parent.name == "towns" else {path.parent}:
+        os.chmod(folder, 0o700)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    tmp.replace(path)
+
+
+def _write_public(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.chmod(tmp, 0o644)
+    tmp.replace(path)
