@@ -9,6 +9,7 @@ folder under the state directory):
     <state>/pki/<environment>/ca.pem              the CA's certificate (what clients pin)
     <state>/pki/<environment>/ca.key              its private key
     <state>/pki/<environment>/towns/<town>.pem    a town's key and certificate in one file
+    <state>/pki/<environment>/operations.pem      the operations center's (reads heartbeat ids only)
     <state>/pki/<environment>/service.pem         the service's key and certificate (its addresses)
 
 A town's key and certificate share one file so that a rotation replaces both at once (one rename):
@@ -41,6 +42,7 @@ CA_DAYS = 3650  # the CA outlives many rotations of the towns' certificates
 DEFAULT_DAYS = 397  # a town's or the service's certificate: about a year (the CA/B Forum's ceiling)
 EXPIRY_WARNING_DAYS = 30  # `pki status` and the alert flag a certificate expiring sooner
 TOWN_URI = "urn:municloud:town:{town}"  # the SAN the service reads a town's identity from
+OPERATIONS_URI = "urn:municloud:operations"  # the operations center's: no tenant's data, heartbeat ids only
 ORGANIZATION = "municloud"
 
 
@@ -104,6 +106,10 @@ class Authority:
     @property
     def service_path(self) -> Path:
         return self.root / "service.pem"
+
+    @property
+    def operations_path(self) -> Path:
+        return self.root / "operations.pem"
 
     # ---- the CA ---------------------------------------------------------------------------------
     def ensure_ca(self, now: dt.datetime | None = None) -> bool:
@@ -171,6 +177,18 @@ class Authority:
         )
         san = x509.SubjectAlternativeName([x509.UniformResourceIdentifier(TOWN_URI.format(town=town))])
         return self._issue(self.town_path(town), subject, san, ExtendedKeyUsageOID.CLIENT_AUTH, days, now)
+
+    def issue_operations(self, days: int = DEFAULT_DAYS, now: dt.datetime | None = None) -> Path:
+        """The operations center's client certificate: the drills count heartbeat ids with it; the
+        service gives it no tenant's data."""
+        subject = x509.Name(
+            [
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, ORGANIZATION),
+                x509.NameAttribute(NameOID.COMMON_NAME, "operations"),
+            ]
+        )
+        san = x509.SubjectAlternativeName([x509.UniformResourceIdentifier(OPERATIONS_URI)])
+        return self._issue(self.operations_path, subject, san, ExtendedKeyUsageOID.CLIENT_AUTH, days, now)
 
     def issue_service(
         self, addresses: Iterable[IPv4Address], names: Sequence[str] = (), days: int = DEFAULT_DAYS, now=None
@@ -240,6 +258,10 @@ class Authority:
         self._checked(self.service_path, now)
         return self.service_path
 
+    def operations_identity(self, now: dt.datetime | None = None) -> Path:
+        self._checked(self.operations_path, now)
+        return self.operations_path
+
     def state(self, subject: str, path: Path, now: dt.datetime | None = None) -> CertificateState:
         now = now or _now()
         try:
@@ -251,7 +273,7 @@ class Authority:
         problem = None
         try:
             checked = self._checked(path, now)
-            if subject != "service" and town_of(checked) != subject:
+            if subject not in ("service", "operations") and town_of(checked) != subject:
                 problem = f"the certificate names town '{town_of(checked)}', not '{subject}'"
         except PkiError as error:
             problem = error.reason

@@ -55,6 +55,11 @@ def issue(env: EnvOption = "lab", towns: TownsOption = None, days: DaysOption = 
     except PkiError:
         _issue_service(inv, env, authority, days)
         issued.append("service")
+    try:
+        authority.operations_identity()
+    except PkiError:
+        authority.issue_operations(days)
+        issued.append("operations")
     out.print(f"issued {len(issued)}: {', '.join(issued) or 'nothing (all usable)'}")
     _print_states(inv, authority, selected)
 
@@ -63,7 +68,9 @@ def issue(env: EnvOption = "lab", towns: TownsOption = None, days: DaysOption = 
 def rotate(
     env: EnvOption = "lab",
     towns: TownsOption = None,
-    service: Annotated[bool, typer.Option("--service", help="Rotate the service's certificate too.")] = False,
+    service: Annotated[
+        bool, typer.Option("--service", help="Rotate the service's and the operations center's certificates too.")
+    ] = False,
     days: DaysOption = DEFAULT_DAYS,
 ) -> None:
     """Renew towns' certificates (all without --town) with new keys, without an outage: each town's key
@@ -83,6 +90,7 @@ def rotate(
         authority.issue_town(town_id, inv.town(town_id).name, days)
     if service:
         _issue_service(inv, env, authority, days)
+        authority.issue_operations(days)
     out.print(f"rotated {len(selected)} town certificate(s){' and the service' if service else ''}")
     _print_states(inv, authority, selected)
 
@@ -125,7 +133,11 @@ def _issue_service(inv: Inventory, env: str, authority: Authority, days: int) ->
 
 def _states(authority: Authority, towns: list[str]) -> list[CertificateState]:
     states = [authority.state(t, authority.town_path(t)) for t in towns]
-    return [*states, authority.state("service", authority.service_path)]
+    return [
+        *states,
+        authority.state("service", authority.service_path),
+        authority.state("operations", authority.operations_path),
+    ]
 
 
 def _print_states(inv: Inventory, authority: Authority, towns: list[str]) -> None:

@@ -60,7 +60,9 @@ def fake_psycopg2(servers: dict[str, FakeServer]) -> types.ModuleType:
                 raise OperationalError("server closed the connection unexpectedly")
             self.server.queries += 1
             self.description = ("col",)
-            if "pg_is_in_recovery" in sql:
+            if "EXISTS" in sql:  # a health check: the schema answers, and which kind of server it is
+                self.rows = [(True, self.server.in_recovery)]
+            elif "pg_is_in_recovery" in sql:
                 self.rows = [(self.server.in_recovery,)]
             elif sql.startswith("INSERT"):
                 if self.server.in_recovery:

@@ -123,13 +123,13 @@ def test_the_commands_issue_what_is_missing_keep_what_is_usable_and_status_exits
     runner = CliRunner()
     first = runner.invoke(app, ["pki", "issue", "--town", "ina", "--town", "ogose"])
     assert first.exit_code == 0, first.output
-    assert "issued 3: ina, ogose, service" in first.output
+    assert "issued 4: ina, ogose, service, operations" in first.output
     again = runner.invoke(app, ["pki", "issue", "--town", "ina"])
     assert again.exit_code == 0 and "issued 0: nothing (all usable)" in again.output
     status = runner.invoke(app, ["pki", "status", "--town", "ina", "--town", "ogose", "--json"])
     assert status.exit_code == 0, status.output
     data = json.loads(status.output)
-    assert [c["subject"] for c in data["certificates"]] == ["ina", "ogose", "service"]
+    assert [c["subject"] for c in data["certificates"]] == ["ina", "ogose", "service", "operations"]
     # a town without a certificate: status says so and exits 1
     missing = runner.invoke(app, ["pki", "status", "--town", "namegawa"])
     assert missing.exit_code == 1 and "namegawa" in missing.output

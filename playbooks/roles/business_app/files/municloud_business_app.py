@@ -13,6 +13,14 @@ PostgreSQL, and the write endpoint commits a row there (the drills measure RPO w
   GET  /writes/<town>/ids?since=N    the ids committed after N (the drills count lost writes with it)
   GET  /parameters/<town>            the town's tenant parameters (パラメタ・制御情報)
 
+With `tls:` in the configuration the service speaks HTTPS only (TLS 1.2 or later) and asks every
+client for a certificate signed by the environment's CA (mutual TLS; none: the handshake fails).
+The certificate says who is asking (its URI SAN, `municloud pki` issues them): a town's
+certificate reaches only that town's tenant, anything else of a town is answered 403; the
+operations center's certificate reads only the heartbeat ids the drills count (/writes/<town>/ids
+and /last), never a tenant's data. Every refusal, at the handshake or by tenant, is one JSON line in
+the audit log with the time, the source address and the certificate.
+
 Runs on Debian's python3 with python3-psycopg2 and python3-yaml only (no PyPI in the data center).
 Configuration: /etc/municloud/business_app.yaml (written by the business_app role); the database
 password is read from the file the configuration names, never from the configuration itself.
@@ -29,6 +37,7 @@ import queue
 import re
 import select
 import signal
+import ssl
 import sys
 import threading
 import time
@@ -40,6 +49,61 @@ import psycopg2.pool
 import yaml
 
 TOWN_RE = re.compile(r"^[a-z][a-z0-9-]*$")
+TOWN_URI = "urn:municloud:town:"  # a town's client certificate names it so (pki/authority.py)
+OPERATIONS_URI = "urn:municloud:operations"  # the operations center's
+OPERATIONS_READS = {("GET", "writes", "ids"), ("GET", "writes", "last")}  # heartbeat ids, no tenant data
+HANDSHAKE_SECONDS = 10
+
+
+class Identity:
+    """Who is asking, from the verified client certificate."""
+
+    def __init__(self, cert: dict) -> None:
+        uris = [value for kind, value in cert.get("subjectAltName", ()) if kind == "URI"]
+        self.town = next((u[len(TOWN_URI) :] for u in uris if u.startswith(TOWN_URI)), None)
+        self.operations = OPERATIONS_URI in uris
+        subject = dict(item for rdn in cert.get("subject", ()) for item in rdn)
+        self.subject = subject.get("commonName", "")
+        self.serial = cert.get("serialNumber", "")
+
+    def may(self, method: str, parts: list[str], town: str) -> bool:
+        if self.town is not None:
+            return self.town == town
+        return self.operations and (method, parts[0], "/".join(parts[2:])) in OPERATIONS_READS
+
+    def describe(self) -> str:
+        return f"town {self.town}" if self.town else "the operations center" if self.operations else "unknown"
+
+    def as_dict(self) -> dict:
+        return {"subject": self.subject, "serial": self.serial, "identity": self.describe()}
+
+
+class AuditLog:
+    """Refused requests and handshakes, one JSON line each (appended, flushed, never rewritten)."""
+
+    def __init__(self, path: str | None) -> None:
+        self.path = Path(path) if path else None
+        self.lock = threading.Lock()
+
+    def refused(self, source: str, reason: str, **fields: object) -> None:
+        record = {"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "source": source, "decision": "refused"}
+        record.update(fields, reason=reason)
+        line = json.dumps(record, ensure_ascii=False) + "\n"
+        sys.stderr.write(line)
+        if self.path is None:
+            return
+        with self.lock, self.path.open("a", encoding="utf-8") as handle:
+            handle.write(line)
+
+
+def tls_context(tls: dict) -> ssl.SSLContext:
+    """The server's context: TLS 1.2 or later, a client certificate from the environment's CA required."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.verify_mode = ssl.CERT_REQUIRED
+    context.load_verify_locations(cafile=tls["client_ca"])
+    context.load_cert_chain(tls["certificate"])  # one file: the key and the certificate
+    return context
 
 
 def schema_of(town: str) -> str:
@@ -242,7 +306,8 @@ class Tenancy:
         self.systems: dict[str, dict] = config["systems"]
         self.route = Route(config["database"])
 
-    def handle(self, method: str, path: str) -> tuple[int, dict]:
+    def handle(self, method: str, path: str, identity: Identity | None = None) -> tuple[int, dict]:
+        """`identity` is the verified client certificate's (HTTPS); None on plain HTTP."""
         path, _, query = path.partition("?")
         parts = [p for p in path.split("/") if p]
         if method == "GET" and parts == ["healthz"]:
@@ -257,6 +322,8 @@ class Tenancy:
         tenant = self.tenants.get(town)
         if tenant is None:
             return 404, {"error": f"town {town} is not a tenant of this service"}
+        if identity is not None and not identity.may(method, parts, town):
+            return 403, {"error": f"this certificate is {identity.describe()}'s: it may not use {town}'s tenant"}
         schema = schema_of(town)
         try:
             if method == "GET" and parts[0] == "health" and len(parts) == 3:
@@ -300,14 +367,21 @@ class Tenancy:
 class App:
     def __init__(self, config: dict) -> None:
         self.current = Tenancy(config)
+        self.audit = AuditLog((config.get("tls") or {}).get("audit_log"))
 
     def reconfigure(self, config: dict) -> None:
         """SIGHUP: a new configuration (another primary, tenants, parameters) without a restart."""
         old, self.current = self.current, Tenancy(config)
+        self.audit = AuditLog((config.get("tls") or {}).get("audit_log"))
         old.route.stop()
 
-    def handle(self, method: str, path: str) -> tuple[int, dict]:
-        return self.current.handle(method, path)
+    def handle(self, method: str, path: str, identity: Identity | None = None, source: str = "") -> tuple[int, dict]:
+        status, body = self.current.handle(method, path, identity)
+        if status == 403 and identity is not None:
+            self.audit.refused(
+                source, body["error"], method=method, path=path, certificate=identity.as_dict(), status=403
+            )
+        return status, body
 
 
 def _one_line(exc: Exception) -> str:
@@ -320,18 +394,44 @@ class Server(ThreadingHTTPServer):
     request_queue_size = 256
     daemon_threads = True
 
+    def use_tls(self, context: ssl.SSLContext) -> None:
+        """HTTPS from now on. The handshake runs in the request's thread (do_handshake_on_connect
+        off), so a slow or silent client never holds up the accepting of the others."""
+        if isinstance(self.socket, ssl.SSLSocket):
+            self.socket.context = context  # a reload: new connections get the new certificate
+        else:
+            self.socket = context.wrap_socket(self.socket, server_side=True, do_handshake_on_connect=False)
+
+    def handle_error(self, request, client_address) -> None:
+        sys.stderr.write(f"{client_address[0]}: {_one_line(sys.exc_info()[1])}\n")
+
 
 def make_handler(app: App) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "municloud-business-app/1"
         protocol_version = "HTTP/1.1"
+        identity: Identity | None = None
+
+        def handle(self) -> None:
+            if isinstance(self.connection, ssl.SSLSocket):
+                source = f"{self.client_address[0]}:{self.client_address[1]}"
+                try:
+                    self.connection.settimeout(HANDSHAKE_SECONDS)
+                    self.connection.do_handshake()
+                    self.connection.settimeout(None)
+                except (ssl.SSLError, OSError) as exc:
+                    app.audit.refused(source, f"TLS handshake refused: {_one_line(exc)}", status=None)
+                    return
+                self.identity = Identity(self.connection.getpeercert() or {})
+            super().handle()
 
         def _answer(self, method: str) -> None:
             if method == "POST":
                 length = int(self.headers.get("Content-Length") or 0)
                 if length:
                     self.rfile.read(min(length, 65536))
-            status, body = app.handle(method, self.path)
+            source = f"{self.client_address[0]}:{self.client_address[1]}"
+            status, body = app.handle(method, self.path, self.identity, source)
             data = (json.dumps(body, ensure_ascii=False) + "\n").encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -367,6 +467,8 @@ def main() -> int:
     for address in config["listen"]:
         server = Server((address, int(config["port"])), make_handler(app))
         server.daemon_threads = True
+        if config.get("tls"):
+            server.use_tls(tls_context(config["tls"]))
         servers.append(server)
         threading.Thread(target=server.serve_forever, daemon=True).start()
     while signals.get() == signal.SIGHUP:
@@ -375,10 +477,22 @@ def main() -> int:
         except (OSError, yaml.YAMLError, KeyError) as exc:
             sys.stderr.write(f"reload refused, the configuration stays as it was: {_one_line(exc)}\n")
             continue
-        if (new["listen"], new["port"]) != (config["listen"], config["port"]):
+        if (new["listen"], new["port"], bool(new.get("tls"))) != (
+            config["listen"],
+            config["port"],
+            bool(config.get("tls")),
+        ):
             # Other sockets: systemd starts the service again (Restart=always) on the new ones.
             sys.stderr.write("reload: the listen addresses or the port changed, restarting\n")
             return 75
+        if new.get("tls"):
+            try:
+                context = tls_context(new["tls"])  # a rotated service certificate, a new CA bundle
+            except (OSError, ssl.SSLError) as exc:
+                sys.stderr.write(f"reload refused, the TLS files stay as they were: {_one_line(exc)}\n")
+                continue
+            for server in servers:
+                server.use_tls(context)
         app.reconfigure(new)
         config = new
         sys.stderr.write(f"reloaded: database {new['database']['host']}\n")
