@@ -21,6 +21,7 @@ from typing import Any
 import xxhash
 
 from inventory.loader import Inventory
+from pki.authority import EXPIRY_WARNING_DAYS
 
 BURN_WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
 # (severity, long window, short window, burn-rate factor), the SRE workbook's table 5-8
@@ -145,6 +146,7 @@ def alerting_rules(inventory: Inventory, towns: list[str] | None = None) -> dict
             "annotations": {"summary": "{{ $labels.town }}'s probes have not run for over 2 minutes"},
         },
     ]
+    rules += certificate_alerts()
     for town in [inventory.town(t) for t in towns] if towns is not None else inventory.towns:
         rules.append(
             {
@@ -156,3 +158,30 @@ def alerting_rules(inventory: Inventory, towns: list[str] | None = None) -> dict
             }
         )
     return {"groups": [{"name": "municloud-sla-alerts", "interval": "30s", "rules": rules}]}
+
+
+def certificate_alerts() -> list[dict[str, Any]]:
+    """A certificate of the environment's PKI that expires within 30 days, or cannot be used: a town
+    whose certificate lapses is cut off from its tenant (mutual TLS), so it is warned of a month ahead."""
+    return [
+        {
+            "alert": "MunicloudCertificateExpiresSoon",
+            "expr": f"municloud_certificate_not_after_timestamp_seconds - time() < {EXPIRY_WARNING_DAYS} * 86400",
+            "for": "10m",
+            "labels": {"severity": "ticket"},
+            "annotations": {
+                "summary": "The certificate of {{ $labels.subject }} expires in {{ $value | humanizeDuration }}",
+                "description": "Renew it without an outage: municloud pki rotate --town {{ $labels.subject }}.",
+            },
+        },
+        {
+            "alert": "MunicloudCertificateUnusable",
+            "expr": "municloud_certificate_usable == 0",
+            "for": "5m",
+            "labels": {"severity": "page"},
+            "annotations": {
+                "summary": "The certificate of {{ $labels.subject }} cannot be used",
+                "description": "municloud pki status says why (missing, expired, another CA's or another town's).",
+            },
+        },
+    ]

@@ -1,5 +1,6 @@
 """The WAN exporter: per town and circuit (primary, backup) the BGP and BFD session state and which
-circuit carries the path to the DC service, read from the towns' CE routers.
+circuit carries the path to the DC service, read from the towns' CE routers. The same process (the
+operations center's exporter) serves the environment's certificates' expiry (monitoring/certificates.py).
 
 It runs in the operations center (started by `municloud monitor up`) and reaches the routers the
 one way the network code does (network/fleet.py: the binding's addresses, pinned host keys, key
@@ -32,6 +33,9 @@ from prometheus_client.registry import Collector
 from inventory.check import load_inventory
 from inventory.environment import EnvironmentBinding, bind_environment
 from network.fleet import Fleet, parallel
+from pki.authority import Authority
+
+from .certificates import CertificateCollector
 
 CIRCUITS = ("primary", "backup")
 
@@ -150,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     collector = WanCollector(binding, args.interval)
     registry = CollectorRegistry()
     registry.register(collector)
+    registry.register(CertificateCollector(Authority(args.env), list(binding.towns)))
     start_http_server(args.port, addr=args.address, registry=registry)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -279,6 +279,19 @@ class Authority:
             problem = error.reason
         return CertificateState(subject, path, cert.serial_number, cert.not_valid_after_utc, left, fingerprint, problem)
 
+    def ca_state(self, now: dt.datetime | None = None) -> CertificateState:
+        """The CA's own certificate: its expiry ends every certificate it signed."""
+        now = now or _now()
+        path = self.ca_cert_path
+        try:
+            cert, _ = self.ca()
+        except PkiError as error:
+            return CertificateState("ca", path, None, None, None, None, error.reason)
+        left = (cert.not_valid_after_utc - now).total_seconds() / 86400
+        problem = f"expired on {cert.not_valid_after_utc:%Y-%m-%d %H:%M} UTC" if left <= 0 else None
+        fingerprint = cert.fingerprint(hashes.SHA256()).hex()
+        return CertificateState("ca", path, cert.serial_number, cert.not_valid_after_utc, left, fingerprint, problem)
+
     def _checked(self, path: Path, now: dt.datetime | None) -> x509.Certificate:
         now = now or _now()
         ca_cert, _ = self.ca()
