@@ -13,11 +13,12 @@ import pulumi
 import pulumi_vsphere as vsphere
 
 from inventory.loader import Inventory
+from inventory.model.layers import TOWN_SEGMENTS, segment_layer
 from inventory.model.towns import Town
 
 from .exports import town_records
-from .naming import BACKUP, OFFICE_SITE, SITE, TIER, TOWN, tag_key
-from .tags import OFFICE_TIER
+from .naming import BACKUP, LAYER, OFFICE_SITE, SITE, TIER, TOWN, tag_key
+from .tags import LAYER_TAGS, OFFICE_TIER
 
 
 class Municipality(pulumi.ComponentResource):
@@ -38,7 +39,9 @@ class Municipality(pulumi.ComponentResource):
         datastore = vsphere.get_datastore_output(
             name=ts.name("datastore", town.id), datacenter_id=datacenter.id, opts=invoke
         )
-        network = vsphere.get_network_output(name=ts.name("network", town.id), datacenter_id=datacenter.id, opts=invoke)
+        switch = vsphere.get_distributed_virtual_switch_output(
+            name=ts.name("switch", town.id), datacenter_id=datacenter.id, opts=invoke
+        )
         template = vsphere.get_virtual_machine_output(
             name=ts.name("template", town.id), datacenter_id=datacenter.id, opts=invoke
         )
@@ -54,6 +57,24 @@ class Municipality(pulumi.ComponentResource):
             tag_key(BACKUP, inventory.vsphere.backup_policies.office),
         ]
         tag_ids = dc.require_output("tags").apply(lambda ids: _select(ids, keys))
+
+        # A port group per segment of the town hall (三層分離), on its VLAN, tagged with its layer:
+        # the policy pack holds them to the inventory. The in-office servers stand on the LAN.
+        self.port_groups: dict[str, vsphere.DistributedPortGroup] = {}
+        for segment in TOWN_SEGMENTS:
+            layer_key = tag_key(LAYER, LAYER_TAGS[segment_layer(segment)])
+            self.port_groups[segment] = vsphere.DistributedPortGroup(
+                f"{town.id}-pg-{segment}",
+                vsphere.DistributedPortGroupArgs(
+                    name=ts.name("network", town.id, segment),
+                    distributed_virtual_switch_uuid=switch.id,
+                    vlan_id=town.site.vlans[segment],
+                    description=f"{town.site.name}: {segment} (VLAN {town.site.vlans[segment]})",
+                    tags=dc.require_output("tags").apply(lambda ids, k=layer_key: _select(ids, [*keys[:3], k])),
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        network = self.port_groups["lan"]
 
         self.vms: dict[str, vsphere.VirtualMachine] = {}
         for server in town.servers:

@@ -10,12 +10,16 @@ import pulumi
 import pulumi_vsphere as vsphere
 
 from inventory.loader import Inventory
+from inventory.model.layers import Layer
 
 from .naming import BACKUP, LAYER, OFFICE_SITE, SHARED_TOWN, SITE, SYSTEM, TIER, TOWN, tag_key
 
 # What each category is attached to (vSphere refuses a tag on a type its category does not list).
 TAGGABLE = ["Folder", "ResourcePool", "DistributedVirtualPortgroup", "VirtualMachine"]
-LAYERS = ("resident-data", "internet", "other")  # the three-layer separation (三層分離), as the tags see it
+# The three-layer separation (三層分離) as the tags see it: the マイナンバー利用事務系 is "resident-data"
+# (the DC's resident-data networks and the town halls' マイナンバー segments alike).
+LAYERS = ("resident-data", "lgwan", "internet", "other")
+LAYER_TAGS: dict[Layer, str] = {"mynumber": "resident-data", "lgwan": "lgwan", "internet": "internet"}
 OFFICE_TIER = "office"
 TENANT_TIER = "tenant"
 

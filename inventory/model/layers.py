@@ -14,3 +14,9 @@ LAYERS: tuple[Layer, ...] = ("mynumber", "lgwan", "internet")
 # A town hall's segments: its server LAN (the CE's gateway, the in-office servers) and one per layer.
 TownSegmentId = Literal["lan", "mynumber", "lgwan", "internet"]
 TOWN_SEGMENTS: tuple[TownSegmentId, ...] = ("lan", "mynumber", "lgwan", "internet")
+
+
+def segment_layer(segment: TownSegmentId) -> Layer:
+    """The layer a town hall's segment belongs to. The server LAN holds the servers of the core
+    systems' users (the SLA probe, file, print): it is part of the マイナンバー利用事務系."""
+    return "mynumber" if segment == "lan" else segment

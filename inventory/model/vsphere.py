@@ -25,13 +25,14 @@ class TownSite(InventoryModel):
     datacenter: NonEmptyText
     host: NonEmptyText
     datastore: NonEmptyText
-    network: NonEmptyText
+    switch: NonEmptyText  # the host's distributed switch, carrying the town hall's segments
+    network: NonEmptyText  # a segment's port group; `{segment}` is lan, mynumber, lgwan or internet
     template: NonEmptyText
     disk_gb: Annotated[int, Field(ge=1)]
     dns_zone: NonEmptyText
 
-    def name(self, field: str, town_id: str) -> str:
-        return str(getattr(self, field)).replace("{town}", town_id)
+    def name(self, field: str, town_id: str, segment: str = "") -> str:
+        return str(getattr(self, field)).replace("{town}", town_id).replace("{segment}", segment)
 
 
 class VmLimits(InventoryModel):

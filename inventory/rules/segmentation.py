@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..loader import LoadedFiles
-from ..model.layers import LAYERS
+from ..model.layers import LAYERS, TOWN_SEGMENTS, segment_layer
 from ..model.segmentation import BUILT_MODELS, DEVICE_KINDS, Endpoint, Flow, SegmentationFile, Service
 from ..model.towns import Town
 from ..problems import Loc
@@ -171,9 +171,7 @@ def _pair_refusals(
 def _layer(end: Endpoint, policy: SegmentationFile, resident: set[str]) -> str | None:
     """The layer an endpoint belongs to; 'management' for the operations center and its network."""
     if end.kind in ("town", "other-town"):
-        # The town hall's server LAN holds the servers of the core systems' users (the SLA probe,
-        # file, print): it is part of the マイナンバー利用事務系.
-        return RESIDENT_DATA if end.name == "lan" else end.name if end.name in LAYERS else None
+        return segment_layer(end.name) if end.name in TOWN_SEGMENTS else None  # type: ignore[arg-type]
     if end.kind in ("dc", "peer-dc"):
         return RESIDENT_DATA if end.name in resident else "management" if end.name == "management" else None
     if end.kind == "service":

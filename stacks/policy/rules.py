@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pulumi_policy import (
@@ -24,9 +24,11 @@ from pulumi_policy import (
 )
 
 from inventory.loader import Inventory
+from inventory.model.layers import TOWN_SEGMENTS, segment_layer
 from inventory.model.systems import SystemClass
 
 from ..naming import BACKUP, LAYER, SITE, SYSTEM, TIER, TOWN
+from ..tags import LAYER_TAGS
 
 VM = "vsphere:index/virtualMachine:VirtualMachine"
 PORT_GROUP = "vsphere:index/distributedPortGroup:DistributedPortGroup"
@@ -53,6 +55,8 @@ class PolicyFacts:
     max_vcpu: int
     max_memory_gb: int
     max_disk_gb: int
+    # Per town, its town hall's segments as port groups must be: sorted (layer tag, VLAN) pairs.
+    town_segments: Mapping[str, tuple[tuple[str, int], ...]] = field(default_factory=dict)
 
 
 def facts_from_inventory(inventory: Inventory) -> PolicyFacts:
@@ -66,6 +70,10 @@ def facts_from_inventory(inventory: Inventory) -> PolicyFacts:
         max_vcpu=limits.max_vcpu,
         max_memory_gb=limits.max_memory_gb,
         max_disk_gb=limits.max_disk_gb,
+        town_segments={
+            t.id: tuple(sorted((LAYER_TAGS[segment_layer(s)], t.site.vlans[s]) for s in TOWN_SEGMENTS))
+            for t in inventory.towns
+        },
     )
 
 
@@ -110,6 +118,9 @@ def _town_and_tier(args: StackValidationArgs, report: ReportViolation) -> None:
                 report(f"{r.name} ({r.resource_type.rsplit(':', 1)[-1]}) has no '{category}' tag", r.urn)
 
 
+SEPARATED = ("resident-data", "lgwan", "internet")  # the layers no network or VM may join
+
+
 def _three_layers(args: StackValidationArgs, report: ReportViolation) -> None:
     layer: dict[str, set[str]] = {}
     networks: dict[tuple[Any, Any], list[PolicyResource]] = defaultdict(list)
@@ -118,18 +129,42 @@ def _three_layers(args: StackValidationArgs, report: ReportViolation) -> None:
             layer[r.urn] = _values(keys, LAYER)
             networks[(r.props.get("distributedVirtualSwitchUuid"), r.props.get("vlanId"))].append(r)
     for (_, vlan), groups in networks.items():
-        layers = set().union(*(layer[g.urn] for g in groups))
-        if {"resident-data", "internet"} <= layers:
+        joined = _joined(set().union(*(layer[g.urn] for g in groups)))
+        if joined:
             names = ", ".join(sorted(g.name for g in groups))
-            report(f"resident-data and internet-facing port groups share VLAN {vlan} on one switch: {names}", None)
+            report(f"{' and '.join(joined)} port groups share VLAN {_int(vlan)} on one switch: {names}", None)
     for r in args.resources:
         if r.resource_type != VM:
             continue
         attached = set().union(
             *(layer.get(pg.urn, set()) for pg in r.property_dependencies.get("networkInterfaces", []))
         )
-        if {"resident-data", "internet"} <= attached:
-            report(f"{r.name} has NICs on both a resident-data and an internet-facing port group (三層分離)", r.urn)
+        joined = _joined(attached)
+        if joined:
+            report(f"{r.name} has NICs on port groups of two layers: {' and '.join(joined)} (三層分離)", r.urn)
+
+
+def _joined(layers: set[str]) -> list[str]:
+    """The separated layers found together (nothing when at most one of them is there)."""
+    found = [layer for layer in SEPARATED if layer in layers]
+    return found if len(found) > 1 else []
+
+
+def _town_segments(facts: PolicyFacts, args: StackValidationArgs, report: ReportViolation) -> None:
+    """Each town's port groups are its town hall's segments as the inventory has them: one per
+    segment, each on the segment's VLAN with its layer's tag, none missing, none more."""
+    found: dict[str, list[tuple[str, Any]]] = defaultdict(list)
+    for r, keys in _tagged(args):
+        if r.resource_type != PORT_GROUP:
+            continue
+        for town in _values(keys, TOWN) & set(facts.town_segments):
+            for layer in _values(keys, LAYER) or {"(no layer)"}:
+                found[town].append((layer, _int(r.props.get("vlanId"))))
+    for town, groups in sorted(found.items()):
+        want, have = list(facts.town_segments[town]), sorted(groups, key=str)
+        if sorted(want, key=str) != have:
+            show = lambda pairs: ", ".join(f"{layer} VLAN {vlan}" for layer, vlan in sorted(pairs, key=str))  # noqa: E731
+            report(f"town {town}'s port groups are {show(have)}; the inventory's segments are {show(want)}", None)
 
 
 def _unique_vlans(args: StackValidationArgs, report: ReportViolation) -> None:
@@ -188,8 +223,16 @@ def build_policies(facts: PolicyFacts) -> list[ResourceValidationPolicy | StackV
         ),
         StackValidationPolicy(
             name="three-layer-separation",
-            description="A resident-data port group never shares a network with anything internet-facing (三層分離).",
+            description="Port groups of two layers (resident data, LGWAN, internet) never share a network, and no VM "
+            "has NICs in two layers (三層分離).",
             validate=_three_layers,
+            enforcement_level=mandatory,
+        ),
+        StackValidationPolicy(
+            name="town-hall-segments",
+            description="A town's port groups are its town hall's segments (三層分離) as the inventory has them: "
+            "their VLANs and layers (towns.yaml site.vlans, segmentation.yaml).",
+            validate=lambda args, report: _town_segments(facts, args, report),
             enforcement_level=mandatory,
         ),
         StackValidationPolicy(

@@ -63,9 +63,48 @@ def test_three_layer_separation(inv: Inventory, facts) -> None:
     tags = [t for t in mgmt.state["tags"] if t != tag_id(run, "layer/other")] + [tag_id(run, "layer/internet")]
     bad = edit(run, "dc1-pg-management", tags=tags, vlanId=110.0)
     found = violations(bad, facts, "three-layer-separation")
-    assert any("share VLAN 110" in v for v in found)
+    assert any("resident-data and internet port groups share VLAN 110" in v for v in found)
     # Every DC VM has a NIC on management (now internet-facing) and one on a resident-data network.
-    assert any("dc1-app1 has NICs on both" in v for v in found)
+    assert any("dc1-app1 has NICs on port groups of two layers: resident-data and internet" in v for v in found)
+
+
+def test_a_town_halls_segments_stay_apart(inv: Inventory, references: dict, facts) -> None:
+    run = run_mocked("prod-ina", inv, references)
+    assert violations(run, facts, "three-layer-separation") == []
+    assert {r.name for r in run.resources if r.type.endswith("DistributedPortGroup")} == {
+        f"ina-pg-{s}" for s in ("lan", "mynumber", "lgwan", "internet")
+    }
+    # The LGWAN segment put on the マイナンバー segment's VLAN: two layers on one network.
+    found = violations(edit(run, "ina-pg-lgwan", vlanId=20.0), facts, "three-layer-separation")
+    assert found == [
+        "three-layer-separation: resident-data and lgwan port groups share VLAN 20 on one switch: "
+        "ina-pg-lgwan, ina-pg-mynumber"
+    ]
+    # A server with a second NIC on the LGWAN segment would bridge the layers.
+    vm = run.named("ina-sv01")
+    nics = [*vm.state["networkInterfaces"], {"networkId": run.named("ina-pg-lgwan").id}]
+    found = violations(edit(run, "ina-sv01", networkInterfaces=nics), facts, "three-layer-separation")
+    assert found == [
+        "three-layer-separation: ina-sv01 has NICs on port groups of two layers: resident-data and lgwan (三層分離)"
+    ]
+
+
+def test_a_towns_port_groups_are_its_segments_as_the_inventory_has_them(inv: Inventory, references: dict, facts):
+    run = run_mocked("prod-ina", inv, references)
+    assert violations(run, facts, "town-hall-segments") == []
+    found = violations(edit(run, "ina-pg-internet", vlanId=41.0), facts, "town-hall-segments")
+    assert found == [
+        "town-hall-segments: town ina's port groups are internet VLAN 41, lgwan VLAN 30, resident-data VLAN 10, "
+        "resident-data VLAN 20; the inventory's segments are internet VLAN 40, lgwan VLAN 30, resident-data VLAN 10, "
+        "resident-data VLAN 20"
+    ]
+    dc_tags = next(iter(references.values()))["tags"]
+    pg = run.named("ina-pg-internet")
+    relabelled = [t for t in pg.state["tags"] if t != dc_tags["layer/internet"]] + [dc_tags["layer/lgwan"]]
+    found = violations(edit(run, "ina-pg-internet", tags=relabelled), facts, "town-hall-segments")
+    assert len(found) == 1 and "lgwan VLAN 40" in found[0]
+    missing = dataclasses.replace(run, resources=[r for r in run.resources if r.name != "ina-pg-internet"])
+    assert len(violations(missing, facts, "town-hall-segments")) == 1
 
 
 def test_required_systems_in_both_sites(inv: Inventory, facts) -> None:
