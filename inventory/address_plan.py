@@ -106,6 +106,8 @@ class AddressPlan:
     dc_lans: dict[str, IPv4Network]
     dc_gateways: dict[str, IPv4Interface]
     dc_hosts: dict[str, IPv4Interface]  # dc1-app1 -> its address on its DC LAN
+    external_block: IPv4Network  # the LGWAN gateway, the security cloud's proxy (segmentation.yaml)
+    externals: dict[str, IPv4Address]
     loopbacks: dict[str, IPv4Address]  # router name -> loopback
     core_links: tuple[Link, ...]
     towns: dict[str, TownAddresses]
@@ -121,6 +123,7 @@ class AddressPlan:
             yield f"loopback of {router}", IPv4Network(address)
         for link in self.core_links:
             yield f"link {link.name}", link.network
+        yield "external services", self.external_block
         for t in self.towns.values():
             yield f"town {t.town} LAN", t.lan
             for segment in t.segments.values():
@@ -223,6 +226,12 @@ def plan_addresses(
                 backup.edge_router.name,
             )
         )
+
+    # The networks outside the town halls and the DCs' servers that a layer reaches (segmentation.yaml
+    # externals: the LGWAN gateway, the security cloud's proxy): in the lab, stand-ins of our own.
+    external_block = core.take(_prefix_for(max(len(segmentation.externals), 1) + 2), "the external services")
+    external_hosts = external_block.hosts()
+    externals = {e.id: next(external_hosts) for e in segmentation.externals}
 
     dc_lans, dc_gateways, dc_hosts = {}, {}, {}
     for dc, lan in zip(datacenters, dc_slots, strict=False):
@@ -333,6 +342,8 @@ def plan_addresses(
         dc_lans=dc_lans,
         dc_gateways=dc_gateways,
         dc_hosts=dc_hosts,
+        external_block=external_block,
+        externals=externals,
         loopbacks=loopbacks,
         core_links=tuple(core_links),
         towns=plans,
@@ -392,6 +403,7 @@ def plan_as_dict(plan: AddressPlan) -> dict[str, Any]:
         "service_address": str(plan.service_address),
         "dc_lans": {k: str(v) for k, v in plan.dc_lans.items()},
         "dc_gateways": {k: str(v) for k, v in plan.dc_gateways.items()},
+        "externals": {k: str(v) for k, v in plan.externals.items()},
         "loopbacks": {k: str(v) for k, v in plan.loopbacks.items()},
         "core_links": [_link_dict(link) for link in plan.core_links],
         "mgmt": {k: str(v) for k, v in plan.mgmt.items()},

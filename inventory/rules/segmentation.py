@@ -156,13 +156,14 @@ def _pair_refusals(
         elif not (src.kind == "town" and _layer(src, policy, resident) == RESIDENT_DATA):
             yield (f"core business systems from the {LAYER_NAMES[RESIDENT_DATA]} only: {pair} comes from {src}")
     if service.kind == "database" or (dst.kind in ("dc", "peer-dc") and dst.name == "db"):
-        allowed = (src.kind == "dc" and src.name == "app" and dst.kind == "dc") or (
+        # The app servers of both sites (DC2's writes to the primary in DC1), the other site's database.
+        allowed = (src.kind == "dc" and src.name == "app" and dst.kind in ("dc", "peer-dc")) or (
             src.kind == "dc" and src.name == "db" and dst.kind == "peer-dc"
         )
         if service.kind != "database" or dst.name != "db" or not allowed:
             yield (
                 f"the database from the application servers and the other site's database only: {pair} is not "
-                "dc:app -> dc:db or dc:db -> peer-dc:db on the database's service"
+                "dc:app -> dc:db or peer-dc:db, or dc:db -> peer-dc:db, on the database's service"
             )
     if src.kind in ("town", "other-town") and dst.kind in ("dc", "peer-dc"):
         yield f"towns reach the data centers on the service address only: {pair} goes to a data center network"

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from inventory.address_plan import plan_as_dict
 from inventory.environment import bind_environment, environment_plan
+from inventory.flow_plan import concrete_flows
 from inventory.loader import default_root
 from inventory.model.layers import LAYERS
 from inventory.model.systems import SystemClass
@@ -19,7 +20,7 @@ from provisioning.ansible_inventory import ansible_inventory
 
 from ..checks import check_inventory
 from .common import Exit, err, fail, invalid_input_exits, inventory_or_exit, out, print_json, print_problems
-from .options import EnvOption, JsonOption
+from .options import EnvOption, JsonOption, TownsOption
 
 app = typer.Typer(
     help="Check the inventory, show it, and derive the address plan and the Ansible inventory from it.",
@@ -216,6 +217,50 @@ def plan_addresses_cmd(env: EnvOption = "lab", as_json: JsonOption = False) -> N
             str(t.management),
         )
     out.print(table)
+
+
+@app.command()
+def flows(env: EnvOption = "lab", towns: TownsOption = None, as_json: JsonOption = False) -> None:
+    """The flows the 三層分離 policy allows (segmentation.yaml), made concrete on the environment's
+    address plan: source, destination, protocol and port, each with its flow. Everything else is
+    denied; the network filters and the isolation check are made from exactly this list."""
+    inv = inventory_or_exit()
+    with invalid_input_exits():
+        selected = [inv.town(t).id for t in towns] if towns else None
+        plan = environment_plan(inv, env)
+    found = concrete_flows(inv.segmentation, plan, inv.datacenters, selected)
+    if selected:
+        found = [f for f in found if f.town in selected or f.town is None]
+    if as_json:
+        print_json(
+            [
+                {
+                    "flow": f.flow,
+                    "source": str(f.source),
+                    "destination": str(f.destination),
+                    "protocol": f.protocol,
+                    "port": f.port,
+                    "town": f.town,
+                    "site": f.site,
+                }
+                for f in found
+            ]
+        )
+        return
+    names = {f.id: f.name for f in inv.segmentation.flows}
+    table = Table(title=f"allowed flows in {env} (default: deny)")
+    for column in ("flow", "town / site", "source", "destination", "service"):
+        table.add_column(column)
+    for f in found:
+        table.add_row(
+            f"{f.flow}\n{names[f.flow]}",
+            f.town or f.site or "",
+            str(f.source),
+            str(f.destination),
+            f"{f.protocol}/{f.port}",
+        )
+    out.print(table)
+    out.print(f"{len(found)} allowed flows; anything else is denied")
 
 
 @app.command()
