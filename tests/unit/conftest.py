@@ -49,6 +49,20 @@ def town(data: dict, town_id: str) -> dict:
     return next(t for t in data["towns"] if t["id"] == town_id)
 
 
+def assert_refused(inv_dir: Path, file: str, entry: str, field: str, rule: str):
+    """The inventory at `inv_dir` is refused with a problem in `file` whose rule says `rule`, naming
+    `entry` and `field`, at a line: what every bad-input case checks. Returns that problem."""
+    result = check(inv_dir)
+    assert not result.ok and result.inventory is None
+    matching = [p for p in result.problems if p.file.endswith(file) and rule in p.rule]
+    assert matching, f"no problem in {file} with rule {rule!r}; got:\n" + "\n".join(map(str, result.problems))
+    problem = matching[0]
+    assert (problem.entry, problem.field) == (entry, field), str(problem)
+    assert problem.line is not None and problem.line > 0, str(problem)
+    assert str(problem).startswith(f"{problem.file}:{problem.line}: ")
+    return problem
+
+
 def problems_of(result: CheckResult) -> list[str]:
     return [str(p) for p in result.problems]
 

@@ -138,16 +138,22 @@ def fake_psycopg2(servers: dict[str, FakeServer]) -> types.ModuleType:
     return module
 
 
-@pytest.fixture
-def dc2_app(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    """DC2's app server: the primary in DC1, its own standby as the fallback."""
-    servers = {"dc1-db": FakeServer(in_recovery=False), "dc2-db": FakeServer(in_recovery=True)}
+def load_app(monkeypatch: pytest.MonkeyPatch, servers: dict[str, FakeServer]):
+    """The stand-in's module, loaded from its file with the fake psycopg2 serving `servers`."""
     fake = fake_psycopg2(servers)
     monkeypatch.setitem(sys.modules, "psycopg2", fake)
     monkeypatch.setitem(sys.modules, "psycopg2.pool", fake.pool)
     spec = importlib.util.spec_from_file_location("municloud_business_app", APP)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module, fake
+
+
+@pytest.fixture
+def dc2_app(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    """DC2's app server: the primary in DC1, its own standby as the fallback."""
+    servers = {"dc1-db": FakeServer(in_recovery=False), "dc2-db": FakeServer(in_recovery=True)}
+    module, fake = load_app(monkeypatch, servers)
     monkeypatch.setattr(module.Route, "PRIMARY_RETRY_SECONDS", 0.1)
     password = tmp_path / "pass"
     password.write_text("secret\n")

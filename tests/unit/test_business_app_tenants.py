@@ -7,10 +7,8 @@ is the fake of test_business_app (the stand-in runs on Debian's psycopg2 in the 
 from __future__ import annotations
 
 import http.client
-import importlib.util
 import json
 import ssl
-import sys
 import threading
 import time
 from ipaddress import IPv4Address
@@ -20,18 +18,13 @@ import pytest
 
 from pki.authority import Authority
 
-from .test_business_app import APP, FakeServer, fake_psycopg2
+from .test_business_app import FakeServer, load_app
 
 
 @pytest.fixture
 def service(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     servers = {"dc1-db": FakeServer(in_recovery=False)}
-    fake = fake_psycopg2(servers)
-    monkeypatch.setitem(sys.modules, "psycopg2", fake)
-    monkeypatch.setitem(sys.modules, "psycopg2.pool", fake.pool)
-    spec = importlib.util.spec_from_file_location("municloud_business_app_tls", APP)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module, _ = load_app(monkeypatch, servers)
     pki = Authority("lab", tmp_path / "pki")
     pki.ensure_ca()
     pki.issue_service([IPv4Address("127.0.0.1")])

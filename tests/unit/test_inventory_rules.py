@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import Edit, check, town
+from .conftest import Edit, assert_refused, check, town
 
 Case = tuple[str, Callable[[Any], None], str, str, str]
 
@@ -498,15 +498,7 @@ def test_bad_input_is_rejected_with_a_message_naming_file_entry_field_and_rule(
 ) -> None:
     file, change, entry, field, rule = CASES[name]
     edit(file, change)
-    result = check(inv_dir)
-    assert not result.ok and result.inventory is None
-    matching = [p for p in result.problems if p.file.endswith(file) and rule in p.rule]
-    assert matching, f"no problem in {file} with rule {rule!r}; got:\n" + "\n".join(map(str, result.problems))
-    problem = matching[0]
-    assert problem.entry == entry, str(problem)
-    assert problem.field == field, str(problem)
-    assert problem.line is not None and problem.line > 0, str(problem)
-    assert str(problem).startswith(f"{problem.file}:{problem.line}: ")
+    assert_refused(inv_dir, file, entry, field, rule)
 
 
 def test_at_least_25_bad_input_cases() -> None:

@@ -15,7 +15,7 @@ from inventory.environment import environment_plan
 from inventory.model.layers import LAYERS
 from inventory.town_segments import device_total, largest_remainder, segment_devices, segment_prefix
 
-from .conftest import Edit, check
+from .conftest import Edit, assert_refused, check
 
 Case = tuple[str, Callable[[Any], None], str, str, str]
 
@@ -196,13 +196,7 @@ def test_a_policy_that_breaks_the_separation_is_refused_naming_file_entry_and_ru
     file, change, entry, field, rule = CASES[name]
     before = (inv_dir / "towns.yaml").read_text(encoding="utf-8")
     edit(file, change)
-    result = check(inv_dir)
-    assert not result.ok and result.inventory is None
-    matching = [p for p in result.problems if p.file.endswith(file) and rule in p.rule]
-    assert matching, f"no problem in {file} with rule {rule!r}; got:\n" + "\n".join(map(str, result.problems))
-    problem = matching[0]
-    assert (problem.entry, problem.field) == (entry, field), str(problem)
-    assert problem.line is not None and problem.line > 0, str(problem)
+    assert_refused(inv_dir, file, entry, field, rule)
     assert (inv_dir / "towns.yaml").read_text(encoding="utf-8") == before  # a check changes nothing
 
 
