@@ -11,8 +11,9 @@ Layout (regions carved in this order unless the environment gives them explicitl
 
 A town's block and management slot are chosen by its `number`, never by its position in the file, so
 adding a town (or reordering the file) leaves every existing town's addresses as they were. Inside a
-block the segments are placed largest first; a town whose counts grow past a power of two gets its
-own segments re-planned (the plan's diff shows it), no other town's.
+block the LAN, the circuits and the loopback have fixed places at the top; the layer segments are
+placed largest first from the bottom, so a town whose counts grow past a power of two gets its own
+layer segments re-planned (the plan's diff shows it), nothing else.
 """
 
 from __future__ import annotations
@@ -267,19 +268,22 @@ def plan_addresses(
         slot = town.number - 1
         block = IPv4Network((int(town_region.network_address) + slot * block_size, a.town_block_prefix))
         devices = {layer: device_total(c) for layer, c in segment_devices(town, segmentation).items()}
-        wanted: dict[str, int] = {"lan": a.town_lan_prefix}
-        wanted.update({layer: segment_prefix(devices[layer], segmentation.headroom_percent) for layer in LAYERS})
-        # Largest first: power-of-two segments placed in falling size leave no hole, so the block
-        # holds them exactly when their sizes, the circuits and the loopback add up to no more.
-        need = sum(2 ** (32 - p) for p in wanted.values()) + 2 * 2 ** (32 - a.circuit_prefix) + 1
-        if need > block_size:
-            sizes = ", ".join(f"{name} /{prefixlen}" for name, prefixlen in wanted.items())
+        wanted = {layer: segment_prefix(devices[layer], segmentation.headroom_percent) for layer in LAYERS}
+        # The fixed parts sit at the top of the block, whatever the counts: the server LAN, then
+        # the circuits (the carrier configures their PE side) and the loopback in the last LAN-sized
+        # slot. The layer segments fill the block from the bottom, largest first: power-of-two
+        # segments placed in falling size leave no hole, so they fit exactly when their sizes add up
+        # to no more than the room below the fixed parts.
+        lan_size = 2 ** (32 - a.town_lan_prefix)
+        room = block_size - 2 * lan_size
+        need = sum(2 ** (32 - p) for p in wanted.values())
+        if need > room:
+            sizes = ", ".join(f"{name} /{prefixlen} ({devices[name]} devices)" for name, prefixlen in wanted.items())
             raise PlanError(
-                f"its segments ({sizes}, for {', '.join(f'{n} devices' for n in devices.values())} and "
-                f"{segmentation.headroom_percent}% headroom), two circuits and a loopback need {need} addresses; "
-                f"its block {block} has {block_size}: give fewer devices per segment (towns.yaml clients, "
-                "segmentation.yaml), less headroom, or a shorter town_block_prefix in addressing.yaml "
-                "(this re-plans every town)",
+                f"its segments ({sizes}, with {segmentation.headroom_percent}% headroom) need {need} addresses; "
+                f"its block {block} has {room} beside its LAN, circuits and loopback: give fewer devices per "
+                "segment (towns.yaml clients, segmentation.yaml), less headroom, or a shorter town_block_prefix "
+                "in addressing.yaml (this re-plans every town)",
                 ("town", town.id, "clients"),
             )
         inner = _Allocator(block)
@@ -287,9 +291,11 @@ def plan_addresses(
             name: inner.take(prefixlen, f"town {town.id}'s {name} segment")
             for name, prefixlen in sorted(wanted.items(), key=lambda item: item[1])
         }
-        primary_net = inner.take(a.circuit_prefix, "the primary circuit")
-        backup_net = inner.take(a.circuit_prefix, "the backup circuit")
-        lan = placed["lan"]
+        top = int(block.network_address) + block_size
+        lan = IPv4Network((top - 2 * lan_size, a.town_lan_prefix))
+        fixed = _Allocator(IPv4Network((top - lan_size, a.town_lan_prefix)))
+        primary_net = fixed.take(a.circuit_prefix, "the primary circuit")
+        backup_net = fixed.take(a.circuit_prefix, "the backup circuit")
         lan_hosts = lan.hosts()
         lan_gateway = IPv4Interface((next(lan_hosts), lan.prefixlen))
         servers = {s.name: IPv4Interface((_next_host(lan_hosts, lan, s.name), lan.prefixlen)) for s in town.servers}

@@ -466,7 +466,7 @@ CASES: dict[str, Case] = {
         _ina(lambda t: t["clients"].update(pcs=1200)),
         "town 'ina'",
         "clients",
-        "its block 198.18.128.0/22 has 1024",
+        "its block 198.18.128.0/22 has 896 beside its LAN, circuits and loopback",
     ),
     "a town block too small for its parts": (
         "addressing.yaml",

@@ -245,7 +245,7 @@ def _drifted_frr(text: str) -> str:
         .replace("hostname kddi-pe1", "hostname old-pe1")
         .replace("bgp router-id ", "bgp router-id 1")
         for line in text.splitlines()
-        if "neighbor 198.18" not in line or "198.18.131.129 " not in line  # one neighbor gone
+        if "neighbor 198.18" not in line or "198.18.131.193 " not in line  # one neighbor gone
     ]
     at = lines.index(" no bgp default ipv4-unicast") + 1
     lines[at:at] = [  # a neighbour the intended config does not have
@@ -263,18 +263,18 @@ def _drifted_frr(text: str) -> str:
 def _drifted_ios(text: str) -> str:
     return (
         text.replace("description primary", "description old primary")
-        .replace("ip address 10.64.131.129 255.255.255.254", "ip address 10.64.200.1 255.255.255.254")
+        .replace("ip address 10.64.131.193 255.255.255.254", "ip address 10.64.200.1 255.255.255.254")
         .replace("timers 3 9", "timers 10 30")
         .replace("hostname ina-ce1", "hostname old")
         .replace("no ip domain lookup\n", "no ip domain lookup\nlogging console informational\n")
         .replace(
-            " neighbor 10.64.131.130 remote-as 64600\n",
-            " neighbor 10.64.131.130 remote-as 64600\n neighbor 10.64.250.1 remote-as 65500\n"
+            " neighbor 10.64.131.194 remote-as 64600\n",
+            " neighbor 10.64.131.194 remote-as 64600\n neighbor 10.64.250.1 remote-as 65500\n"
             " neighbor 10.64.250.1 timers 10 30\n",
         )
         .replace(
-            "  neighbor 10.64.131.130 activate\n",
-            "  neighbor 10.64.131.130 activate\n  neighbor 10.64.250.1 activate\n",
+            "  neighbor 10.64.131.194 activate\n",
+            "  neighbor 10.64.131.194 activate\n  neighbor 10.64.250.1 activate\n",
         )
     )
 
@@ -322,8 +322,8 @@ def test_indexed_idempotency_looks_at_each_line_a_bounded_number_of_times(monkey
 
 # (platform, golden two-neighbour config, the neighbour to remove, the neighbour kept, its address family)
 NEIGHBOURS = [
-    ("frr", "lab-ina-ce1.cfg", "198.18.131.130", "198.18.131.128", "  address-family ipv4 unicast"),
-    ("cisco_ios", "prod-ina-ce1.cfg", "10.64.131.130", "10.64.131.128", "  address-family ipv4"),
+    ("frr", "lab-ina-ce1.cfg", "198.18.131.194", "198.18.131.192", "  address-family ipv4 unicast"),
+    ("cisco_ios", "prod-ina-ce1.cfg", "10.64.131.194", "10.64.131.192", "  address-family ipv4"),
 ]
 
 
@@ -392,7 +392,7 @@ def test_a_neighbour_replaced_by_another_address_removes_the_old_one(platform, g
 
 def test_frr_attributes_of_one_neighbour_are_replaced_in_place() -> None:
     intended = (GOLDEN / "lab-ina-ce1.cfg").read_text()
-    a = "198.18.131.128"
+    a = "198.18.131.192"
     running = (
         intended.replace(f"neighbor {a} timers connect 1", f"neighbor {a} timers connect 10")
         .replace(f"neighbor {a} bfd profile WAN", f"neighbor {a} bfd profile OLD")
@@ -412,7 +412,7 @@ def test_frr_bfd_off_for_a_neighbour_is_one_line() -> None:
     """On FRR `no neighbor X bfd` drops the profile too, and `no neighbor X bfd profile P` after it
     would turn BFD back on (FRR 8.4 does)."""
     intended = (GOLDEN / "lab-ina-ce1.cfg").read_text()
-    a = "198.18.131.130"
+    a = "198.18.131.194"
     no_bfd = intended.replace(f" neighbor {a} bfd\n", "").replace(f" neighbor {a} bfd profile WAN\n", "")
     fix, back = remediation_and_rollback("frr", intended, no_bfd)
     assert fix == ["router bgp 65101", f"  no neighbor {a} bfd"]

@@ -117,14 +117,14 @@ def test_an_rtx_router_is_compared_as_show_config_prints_it(inventory, tmp_path:
         "# RTX1220 Rev.14.00.32 (Thu Oct 30 10:34:13 2025)\n# Reporting Date: Dec 4 14:05:13 2026\n\n"
         f"administrator password *\nlogin password *\n{rendered['namegawa-ce1']}"
     )
-    drifted = shown.replace(" hold-time=3 local-address=10.64.137.97", " hold-time=180 local-address=10.64.137.97")
+    drifted = shown.replace(" hold-time=3 local-address=10.64.139.193", " hold-time=180 local-address=10.64.139.193")
     assert drifted != shown
     report = check_compliance(inventory, prod, ["namegawa-ce1"], fleet=FakeFleet({"namegawa-ce1": shown}))
     assert [(r.status, r.platform) for r in report.routers] == [("compliant", "yamaha_rtx")]
     report = check_compliance(inventory, prod, ["namegawa-ce1"], fleet=FakeFleet({"namegawa-ce1": drifted}))
     (router,) = report.routers
     assert router.status == "differs"
-    assert router.differs == ("bgp neighbor 1 64600 10.64.137.96 hold-time=3 local-address=10.64.137.97",)
+    assert router.differs == ("bgp neighbor 1 64600 10.64.139.192 hold-time=3 local-address=10.64.139.193",)
 
 
 def test_the_report_files_say_what_the_check_found(inventory, binding, tmp_path: Path) -> None:

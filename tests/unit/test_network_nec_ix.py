@@ -19,7 +19,7 @@ from network.render import render
 
 GOLDEN = Path(__file__).parent / "golden"
 INTENDED = (GOLDEN / "prod-hatoyama-ce1.cfg").read_text()
-PRIMARY, BACKUP = "10.64.157.96", "10.64.157.98"
+PRIMARY, BACKUP = "10.64.159.192", "10.64.159.194"
 
 # What IX prints around the configuration: the header (with its clock), the ports' `device`
 # sections, the placeholders of ports nobody configured, the account it was bootstrapped with.
@@ -149,13 +149,13 @@ def test_an_unconfigured_circuit_port_is_configured_and_its_rollback_resets_it()
     assert fix == [
         "interface GigaEthernet1.0",
         "  description backup circuit KDDI-WVS-0008-B to kddi-pe2",
-        "  ip address 10.64.157.99/31",
+        "  ip address 10.64.159.195/31",
         "  no shutdown",
     ]
     assert back == [
         "interface GigaEthernet1.0",
         "  no description backup circuit KDDI-WVS-0008-B to kddi-pe2",
-        "  no ip address 10.64.157.99/31",
+        "  no ip address 10.64.159.195/31",
         "  shutdown",
     ]
 
@@ -208,7 +208,7 @@ def test_a_circuit_moved_replaces_its_address_and_its_neighbour() -> None:
     old neighbour goes in one line and the new one comes whole."""
     old_ip, old_peer = "10.64.200.1/31", "10.64.200.0"
     running = _as_printed(
-        INTENDED.replace("ip address 10.64.157.97/31", f"ip address {old_ip}").replace(
+        INTENDED.replace("ip address 10.64.159.193/31", f"ip address {old_ip}").replace(
             f"neighbor {PRIMARY} ", f"neighbor {old_peer} "
         )
     )
@@ -218,7 +218,7 @@ def test_a_circuit_moved_replaces_its_address_and_its_neighbour() -> None:
         f"  no neighbor {old_peer} remote-as 64600",
         f"  neighbor {PRIMARY} remote-as 64600",
     ]
-    assert fix[-2:] == ["interface GigaEthernet0.0", "  ip address 10.64.157.97/31"]
+    assert fix[-2:] == ["interface GigaEthernet0.0", "  ip address 10.64.159.193/31"]
     assert not any(line.strip().startswith(f"no neighbor {old_peer} ") and "remote-as" not in line for line in fix)
     assert not any("no ip address" in line for line in fix + back)
     assert back[-2:] == ["interface GigaEthernet0.0", f"  ip address {old_ip}"]
@@ -321,7 +321,7 @@ def test_the_indexed_look_up_gives_hier_configs_own_answer() -> None:
         _without(INTENDED, BACKUP)
         .replace("timers 1 3", "timers 10 30")
         .replace("TOWN-OWN 10 permit 10.64.156.0/25", "TOWN-OWN 10 permit 10.64.135.64/27")
-        .replace("ip address 10.64.157.97/31", "ip address 10.64.200.1/31")
+        .replace("ip address 10.64.159.193/31", "ip address 10.64.200.1/31")
     )
     scanned = Workflow(parse("nec_ix", running), parse("nec_ix", INTENDED))
     assert remediation_and_rollback("nec_ix", running, INTENDED) == (

@@ -65,15 +65,15 @@ def test_the_town_router_announces_its_prefixes_accepts_the_dc_prefixes_and_noth
     assert render(intent) == intended
     assert "0.0.0.0/0" not in intended and " default" not in intended
     assert [line for line in lines if line.startswith("bgp neighbor ")] == [
-        "bgp neighbor 1 64600 10.64.137.96 hold-time=3 local-address=10.64.137.97",  # lan2, primary
-        "bgp neighbor 2 64600 10.64.137.98 hold-time=3 local-address=10.64.137.99",  # lan3, backup
+        "bgp neighbor 1 64600 10.64.139.192 hold-time=3 local-address=10.64.139.193",  # lan2, primary
+        "bgp neighbor 2 64600 10.64.139.194 hold-time=3 local-address=10.64.139.195",  # lan3, backup
     ]
     exported = [line.split()[-1] for line in lines if line.startswith("bgp export filter ")]
     assert exported == [str(p) for p in intent.allowed_bgp_prefixes]
     assert "bgp export 64600 filter 1 2 3" in lines
     imported = [line.split()[-1] for line in lines if line.startswith("bgp import filter ")]
     assert imported == [str(n) for n in intent.networks] and "bgp import 64600 aggregate filter 1 2" in lines
-    assert "vlan lan1/1 802.1q vid=10" in lines and "ip lan1/1 address 10.64.137.1/26" in lines
+    assert "vlan lan1/1 802.1q vid=10" in lines and "ip lan1/1 address 10.64.139.129/26" in lines
     # management: SSH on lan1 only, from the management subnet only; logging, time
     assert "ip filter 100 pass 10.64.4.0/22 10.64.4.96 tcp * 22" in lines
     assert "ip lan1 secure filter in 100 101 199" in lines and "sshd host lan1" in lines
@@ -107,7 +107,7 @@ def test_show_configs_header_and_masked_secrets_plan_empty(intended) -> None:
     """`show config` as the router prints it: the `#` header, blank lines, the accounts and the
     secrets as `*`, the neighbours' parameters in another order: nothing to change, either way."""
     running = HEADER + intended.replace(
-        "hold-time=3 local-address=10.64.137.97", "local-address=10.64.137.97 hold-time=3"
+        "hold-time=3 local-address=10.64.139.193", "local-address=10.64.139.193 hold-time=3"
     ).replace("bgp use on\n", "bgp use on\n" + SECRETS)
     assert running != intended
     assert remediation_and_rollback(RTX, running, intended) == ([], [])
@@ -120,7 +120,7 @@ def test_show_configs_header_and_masked_secrets_plan_empty(intended) -> None:
 def test_a_neighbour_added_is_one_line_and_rolls_back_with_its_key(intended) -> None:
     running = HEADER + _without(intended, "bgp neighbor 2 ")
     fix, back = remediation_and_rollback(RTX, running, intended)
-    assert fix == ["bgp neighbor 2 64600 10.64.137.98 hold-time=3 local-address=10.64.137.99"]
+    assert fix == ["bgp neighbor 2 64600 10.64.139.194 hold-time=3 local-address=10.64.139.195"]
     assert back == ["no bgp neighbor 2"]
     assert push_commands(fix, RTX) == [*fix, "bgp configure refresh"]
 
@@ -128,7 +128,7 @@ def test_a_neighbour_added_is_one_line_and_rolls_back_with_its_key(intended) -> 
 def test_a_neighbour_removed_is_no_bgp_neighbor_n(intended) -> None:
     fix, back = remediation_and_rollback(RTX, HEADER + intended, _without(intended, "bgp neighbor 2 "))
     assert fix == ["no bgp neighbor 2"]
-    assert back == ["bgp neighbor 2 64600 10.64.137.98 hold-time=3 local-address=10.64.137.99"]
+    assert back == ["bgp neighbor 2 64600 10.64.139.194 hold-time=3 local-address=10.64.139.195"]
     assert push_commands(fix, RTX) == ["no bgp neighbor 2", "bgp configure refresh"]
 
 
@@ -150,18 +150,18 @@ def test_a_changed_filter_line_is_replaced_in_place(intended) -> None:
 def test_a_circuit_moved_replaces_the_address_and_the_neighbour_follows(intended) -> None:
     """`ip lan2 address` is one per interface on RTX: the new line replaces the old (no `no` needed),
     and the neighbour over it changes its peer and local address in the same line."""
-    moved = intended.replace("ip lan2 address 10.64.137.97/31", "ip lan2 address 10.64.131.1/31").replace(
-        "bgp neighbor 1 64600 10.64.137.96 hold-time=3 local-address=10.64.137.97",
-        "bgp neighbor 1 64600 10.64.131.0 hold-time=3 local-address=10.64.131.1",
+    moved = intended.replace("ip lan2 address 10.64.139.193/31", "ip lan2 address 10.64.131.1/31").replace(
+        "bgp neighbor 1 64600 10.64.139.192 hold-time=3 local-address=10.64.139.193",
+        "bgp neighbor 1 64600 10.64.131.128 hold-time=3 local-address=10.64.131.129",
     )
     fix, back = remediation_and_rollback(RTX, HEADER + intended, moved)
     assert fix == [
         "ip lan2 address 10.64.131.1/31",
-        "bgp neighbor 1 64600 10.64.131.0 hold-time=3 local-address=10.64.131.1",
+        "bgp neighbor 1 64600 10.64.131.128 hold-time=3 local-address=10.64.131.129",
     ]
     assert back == [
-        "ip lan2 address 10.64.137.97/31",
-        "bgp neighbor 1 64600 10.64.137.96 hold-time=3 local-address=10.64.137.97",
+        "ip lan2 address 10.64.139.193/31",
+        "bgp neighbor 1 64600 10.64.139.192 hold-time=3 local-address=10.64.139.193",
     ]
     assert not any(line.startswith("no ") for line in fix + back)
 
@@ -169,7 +169,7 @@ def test_a_circuit_moved_replaces_the_address_and_the_neighbour_follows(intended
 @pytest.mark.parametrize(
     ("line", "negation"),
     [
-        ("ip lan2 address 10.64.137.97/31", "no ip lan2 address"),
+        ("ip lan2 address 10.64.139.193/31", "no ip lan2 address"),
         ('description lan3 "backup circuit KDDI-WVS-0003-B to kddi-pe2"', "no description lan3"),
         ("vlan lan1/2 802.1q vid=20", "no vlan lan1/2 802.1q"),
         ("ip filter 101 pass 10.64.4.0/22 10.64.4.96 icmp * *", "no ip filter 101"),
@@ -186,11 +186,11 @@ def test_a_line_removed_is_negated_by_its_key(intended, line: str, negation: str
 
 
 def test_static_routes_are_keyed_by_their_network() -> None:
-    running = "ip route 10.0.0.0/8 gateway 10.64.137.96\nip route 172.16.0.0/12 gateway 10.64.137.96\n"
-    intended = "ip route 10.0.0.0/8 gateway 10.64.137.98\n"
+    running = "ip route 10.0.0.0/8 gateway 10.64.139.192\nip route 172.16.0.0/12 gateway 10.64.139.192\n"
+    intended = "ip route 10.0.0.0/8 gateway 10.64.139.194\n"
     fix, back = remediation_and_rollback(RTX, running, intended)
-    assert fix == ["no ip route 172.16.0.0/12", "ip route 10.0.0.0/8 gateway 10.64.137.98"]
-    assert back == ["ip route 10.0.0.0/8 gateway 10.64.137.96", "ip route 172.16.0.0/12 gateway 10.64.137.96"]
+    assert fix == ["no ip route 172.16.0.0/12", "ip route 10.0.0.0/8 gateway 10.64.139.194"]
+    assert back == ["ip route 10.0.0.0/8 gateway 10.64.139.192", "ip route 172.16.0.0/12 gateway 10.64.139.192"]
 
 
 def test_autonomous_system_and_router_id_are_replaced_in_place(intended) -> None:
@@ -208,7 +208,7 @@ def test_a_day0_push_defines_the_filters_before_what_uses_them(intended) -> None
         "ip filter ": commands.index("ip lan1 secure filter in 100 101 199"),
         "bgp import filter ": commands.index("bgp import 64600 aggregate filter 1 2"),
         "bgp export filter ": commands.index("bgp export 64600 filter 1 2 3"),
-        "bgp aggregate filter ": commands.index("bgp aggregate 10.64.137.0/26 filter 1"),
+        "bgp aggregate filter ": commands.index("bgp aggregate 10.64.139.128/26 filter 1"),
     }
     for definition, used in first_use.items():
         assert max(i for i, c in enumerate(commands) if c.startswith(definition)) < used, definition

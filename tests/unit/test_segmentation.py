@@ -15,7 +15,7 @@ from inventory.environment import environment_plan
 from inventory.model.layers import LAYERS
 from inventory.town_segments import device_total, largest_remainder, segment_devices, segment_prefix
 
-from .conftest import Edit, assert_refused, check
+from .conftest import Edit, assert_refused, check, town
 
 Case = tuple[str, Callable[[Any], None], str, str, str]
 
@@ -268,3 +268,19 @@ def test_the_services_ports_are_the_playbooks() -> None:
     assert ports["business-systems"] == all_vars["business_app_port"]
     assert ports["node-exporter"] == all_vars["node_exporter_port"]
     assert ports["probe-exporter"] == all_vars["probe_exporter_port"]
+
+
+def test_more_devices_move_no_lan_circuit_or_loopback(edit: Edit, inv_dir) -> None:
+    """The carrier configures the circuits' PE side and the servers have fixed addresses: a town whose
+    devices grow past a power of two has its layer segments re-planned, never those."""
+    before = environment_plan(check(inv_dir).inventory, "prod").towns["ogose"]
+    edit("towns.yaml", lambda d: town(d, "ogose")["clients"].update(pcs=180))
+    after = environment_plan(check(inv_dir).inventory, "prod").towns["ogose"]
+    assert after.segments["mynumber"].network != before.segments["mynumber"].network  # it did grow
+    assert (after.lan, after.servers, after.primary, after.backup, after.loopback) == (
+        before.lan,
+        before.servers,
+        before.primary,
+        before.backup,
+        before.loopback,
+    )
