@@ -9,8 +9,9 @@ A flow is judged endpoint pair by endpoint pair, and each refusal names the rule
   LAN) reaches the service address, and only on the service's port; no town reaches a data center
   network directly;
 - the database: only from the application servers and the other site's database;
-- management: SSH and the exporters only from the operations center, and the management network
-  only for them.
+- management: SSH and the exporters only from the operations center, and the operations center
+  and the management networks only for them (else they would bridge the layers); nothing from
+  outside a town hall opens a connection into it but management.
 """
 
 from __future__ import annotations
@@ -146,8 +147,14 @@ def _pair_refusals(
     if service.kind == "management":
         if src.kind != "ops":
             yield f"management from the operations center only: {pair} opens {service.name} to {src}"
-    elif "management" in (src.kind, dst.kind):
-        yield f"the management network carries management only: {pair} is {service.kind} traffic"
+    elif "management" in (a, b):
+        # The operations center and the management networks reach every layer: anything but
+        # management through them would make them the bridge the separation forbids.
+        yield (
+            f"the operations center and the management network carry management only: {pair} is {service.kind} traffic"
+        )
+    if dst.kind == "town" and src.kind != "town" and service.kind != "management":
+        yield f"a town hall is entered from outside only for management: {pair} opens a connection into {dst}"
     if service.kind == "business" or dst.kind == "service":
         if dst.kind != "service":
             yield f"core business systems on the service address only: {pair} goes to {dst}"

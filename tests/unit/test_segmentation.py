@@ -184,7 +184,28 @@ CASES: dict[str, Case] = {
         _add_flow(**{"from": "town:mynumber", "to": "management", "service": "business-systems"}),
         "flow 'x'",
         "",
-        "the management network carries management only",
+        "the operations center and the management network carry management only",
+    ),
+    "the operations center as a bridge from the internet": (
+        "segmentation.yaml",
+        _add_flow(**{"from": "town:internet", "to": "ops", "service": "web-proxy"}),
+        "flow 'x'",
+        "",
+        "the operations center and the management network carry management only: town:internet -> ops",
+    ),
+    "the operations center browsing through the security cloud": (
+        "segmentation.yaml",
+        _add_flow(**{"from": "ops", "to": "external:security-cloud", "service": "web-proxy"}),
+        "flow 'x'",
+        "",
+        "carry management only: ops -> external:security-cloud",
+    ),
+    "a data center opening a connection into a town hall": (
+        "segmentation.yaml",
+        _add_flow(**{"from": "service", "to": "town:mynumber", "service": "business-systems"}),
+        "flow 'x'",
+        "",
+        "a town hall is entered from outside only for management: service -> town:mynumber",
     ),
 }
 
