@@ -171,7 +171,11 @@ def certificate_alerts() -> list[dict[str, Any]]:
             "labels": {"severity": "ticket"},
             "annotations": {
                 "summary": "The certificate of {{ $labels.subject }} expires in {{ $value | humanizeDuration }}",
-                "description": "Renew it without an outage: municloud pki rotate --town {{ $labels.subject }}.",
+                "description": (
+                    "Renew it without an outage: municloud pki rotate --town {{ $labels.subject }} for a town's, "
+                    "municloud pki rotate --service for the service's or the operations center's; the CA's "
+                    "own: plan a new CA and reissue every certificate before it expires."
+                ),
             },
         },
         {

@@ -8,6 +8,7 @@ folder under the state directory):
 
     <state>/pki/<environment>/ca.pem              the CA's certificate (what clients pin)
     <state>/pki/<environment>/ca.key              its private key
+    <state>/pki/<environment>/ca.crl              the certificates it revoked (the service checks it)
     <state>/pki/<environment>/towns/<town>.pem    a town's key and certificate in one file
     <state>/pki/<environment>/operations.pem      the operations center's (reads heartbeat ids only)
     <state>/pki/<environment>/service.pem         the service's key and certificate (its addresses)
@@ -111,12 +112,53 @@ class Authority:
     def operations_path(self) -> Path:
         return self.root / "operations.pem"
 
+    @property
+    def crl_path(self) -> Path:
+        return self.root / "ca.crl"
+
+    # ---- revocation -----------------------------------------------------------------------------
+    def revoked(self) -> set[int]:
+        """The serials the CA has revoked (its CRL; none before the first revocation)."""
+        if not self.crl_path.exists():
+            return set()
+        try:
+            crl = x509.load_pem_x509_crl(self.crl_path.read_bytes())
+        except ValueError:
+            raise PkiError(self.crl_path, "holds no PEM certificate revocation list") from None
+        return {entry.serial_number for entry in crl}
+
+    def revoke(self, serials: Iterable[int], now: dt.datetime | None = None) -> Path:
+        """Add `serials` to the CA's CRL (a leaked key's certificate is refused from the service's
+        next reload on, not only when it expires). The CRL is re-signed whole, valid for a year."""
+        ca_cert, ca_key = self.ca()
+        now = now or _now()
+        builder = (
+            x509.CertificateRevocationListBuilder()
+            .issuer_name(ca_cert.subject)
+            .last_update(now - dt.timedelta(minutes=5))
+            .next_update(now + dt.timedelta(days=365))
+        )
+        for serial in sorted(self.revoked() | set(serials)):
+            builder = builder.add_revoked_certificate(
+                x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(now).build()
+            )
+        _write_public(self.crl_path, builder.sign(ca_key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM))
+        return self.crl_path
+
+    def serial_of(self, path: Path) -> int | None:
+        try:
+            return _load_certificates(path)[0].serial_number
+        except PkiError:
+            return None
+
     # ---- the CA ---------------------------------------------------------------------------------
     def ensure_ca(self, now: dt.datetime | None = None) -> bool:
         """Create the CA if there is none (True when created). An existing CA is checked, never
         replaced: every certificate the service trusts hangs off it."""
         if self.ca_cert_path.exists() or self.ca_key_path.exists():
             self.ca()
+            if not self.crl_path.exists():
+                self.revoke([])
             return False
         now = now or _now()
         key = ec.generate_private_key(ec.SECP256R1())
@@ -154,6 +196,7 @@ class Authority:
         )
         _write_secret(self.ca_key_path, _key_pem(key))
         _write_public(self.ca_cert_path, cert.public_bytes(serialization.Encoding.PEM))
+        self.revoke([], now)  # an empty CRL from the start: the service always has one to check
         return True
 
     def ca(self) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
@@ -284,7 +327,7 @@ class Authority:
         now = now or _now()
         path = self.ca_cert_path
         try:
-            cert, _ = self.ca()
+            cert = _load_certificates(path)[0]  # the public half only: a watcher never reads the CA's key
         except PkiError as error:
             return CertificateState("ca", path, None, None, None, None, error.reason)
         left = (cert.not_valid_after_utc - now).total_seconds() / 86400
@@ -294,11 +337,13 @@ class Authority:
 
     def _checked(self, path: Path, now: dt.datetime | None) -> x509.Certificate:
         now = now or _now()
-        ca_cert, _ = self.ca()
+        ca_cert = _load_certificates(self.ca_cert_path)[0]  # checking needs the CA's certificate, not its key
         certs = _load_certificates(path)
         cert = certs[0]
         key = _load_key(path)
         _check_mode(path)
+        if cert.serial_number in self.revoked():
+            raise PkiError(path, f"revoked (serial {cert.serial_number:x}): `municloud pki rotate --revoke`")
         if key.public_key().public_numbers() != cert.public_key().public_numbers():  # type: ignore[union-attr]
             raise PkiError(path, "its private key does not belong to its certificate")
         try:
@@ -380,7 +425,8 @@ def _write_secret(path: Path, data: bytes) -> None:
     for folder in {path.parent, path.parent.parent} if path.parent.name == "towns" else {path.parent}:
         os.chmod(folder, 0o700)
     tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    tmp.unlink(missing_ok=True)  # a leftover (or a planted link) is never written through
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
         handle.flush()
@@ -391,6 +437,8 @@ def _write_secret(path: Path, data: bytes) -> None:
 def _write_public(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.chmod(tmp, 0o644)
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
     tmp.replace(path)

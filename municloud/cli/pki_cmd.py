@@ -71,11 +71,18 @@ def rotate(
     service: Annotated[
         bool, typer.Option("--service", help="Rotate the service's and the operations center's certificates too.")
     ] = False,
+    revoke: Annotated[
+        bool,
+        typer.Option(
+            "--revoke", help="Also revoke the certificates replaced (a leaked key): the service refuses them."
+        ),
+    ] = False,
     days: DaysOption = DEFAULT_DAYS,
 ) -> None:
     """Renew towns' certificates (all without --town) with new keys, without an outage: each town's key
     and certificate are replaced in one rename, and the service accepts the old and the new alike (the
-    same CA signs both) while the clients move over.
+    same CA signs both) while the clients move over. With --revoke the replaced certificates go on the
+    CA's revocation list, which the service reads on its next reload: for a key that leaked.
 
     Exit 0 when rotated, 2 when the CA is missing or unusable or a town is unknown (nothing changed).
     """
@@ -86,11 +93,18 @@ def rotate(
         authority.ca()
     except PkiError as error:
         fail(f"no usable CA for {env}, nothing was rotated: {error} (`municloud pki issue` creates it)")
+    replaced = []
     for town_id in selected:
+        replaced.append(authority.serial_of(authority.town_path(town_id)))
         authority.issue_town(town_id, inv.town(town_id).name, days)
     if service:
+        replaced += [authority.serial_of(authority.service_path), authority.serial_of(authority.operations_path)]
         _issue_service(inv, env, authority, days)
         authority.issue_operations(days)
+    if revoke:
+        old = [s for s in replaced if s is not None]
+        authority.revoke(old)
+        out.print(f"revoked {len(old)} replaced certificate(s): reload the service to refuse them")
     out.print(f"rotated {len(selected)} town certificate(s){' and the service' if service else ''}")
     _print_states(inv, authority, selected)
 
@@ -134,6 +148,7 @@ def _issue_service(inv: Inventory, env: str, authority: Authority, days: int) ->
 def _states(authority: Authority, towns: list[str]) -> list[CertificateState]:
     states = [authority.state(t, authority.town_path(t)) for t in towns]
     return [
+        authority.ca_state(),
         *states,
         authority.state("service", authority.service_path),
         authority.state("operations", authority.operations_path),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import ssl
 import threading
 import time
@@ -43,14 +44,20 @@ def service(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
             for t, n in (("ina", "伊奈町"), ("ogose", "越生町"))
         },
         "database": {"host": "dc1-db", "name": "business", "user": "app", "password_file": str(tmp_path / "pass")},
-        "tls": {"certificate": str(pki.service_path), "client_ca": str(pki.ca_cert_path), "audit_log": str(audit)},
+        "tls": {
+            "certificate": str(pki.service_path),
+            "client_ca": str(pki.ca_cert_path),
+            "crl": str(pki.crl_path),
+            "audit_log": str(audit),
+        },
     }
     app = module.App(config)
     server = module.Server(("127.0.0.1", 0), module.make_handler(app))
     server.use_tls(module.tls_context(config["tls"]))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield server.server_address[1], pki, audit, servers["dc1-db"], tmp_path
+    server.reload = lambda: server.use_tls(module.tls_context(config["tls"]))  # what SIGHUP does
+    yield server.server_address[1], pki, audit, servers["dc1-db"], tmp_path, server
     server.shutdown()
     server.server_close()
     app.current.route.stop()
@@ -88,7 +95,7 @@ def _audited(audit: Path, text: str) -> bool:
 
 
 def test_a_town_reaches_its_own_tenant(service) -> None:
-    port, pki, audit, db, _ = service
+    port, pki, audit, db, *_ = service
     status, body = _request(port, _client(pki, pki.town_path("ina")), "GET", "/health/ina/resident-registry")
     assert status == 200 and body["town"] == "ina"
     status, body = _request(port, _client(pki, pki.town_path("ina")), "POST", "/write/ina")
@@ -97,7 +104,7 @@ def test_a_town_reaches_its_own_tenant(service) -> None:
 
 
 def test_another_towns_tenant_is_refused_with_403_audited_and_nothing_written(service) -> None:
-    port, pki, audit, db, _ = service
+    port, pki, audit, db, *_ = service
     ina = _client(pki, pki.town_path("ina"))
     status, body = _request(port, ina, "GET", "/health/ogose/resident-registry")
     assert status == 403 and "town ina's: it may not use ogose's tenant" in body["error"]
@@ -114,7 +121,7 @@ def test_another_towns_tenant_is_refused_with_403_audited_and_nothing_written(se
 
 
 def test_no_certificate_is_refused_at_the_handshake_and_audited(service) -> None:
-    port, pki, audit, db, _ = service
+    port, pki, audit, db, *_ = service
     with pytest.raises((ssl.SSLError, ConnectionError)):
         _request(port, _client(pki, None), "GET", "/health/ina/resident-registry")
     assert db.queries == 0
@@ -122,7 +129,7 @@ def test_no_certificate_is_refused_at_the_handshake_and_audited(service) -> None
 
 
 def test_a_certificate_from_another_ca_is_refused_at_the_handshake(service) -> None:
-    port, pki, audit, _, tmp_path = service
+    port, pki, audit, _, tmp_path, _ = service
     other = Authority("prod", tmp_path / "other")
     other.ensure_ca()
     forged = other.issue_town("ina", "伊奈町")
@@ -132,7 +139,7 @@ def test_a_certificate_from_another_ca_is_refused_at_the_handshake(service) -> N
 
 
 def test_the_operations_center_reads_heartbeat_ids_and_no_tenants_data(service) -> None:
-    port, pki, audit, _, _ = service
+    port, pki, audit, *_ = service
     ops = _client(pki, pki.operations_path)
     status, body = _request(port, ops, "GET", "/writes/ina/ids?since=0")
     assert status == 200 and body == {"town": "ina", "ids": [1]}
@@ -148,3 +155,27 @@ def test_plain_http_is_not_answered(service) -> None:
         conn.request("GET", "/healthz")
         conn.getresponse().read()
     conn.close()
+
+
+def test_another_towns_name_gets_403_whether_or_not_it_is_a_tenant(service) -> None:
+    port, pki, *_ = service
+    ina = _client(pki, pki.town_path("ina"))
+    assert _request(port, ina, "GET", "/health/atlantis/resident-registry")[0] == 403  # not 404: no listing
+
+
+def test_a_reload_serves_a_rotated_certificate_and_refuses_a_revoked_one(service) -> None:
+    port, pki, audit, _, _, server = service
+    before = ssl.get_server_certificate(("127.0.0.1", port))
+    old_ina = pki.town_path("ina").read_bytes()
+    leaked = pki.serial_of(pki.town_path("ina"))
+    pki.issue_service([IPv4Address("127.0.0.1")])
+    pki.issue_town("ina", "伊奈町")
+    pki.revoke([leaked])
+    server.reload()
+    assert ssl.get_server_certificate(("127.0.0.1", port)) != before  # the rotated one, no restart
+    assert _request(port, _client(pki, pki.town_path("ina")), "GET", "/health/ina/resident-registry")[0] == 200
+    (Path(audit).parent / "old-ina.pem").write_bytes(old_ina)
+    os.chmod(Path(audit).parent / "old-ina.pem", 0o600)
+    with pytest.raises((ssl.SSLError, ConnectionError)):
+        _request(port, _client(pki, Path(audit).parent / "old-ina.pem"), "GET", "/health/ina/resident-registry")
+    assert _audited(audit, "revoked")

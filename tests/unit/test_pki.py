@@ -129,7 +129,7 @@ def test_the_commands_issue_what_is_missing_keep_what_is_usable_and_status_exits
     status = runner.invoke(app, ["pki", "status", "--town", "ina", "--town", "ogose", "--json"])
     assert status.exit_code == 0, status.output
     data = json.loads(status.output)
-    assert [c["subject"] for c in data["certificates"]] == ["ina", "ogose", "service", "operations"]
+    assert [c["subject"] for c in data["certificates"]] == ["ca", "ina", "ogose", "service", "operations"]
     # a town without a certificate: status says so and exits 1
     missing = runner.invoke(app, ["pki", "status", "--town", "namegawa"])
     assert missing.exit_code == 1 and "namegawa" in missing.output
@@ -137,3 +137,24 @@ def test_the_commands_issue_what_is_missing_keep_what_is_usable_and_status_exits
     assert rotated.exit_code == 0 and "rotated 1 town certificate(s)" in rotated.output
     unknown = runner.invoke(app, ["pki", "rotate", "--town", "atlantis"])
     assert unknown.exit_code == 2
+
+
+def test_a_revoked_certificate_is_refused_and_the_crl_lists_it(authority: Authority) -> None:
+    assert authority.revoked() == set() and authority.crl_path.exists()  # an empty CRL from the start
+    path = authority.issue_town("ina", "伊奈町", now=NOW)
+    serial = authority.serial_of(path)
+    authority.revoke([serial], now=NOW)
+    assert authority.revoked() == {serial}
+    with pytest.raises(PkiError, match="revoked"):
+        authority.town_identity("ina", now=NOW)
+    authority.issue_town("ina", "伊奈町", now=NOW)  # the new one is fine
+    assert authority.town_identity("ina", now=NOW) == path
+    assert authority.revoked() == {serial}  # a later revocation keeps the earlier ones
+
+
+def test_checking_a_certificate_never_reads_the_cas_private_key(authority: Authority) -> None:
+    authority.issue_town("ina", "伊奈町", now=NOW)
+    os.chmod(authority.ca_key_path, 0)
+    authority.ca_key_path.rename(authority.ca_key_path.with_suffix(".away"))
+    assert authority.town_identity("ina", now=NOW) == authority.town_path("ina")
+    assert authority.ca_state(now=NOW).problem is None

@@ -97,11 +97,15 @@ class AuditLog:
 
 
 def tls_context(tls: dict) -> ssl.SSLContext:
-    """The server's context: TLS 1.2 or later, a client certificate from the environment's CA required."""
+    """The server's context: TLS 1.2 or later, a client certificate from the environment's CA
+    required, and not on the CA's revocation list when the configuration names one (`crl`)."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.verify_mode = ssl.CERT_REQUIRED
     context.load_verify_locations(cafile=tls["client_ca"])
+    if tls.get("crl"):
+        context.load_verify_locations(cafile=tls["crl"])
+        context.verify_flags |= ssl.VERIFY_CRL_CHECK_LEAF
     context.load_cert_chain(tls["certificate"])  # one file: the key and the certificate
     return context
 
@@ -319,11 +323,13 @@ class Tenancy:
         if len(parts) < 2 or not TOWN_RE.match(parts[1]):
             return 404, {"error": "no such endpoint"}
         town = parts[1]
+        # Before the tenant is looked up: a certificate learns nothing of other towns, not even
+        # which of them are tenants.
+        if identity is not None and not identity.may(method, parts, town):
+            return 403, {"error": f"this certificate is {identity.describe()}'s: it may not use {town}'s tenant"}
         tenant = self.tenants.get(town)
         if tenant is None:
             return 404, {"error": f"town {town} is not a tenant of this service"}
-        if identity is not None and not identity.may(method, parts, town):
-            return 403, {"error": f"this certificate is {identity.describe()}'s: it may not use {town}'s tenant"}
         schema = schema_of(town)
         try:
             if method == "GET" and parts[0] == "health" and len(parts) == 3:
@@ -394,13 +400,21 @@ class Server(ThreadingHTTPServer):
     request_queue_size = 256
     daemon_threads = True
 
+    tls: ssl.SSLContext | None = None
+
     def use_tls(self, context: ssl.SSLContext) -> None:
-        """HTTPS from now on. The handshake runs in the request's thread (do_handshake_on_connect
-        off), so a slow or silent client never holds up the accepting of the others."""
-        if isinstance(self.socket, ssl.SSLSocket):
-            self.socket.context = context  # a reload: new connections get the new certificate
-        else:
-            self.socket = context.wrap_socket(self.socket, server_side=True, do_handshake_on_connect=False)
+        """HTTPS from now on; on a reload, the new context (a rotated certificate, a new revocation
+        list) is what the next connections get, the open ones finish on theirs."""
+        self.tls = context
+
+    def get_request(self):  # type: ignore[no-untyped-def]
+        """Each connection wrapped as it is accepted; its handshake runs in the request's thread
+        (do_handshake_on_connect off), so a slow or silent client never holds up the others."""
+        connection, address = super().get_request()
+        context = self.tls
+        if context is not None:
+            connection = context.wrap_socket(connection, server_side=True, do_handshake_on_connect=False)
+        return connection, address
 
     def handle_error(self, request, client_address) -> None:
         sys.stderr.write(f"{client_address[0]}: {_one_line(sys.exc_info()[1])}\n")
