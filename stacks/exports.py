@@ -71,6 +71,10 @@ def town_records(town: Town, policy: SegmentationFile, town_plan: dict[str, Any]
         for name, addr in town_plan["servers"].items()
     ]
     scopes: dict[str, Any] = {}
+    if "segments" not in town_plan:
+        raise ValueError(
+            f"town {town.id}: the prod-wan stack exports an address plan without segments: update prod-wan"
+        )
     for layer in LAYERS:
         segment = town_plan["segments"][layer]
         network = IPv4Network(segment["network"])
@@ -96,7 +100,7 @@ def town_records(town: Town, policy: SegmentationFile, town_plan: dict[str, Any]
         scopes[layer] = {
             "subnet": str(network),
             "gateway": gateway,
-            "pool": {"start": str(pool[0]), "end": str(pool[-1]), "size": len(pool)},
+            "pool": {"start": str(pool[0]), "end": str(pool[-1]), "size": len(pool)} if pool else None,
             "pcs": counts.pcs,
             "reservations": reservations,
         }

@@ -229,8 +229,6 @@ def flows(env: EnvOption = "lab", towns: TownsOption = None, as_json: JsonOption
         selected = [inv.town(t).id for t in towns] if towns else None
         plan = environment_plan(inv, env)
     found = concrete_flows(inv.segmentation, plan, inv.datacenters, selected)
-    if selected:
-        found = [f for f in found if f.town in selected or f.town is None]
     if as_json:
         print_json(
             [
