@@ -10,6 +10,8 @@ Modes:
   tcp     a TCP connection to the service address and port: the network path only
   http    GET /health/<town>/<system>: the path, the app and the town's schema in the database
   write   POST /write/<town>: a heartbeat write, the line carries the committed id (RPO)
+With --ca and --cert the http and write probes speak HTTPS with the town's client certificate
+(mutual TLS, the CA pinned), one handshake per probe like the connection itself.
 Stops by itself after --duration seconds (a drill never leaves a probe running), or on SIGTERM.
 """
 
@@ -20,6 +22,7 @@ import asyncio
 import contextlib
 import json
 import signal
+import ssl
 import sys
 import time
 from collections import deque
@@ -35,11 +38,21 @@ async def tcp_probe(host: str, port: int, timeout: float) -> tuple[bool, str]:
         return False, type(error).__name__
 
 
-async def http_probe(host: str, port: int, path: str, timeout: float, method: str = "GET") -> tuple[bool, str]:
+def client_context(ca: Path, identity: Path) -> ssl.SSLContext:
+    """A town's TLS client: the environment's CA pinned, its key and certificate in one file."""
+    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(ca))
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(str(identity))
+    return context
+
+
+async def http_probe(
+    host: str, port: int, path: str, timeout: float, method: str = "GET", tls: ssl.SSLContext | None = None
+) -> tuple[bool, str]:
     """A bare HTTP/1.0 request on a fresh connection: no pooling that could hide a cut."""
 
     async def exchange() -> bytes:
-        reader, writer = await asyncio.open_connection(host, port)
+        reader, writer = await asyncio.open_connection(host, port, ssl=tls, server_hostname=host if tls else None)
         try:
             writer.write(f"{method} {path} HTTP/1.0\r\nHost: {host}\r\nContent-Length: 0\r\n\r\n".encode())
             await writer.drain()
@@ -56,7 +69,7 @@ async def http_probe(host: str, port: int, path: str, timeout: float, method: st
         if method == "POST":
             return True, str(json.loads(body)["id"])
         return True, ""
-    except (TimeoutError, OSError, ValueError, KeyError, IndexError) as error:
+    except (TimeoutError, OSError, ValueError, KeyError, IndexError) as error:  # ssl.SSLError is an OSError
         return False, type(error).__name__
 
 
@@ -65,6 +78,7 @@ async def run(args: argparse.Namespace, stop: asyncio.Event) -> None:
     waiting out its timeout must not delay the next: the end of an outage is seen within one
     interval), and their results are written in the order they were sent."""
     systems = [s for s in args.systems.split(",") if s]
+    tls = client_context(args.ca, args.cert) if args.cert else None
     loop = asyncio.get_running_loop()
     deadline = loop.time() + args.duration
     next_at = loop.time()
@@ -84,9 +98,9 @@ async def run(args: argparse.Namespace, stop: asyncio.Event) -> None:
                 coro = tcp_probe(args.host, args.port, args.timeout)
             elif args.mode == "http":
                 system = systems[n % len(systems)] if systems else ""
-                coro = http_probe(args.host, args.port, f"/health/{args.town}/{system}", args.timeout)
+                coro = http_probe(args.host, args.port, f"/health/{args.town}/{system}", args.timeout, tls=tls)
             else:
-                coro = http_probe(args.host, args.port, f"/write/{args.town}", args.timeout, "POST")
+                coro = http_probe(args.host, args.port, f"/write/{args.town}", args.timeout, "POST", tls)
             pending.append((sent, asyncio.ensure_future(coro)))
             n += 1
             flush()
@@ -113,7 +127,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=0.3)
     parser.add_argument("--duration", type=float, required=True)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--ca", type=Path, help="the environment's CA certificate (HTTPS; with --cert)")
+    parser.add_argument("--cert", type=Path, help="the town's key and certificate in one file (HTTPS)")
     args = parser.parse_args(argv)
+    if bool(args.ca) != bool(args.cert):
+        parser.error("--ca and --cert go together (HTTPS with the town's certificate)")
 
     async def main_async() -> None:
         stop = asyncio.Event()

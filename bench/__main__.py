@@ -21,6 +21,7 @@ from . import (
     sla_1700,
     sla_figures,
     stacks_mocked,
+    tenant_tls,
 )
 
 BENCHMARKS = [
@@ -33,6 +34,7 @@ BENCHMARKS = [
     net_full_lab,
     sla_figures,
     sla_1700,
+    tenant_tls,
 ]
 
 

@@ -179,3 +179,19 @@ def test_a_reload_serves_a_rotated_certificate_and_refuses_a_revoked_one(service
     with pytest.raises((ssl.SSLError, ConnectionError)):
         _request(port, _client(pki, Path(audit).parent / "old-ina.pem"), "GET", "/health/ina/resident-registry")
     assert _audited(audit, "revoked")
+
+
+def test_the_drills_fast_probe_speaks_mutual_tls_with_the_towns_certificate(service) -> None:
+    import asyncio
+
+    from bcp_drills.fastprobe import client_context, http_probe
+
+    port, pki, *_ = service
+    ina = client_context(pki.ca_cert_path, pki.town_path("ina"))
+    assert asyncio.run(http_probe("127.0.0.1", port, "/health/ina/resident-registry", 2.0, tls=ina)) == (True, "")
+    assert asyncio.run(http_probe("127.0.0.1", port, "/health/ogose/resident-registry", 2.0, tls=ina)) == (
+        False,
+        "http 403",
+    )
+    ok, _ = asyncio.run(http_probe("127.0.0.1", port, "/health/ina/resident-registry", 2.0))  # plain HTTP
+    assert not ok
