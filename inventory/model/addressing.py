@@ -25,14 +25,15 @@ class AddressingFile(InventoryModel):
 
     @model_validator(mode="after")
     def _fits_in_block(self) -> AddressingFile:
-        # The top of a town's block holds its LAN, then a slot of the LAN's size with the circuits and
-        # the loopback; the layer segments are sized per town below them (the plan says when they do not fit).
+        # The top of a town's block (at most its upper half) holds its LAN, then a slot of the LAN's
+        # size with the circuits and the loopback; the layer segments are sized per town below them
+        # (the plan says when they do not fit).
         lan = 2 ** (32 - self.town_lan_prefix)
         have = 2 ** (32 - self.town_block_prefix)
         if 2 * lan > have // 2 or 2 * 2 ** (32 - self.circuit_prefix) + 1 > lan:
             raise ValueError(
                 f"a town block /{self.town_block_prefix} ({have} addresses) cannot hold a LAN "
                 f"/{self.town_lan_prefix} and a slot as large for two circuits /{self.circuit_prefix} and a "
-                "loopback in its upper quarter: the layer segments need the rest"
+                "loopback in its upper half: the layer segments need the rest"
             )
         return self
