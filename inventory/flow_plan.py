@@ -22,11 +22,6 @@ from .model.layers import TownSegmentId
 from .model.segmentation import Endpoint, SegmentationFile, Service
 from .model.sites import DataCenter
 
-# Which servers stand on a DC network, by the network's purpose (the plan gives each server one
-# address on its site's LAN): the application network holds the app servers, the database network
-# the database servers.
-SERVERS_ON = {"app": "app", "db": "db"}
-
 
 @dataclass(frozen=True)
 class ConcreteFlow:
@@ -95,10 +90,12 @@ def _networks(
     if end.kind in ("dc", "peer-dc") and site is not None:
         at = site if end.kind == "dc" else next((d.id for d in datacenters if d.id != site), None)
         dc = next((d for d in datacenters if d.id == at), None)
-        role = SERVERS_ON.get(end.name)
-        if dc is None or role is None:
+        # The servers on a DC network are those of its purpose's tier (the app network holds the
+        # app servers; the plan gives each server one address on its site's LAN).
+        purpose = next((n.purpose for n in dc.networks if n.id == end.name), None) if dc else None
+        if dc is None or purpose not in {t.role for t in dc.server_tiers}:
             return []  # a network without servers of ours (replication, backup): nothing to reach
-        return [IPv4Network(plan.dc_hosts[name].ip) for name in dc.server_names(role)]
+        return [IPv4Network(plan.dc_hosts[name].ip) for name in dc.server_names(purpose)]
     if end.kind == "service":
         return [IPv4Network(plan.service_address)]
     if end.kind == "ops":

@@ -33,13 +33,9 @@ class CertificateCollector(Collector):
         usable = GaugeMetricFamily(
             "municloud_certificate_usable", "1 when the certificate is usable, 0 when not", labels=["subject"]
         )
-        a = self.authority
-        if a.ca_cert_path.exists():
-            subjects = [(t, a.town_path(t)) for t in self.towns]
-            subjects += [("service", a.service_path), ("operations", a.operations_path), ("ca", a.ca_cert_path)]
-            for subject, path in subjects:
-                state = a.ca_state() if subject == "ca" else a.state(subject, path)
+        if self.authority.ca_cert_path.exists():
+            for state in self.authority.states(self.towns):
                 if state.not_after is not None:
-                    expiry.add_metric([subject], state.not_after.timestamp())
-                usable.add_metric([subject], 0 if state.problem else 1)
+                    expiry.add_metric([state.subject], state.not_after.timestamp())
+                usable.add_metric([state.subject], 0 if state.problem else 1)
         yield from (expiry, usable)

@@ -162,12 +162,7 @@ class Authority:
             return False
         now = now or _now()
         key = ec.generate_private_key(ec.SECP256R1())
-        name = x509.Name(
-            [
-                x509.NameAttribute(NameOID.ORGANIZATION_NAME, ORGANIZATION),
-                x509.NameAttribute(NameOID.COMMON_NAME, f"municloud {self.environment} CA"),
-            ]
-        )
+        name = _subject(f"municloud {self.environment} CA")
         cert = (
             x509.CertificateBuilder()
             .subject_name(name)
@@ -211,38 +206,23 @@ class Authority:
     def issue_town(self, town: str, town_name: str, days: int = DEFAULT_DAYS, now: dt.datetime | None = None) -> Path:
         """A new key and client certificate for `town` (CN and a URI SAN name it; O is the town's
         name as the inventory writes it), replacing the town's file in one rename."""
-        subject = x509.Name(
-            [
-                x509.NameAttribute(NameOID.ORGANIZATION_NAME, town_name),
-                x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, ORGANIZATION),
-                x509.NameAttribute(NameOID.COMMON_NAME, town),
-            ]
-        )
+        subject = _subject(town, organization=town_name, unit=ORGANIZATION)
         san = x509.SubjectAlternativeName([x509.UniformResourceIdentifier(TOWN_URI.format(town=town))])
         return self._issue(self.town_path(town), subject, san, ExtendedKeyUsageOID.CLIENT_AUTH, days, now)
 
     def issue_operations(self, days: int = DEFAULT_DAYS, now: dt.datetime | None = None) -> Path:
         """The operations center's client certificate: the drills count heartbeat ids with it; the
         service gives it no tenant's data."""
-        subject = x509.Name(
-            [
-                x509.NameAttribute(NameOID.ORGANIZATION_NAME, ORGANIZATION),
-                x509.NameAttribute(NameOID.COMMON_NAME, "operations"),
-            ]
-        )
         san = x509.SubjectAlternativeName([x509.UniformResourceIdentifier(OPERATIONS_URI)])
-        return self._issue(self.operations_path, subject, san, ExtendedKeyUsageOID.CLIENT_AUTH, days, now)
+        return self._issue(
+            self.operations_path, _subject("operations"), san, ExtendedKeyUsageOID.CLIENT_AUTH, days, now
+        )
 
     def issue_service(
         self, addresses: Iterable[IPv4Address], names: Sequence[str] = (), days: int = DEFAULT_DAYS, now=None
     ) -> Path:
         """The business-systems service's server certificate, for every address it answers on."""
-        subject = x509.Name(
-            [
-                x509.NameAttribute(NameOID.ORGANIZATION_NAME, ORGANIZATION),
-                x509.NameAttribute(NameOID.COMMON_NAME, f"municloud {self.environment} business systems"),
-            ]
-        )
+        subject = _subject(f"municloud {self.environment} business systems")
         entries: list[x509.GeneralName] = [x509.IPAddress(a) for a in addresses]
         entries += [x509.DNSName(n) for n in names]
         if not entries:
@@ -291,10 +271,7 @@ class Authority:
         """The town's key-and-certificate file, checked: present, PEM, signed by this CA, in its
         validity period, naming this town, its key matching. Raises PkiError otherwise."""
         path = self.town_path(town)
-        cert = self._checked(path, now)
-        named = town_of(cert)
-        if named != town:
-            raise PkiError(path, f"the certificate names town '{named}', not '{town}'")
+        self._checked(path, now, town)
         return path
 
     def service_identity(self, now: dt.datetime | None = None) -> Path:
@@ -305,37 +282,39 @@ class Authority:
         self._checked(self.operations_path, now)
         return self.operations_path
 
+    def states(self, towns: Sequence[str], now: dt.datetime | None = None) -> list[CertificateState]:
+        """Every certificate of the environment for `towns`: the CA's, the towns', the service's and
+        the operations center's (what `pki status` shows and the exporter serves)."""
+        return [
+            self.state("ca", self.ca_cert_path, now),
+            *(self.state(t, self.town_path(t), now) for t in towns),
+            self.state("service", self.service_path, now),
+            self.state("operations", self.operations_path, now),
+        ]
+
     def state(self, subject: str, path: Path, now: dt.datetime | None = None) -> CertificateState:
+        """One certificate's state; `subject` is "ca", "service", "operations" or a town's id (whose
+        certificate must name it). The CA's is read as a certificate only: a watcher never reads its key."""
         now = now or _now()
         try:
             cert = _load_certificates(path)[0]
         except PkiError as error:
             return CertificateState(subject, path, None, None, None, None, error.reason)
+        problem = None
+        if subject == "ca":
+            if now >= cert.not_valid_after_utc:
+                problem = f"expired on {cert.not_valid_after_utc:%Y-%m-%d %H:%M} UTC"
+        else:
+            try:
+                self._checked(path, now, None if subject in ("service", "operations") else subject)
+            except PkiError as error:
+                problem = error.reason
         left = (cert.not_valid_after_utc - now).total_seconds() / 86400
         fingerprint = cert.fingerprint(hashes.SHA256()).hex()
-        problem = None
-        try:
-            checked = self._checked(path, now)
-            if subject not in ("service", "operations") and town_of(checked) != subject:
-                problem = f"the certificate names town '{town_of(checked)}', not '{subject}'"
-        except PkiError as error:
-            problem = error.reason
         return CertificateState(subject, path, cert.serial_number, cert.not_valid_after_utc, left, fingerprint, problem)
 
-    def ca_state(self, now: dt.datetime | None = None) -> CertificateState:
-        """The CA's own certificate: its expiry ends every certificate it signed."""
-        now = now or _now()
-        path = self.ca_cert_path
-        try:
-            cert = _load_certificates(path)[0]  # the public half only: a watcher never reads the CA's key
-        except PkiError as error:
-            return CertificateState("ca", path, None, None, None, None, error.reason)
-        left = (cert.not_valid_after_utc - now).total_seconds() / 86400
-        problem = f"expired on {cert.not_valid_after_utc:%Y-%m-%d %H:%M} UTC" if left <= 0 else None
-        fingerprint = cert.fingerprint(hashes.SHA256()).hex()
-        return CertificateState("ca", path, cert.serial_number, cert.not_valid_after_utc, left, fingerprint, problem)
-
-    def _checked(self, path: Path, now: dt.datetime | None) -> x509.Certificate:
+    def _checked(self, path: Path, now: dt.datetime | None, town: str | None = None) -> x509.Certificate:
+        """The certificate at `path`, checked (and naming `town` when given); PkiError otherwise."""
         now = now or _now()
         ca_cert = _load_certificates(self.ca_cert_path)[0]  # checking needs the CA's certificate, not its key
         certs = _load_certificates(path)
@@ -354,6 +333,8 @@ class Authority:
             raise PkiError(path, f"not valid before {cert.not_valid_before_utc:%Y-%m-%d %H:%M} UTC")
         if now >= cert.not_valid_after_utc:
             raise PkiError(path, f"expired on {cert.not_valid_after_utc:%Y-%m-%d %H:%M} UTC: `municloud pki rotate`")
+        if town is not None and town_of(cert) != town:
+            raise PkiError(path, f"the certificate names town '{town_of(cert)}', not '{town}'")
         return cert
 
 
@@ -368,6 +349,13 @@ def town_of(cert: x509.Certificate) -> str | None:
         if uri.startswith(prefix):
             return uri[len(prefix) :]
     return None
+
+
+def _subject(common_name: str, organization: str = ORGANIZATION, unit: str | None = None) -> x509.Name:
+    attributes = [x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization)]
+    if unit:
+        attributes.append(x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, unit))
+    return x509.Name([*attributes, x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
 
 
 def _now() -> dt.datetime:

@@ -27,7 +27,6 @@ from .identity import duplicates
 from .registry import INVENTORY_RULES, Finding
 
 MODEL_NAMES = {"alpha": "α", "alpha-prime": "α'", "beta": "β", "beta-prime": "β'"}
-LAYER_NAMES = {"mynumber": "マイナンバー利用事務系", "lgwan": "LGWAN接続系", "internet": "インターネット接続系"}
 RESIDENT_DATA = "mynumber"
 
 
@@ -129,6 +128,7 @@ def _pair_refusals(
     src: Endpoint, dst: Endpoint, service: Service, policy: SegmentationFile, resident: set[str]
 ) -> Iterator[str]:
     pair = f"{src} -> {dst} on {service.id} ({service.protocol}/{service.port})"
+    name = {s.id: s.name for s in policy.town_segments}  # the layers as the policy file writes them
     if "other-town" in (src.kind, dst.kind):
         yield f"towns apart: {pair} would let one town reach another town's segment"
     a, b = _layer(src, policy, resident), _layer(dst, policy, resident)
@@ -136,12 +136,12 @@ def _pair_refusals(
         if RESIDENT_DATA in (a, b):
             other = b if a == RESIDENT_DATA else a
             yield (
-                f"layers apart: {pair} would connect the {LAYER_NAMES[RESIDENT_DATA]} with the "
-                f"{LAYER_NAMES[other]}; the resident-data layer communicates with no other network"
+                f"layers apart: {pair} would connect the {name[RESIDENT_DATA]} with the "
+                f"{name[other]}; the resident-data layer communicates with no other network"
             )
         else:
             yield (
-                f"layers apart: {pair} would connect the {LAYER_NAMES[a]} and the {LAYER_NAMES[b]} directly; "
+                f"layers apart: {pair} would connect the {name[a]} and the {name[b]} directly; "
                 "files cross between them only sanitised (無害化), never as a network flow"
             )
     if service.kind == "management":
@@ -161,7 +161,7 @@ def _pair_refusals(
         elif service.kind != "business":
             yield (f"core business systems on the service's port only: {pair} is not the business systems' service")
         elif not (src.kind == "town" and _layer(src, policy, resident) == RESIDENT_DATA):
-            yield (f"core business systems from the {LAYER_NAMES[RESIDENT_DATA]} only: {pair} comes from {src}")
+            yield (f"core business systems from the {name[RESIDENT_DATA]} only: {pair} comes from {src}")
     if service.kind == "database" or (dst.kind in ("dc", "peer-dc") and dst.name == "db"):
         # The app servers of both sites (DC2's writes to the primary in DC1), the other site's database.
         allowed = (src.kind == "dc" and src.name == "app" and dst.kind in ("dc", "peer-dc")) or (

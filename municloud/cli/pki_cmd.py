@@ -61,7 +61,7 @@ def issue(env: EnvOption = "lab", towns: TownsOption = None, days: DaysOption = 
         authority.issue_operations(days)
         issued.append("operations")
     out.print(f"issued {len(issued)}: {', '.join(issued) or 'nothing (all usable)'}")
-    _print_states(inv, authority, selected)
+    _print_table(inv, authority.states(selected))
 
 
 @app.command()
@@ -106,7 +106,7 @@ def rotate(
         authority.revoke(old)
         out.print(f"revoked {len(old)} replaced certificate(s): reload the service to refuse them")
     out.print(f"rotated {len(selected)} town certificate(s){' and the service' if service else ''}")
-    _print_states(inv, authority, selected)
+    _print_table(inv, authority.states(selected))
 
 
 @app.command()
@@ -120,7 +120,7 @@ def status(env: EnvOption = "lab", towns: TownsOption = None, as_json: JsonOptio
     inv = inventory_or_exit()
     selected = _towns(inv, towns)
     authority = Authority(env)
-    states = _states(authority, selected)
+    states = authority.states(selected)
     if as_json:
         print_json(
             {"environment": env, "ca": str(authority.ca_cert_path), "certificates": [s.as_dict() for s in states]}
@@ -143,20 +143,6 @@ def _issue_service(inv: Inventory, env: str, authority: Authority, days: int) ->
     plan = environment_plan(inv, env)
     apps = [plan.dc_hosts[name].ip for dc in inv.datacenters for name in dc.server_names("app")]
     authority.issue_service([plan.service_address, *apps], days=days)
-
-
-def _states(authority: Authority, towns: list[str]) -> list[CertificateState]:
-    states = [authority.state(t, authority.town_path(t)) for t in towns]
-    return [
-        authority.ca_state(),
-        *states,
-        authority.state("service", authority.service_path),
-        authority.state("operations", authority.operations_path),
-    ]
-
-
-def _print_states(inv: Inventory, authority: Authority, towns: list[str]) -> None:
-    _print_table(inv, _states(authority, towns))
 
 
 def _print_table(inv: Inventory, states: list[CertificateState]) -> None:

@@ -161,10 +161,14 @@ def _town_segments(facts: PolicyFacts, args: StackValidationArgs, report: Report
             for layer in _values(keys, LAYER) or {"(no layer)"}:
                 found[town].append((layer, _int(r.props.get("vlanId"))))
     for town, groups in sorted(found.items()):
-        want, have = list(facts.town_segments[town]), sorted(groups, key=str)
-        if sorted(want, key=str) != have:
-            show = lambda pairs: ", ".join(f"{layer} VLAN {vlan}" for layer, vlan in sorted(pairs, key=str))  # noqa: E731
-            report(f"town {town}'s port groups are {show(have)}; the inventory's segments are {show(want)}", None)
+        want, have = _segments_text(facts.town_segments[town]), _segments_text(groups)
+        if want != have:
+            report(f"town {town}'s port groups are {have}; the inventory's segments are {want}", None)
+
+
+def _segments_text(pairs: Iterable[tuple[str, Any]]) -> str:
+    """(layer, VLAN) pairs in one order (as text: a VLAN may be missing), as the message shows them."""
+    return ", ".join(f"{layer} VLAN {vlan}" for layer, vlan in sorted(pairs, key=str))
 
 
 def _unique_vlans(args: StackValidationArgs, report: ReportViolation) -> None:

@@ -157,4 +157,4 @@ def test_checking_a_certificate_never_reads_the_cas_private_key(authority: Autho
     os.chmod(authority.ca_key_path, 0)
     authority.ca_key_path.rename(authority.ca_key_path.with_suffix(".away"))
     assert authority.town_identity("ina", now=NOW) == authority.town_path("ina")
-    assert authority.ca_state(now=NOW).problem is None
+    assert authority.state("ca", authority.ca_cert_path, now=NOW).problem is None
