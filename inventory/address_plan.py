@@ -114,6 +114,11 @@ class AddressPlan:
     towns: dict[str, TownAddresses]
     mgmt: dict[str, IPv4Interface] = field(default_factory=dict)  # node name -> management address
 
+    @property
+    def external_gateway(self) -> IPv4Interface:
+        """The primary data center's edge in the external services' block (its last host)."""
+        return IPv4Interface((self.external_block.broadcast_address - 1, self.external_block.prefixlen))
+
     def leaves(self) -> Iterator[tuple[str, IPv4Network]]:
         """Every allocation that must not overlap another, with a label naming it."""
         yield "management network", self.management
@@ -230,7 +235,8 @@ def plan_addresses(
 
     # The networks outside the town halls and the DCs' servers that a layer reaches (segmentation.yaml
     # externals: the LGWAN gateway, the security cloud's proxy): in the lab, stand-ins of our own.
-    external_block = core.take(_prefix_for(max(len(segmentation.externals), 1) + 2), "the external services")
+    # (the network and broadcast addresses, one host per target, and the data center's gateway last)
+    external_block = core.take(_prefix_for(max(len(segmentation.externals), 1) + 3), "the external services")
     external_hosts = external_block.hosts()
     externals = {e.id: next(external_hosts) for e in segmentation.externals}
 
@@ -359,8 +365,10 @@ def plan_addresses(
 
 def operations_servers(plan: AddressPlan, datacenters: Sequence[DataCenter]) -> list[IPv4Address]:
     """The data centers' NTP and syslog servers, as routers and servers are told: the first app
-    server of each DC (DC1 first), so either site alone keeps the towns' clocks and logs."""
-    return [plan.dc_hosts[dc.server_names("app")[0]].ip for dc in datacenters if dc.server_names("app")]
+    server of each DC (DC1 first), so either site alone keeps the towns' clocks and logs; at their
+    management addresses, since time and logs are management traffic (segmentation.yaml: nothing
+    but the service crosses from a town hall's segments to the data centers)."""
+    return [plan.mgmt[name].ip for dc in datacenters for name in dc.server_names("app")[:1] if name in plan.mgmt]
 
 
 def _next_host(hosts: Iterator[IPv4Address], lan: IPv4Network, name: str) -> IPv4Address:

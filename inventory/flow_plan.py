@@ -28,15 +28,22 @@ class ConcreteFlow:
     flow: str  # the policy's flow id
     source: IPv4Network
     destination: IPv4Network
-    protocol: str  # tcp | udp
-    port: int
+    protocol: str  # tcp | udp | icmp (the echo request)
+    port: int | None  # None for icmp
     town: str | None  # the town the flow is of (its town:<segment> ends), if any
     site: str | None  # the data center it is of (its dc: ends), if any
 
-    def allows(self, source: IPv4Address, destination: IPv4Address, protocol: str, port: int) -> bool:
+    def allows(self, source: IPv4Address, destination: IPv4Address, protocol: str, port: int | None) -> bool:
         return (
-            source in self.source and destination in self.destination and (protocol, port) == (self.protocol, self.port)
+            source in self.source
+            and destination in self.destination
+            and protocol == self.protocol
+            and (protocol == "icmp" or port == self.port)
         )
+
+    @property
+    def label(self) -> str:
+        return "icmp echo" if self.protocol == "icmp" else f"{self.protocol}/{self.port}"
 
 
 def concrete_flows(
@@ -58,7 +65,7 @@ def concrete_flows(
 
 
 def allowed_by(
-    flows: Sequence[ConcreteFlow], source: IPv4Address, destination: IPv4Address, protocol: str, port: int
+    flows: Sequence[ConcreteFlow], source: IPv4Address, destination: IPv4Address, protocol: str, port: int | None
 ) -> ConcreteFlow | None:
     """The flow that lets this packet through, or None: the policy denies it."""
     return next((f for f in flows if f.allows(source, destination, protocol, port)), None)

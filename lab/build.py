@@ -20,6 +20,7 @@ from lab.containers import LXC_PATH
 from lab.home import LabHome
 from lab.names import ROUTE_PROTO
 from lab.routers import Routers, ensure_netops_user
+from lab.standins import Standins
 from lab.state import LabState, exclusive
 from lab.topology import LAB_RANGE, Topology
 from lab.util import LabError, Progress, Ticker, parallel, require_root, run
@@ -54,7 +55,7 @@ def _up(home: LabHome, topo: Topology, progress: Progress | None, with_container
     state.set("phase", "building")
     (state.dir / "log").mkdir(parents=True, exist_ok=True)
     containers = topo.containers if with_containers else ()
-    total = 2 + 2 * len(topo.routers) + len(topo.links) + len(topo.lans) + len(topo.clients)
+    total = 2 + 2 * len(topo.routers) + len(topo.links) + len(topo.lans) + len(topo.clients) + len(topo.standins)
     total += 2 + 3 * len(containers) if containers else 1
     tick = Ticker(progress, total)
     steps: list[tuple[str, float]] = []
@@ -116,7 +117,12 @@ def _up(home: LabHome, topo: Topology, progress: Progress | None, with_container
     for c in topo.clients:
         _ensure_client(state, topo, c.name)
         tick(f"client {c.name}")
-    step("namespaces, links, LANs, clients")
+    standins = Standins(state, topo)
+    for standin in topo.standins:
+        if standins.ensure(standin):
+            created.append(f"stand-in {standin.name}")
+        tick(f"stand-in {standin.name}")
+    step("namespaces, links, LANs, clients, stand-ins")
 
     to_start = [r for r in topo.routers if r.name not in faulted_routers and not routers.running(r.name)]
     created += [f"router {r.name}" for r in to_start]

@@ -5,7 +5,10 @@ towns). Both have the two carrier edge routers and both data centers. Interface 
 they face, so an engineer reading `show interface` in the lab knows where each goes:
   PE:       pe-peer (the other PE), dc (its data center), t001 ... (the circuit to town n)
   DC edge:  wan (its PE), dci (the DC1-DC2 interconnect), lan (the DC LAN: app and db servers)
-  CE:       wan-primary, wan-backup, lan (town hall LAN), clients (client segment)
+  DC1 edge: externals (the LGWAN gateway's and the security cloud's stand-ins, a namespace each)
+  CE:       wan-primary, wan-backup, lan (town hall LAN: the servers), and one LAN with a client
+            namespace per layer of 三層分離: clients (マイナンバー利用事務系, `<town>-pcs`), lgwan
+            (LGWAN接続系, `<town>-lgw-pc`), internet (インターネット接続系, `<town>-inet-pc`)
 The names come from `network/interfaces.py`, the one map the renderer uses too.
 """
 
@@ -17,11 +20,15 @@ from ipaddress import IPv4Interface
 from inventory.address_plan import AddressPlan
 from inventory.loader import Inventory
 from inventory.model.towns import Town
-from network.interfaces import interface_name
+from network.interfaces import SEGMENT_INTERFACE_ROLE, interface_name
 
-from .topology import ClientNsSpec, ContainerSpec, Endpoint, LanSpec, LinkSpec, RouterSpec, Topology
+from .topology import ClientNsSpec, ContainerSpec, Endpoint, LanSpec, LinkSpec, RouterSpec, StandinSpec, Topology
 
 PROFILES = ("small", "full")
+# Per layer, the names of a town's LAN for that segment and of the client namespace on it
+# (`<town>-cli` and `<town>-pcs` for the マイナンバー利用事務系, the drills' view of the service).
+SEGMENT_LAB_NAMES = {"mynumber": ("cli", "pcs"), "lgwan": ("lgw", "lgw-pc"), "internet": ("inet", "inet-pc")}
+EXTERNALS_LAN = "externals"
 SMALL_PROFILE_TOWNS = 3
 
 
@@ -40,6 +47,7 @@ def derive_topology(inventory: Inventory, plan: AddressPlan, towns: Sequence[Tow
     lans: list[LanSpec] = []
     containers: list[ContainerSpec] = []
     clients: list[ClientNsSpec] = []
+    standins: list[StandinSpec] = []
 
     def loopback(router: str) -> tuple[IPv4Interface, ...]:
         return (IPv4Interface((plan.loopbacks[router], 32)),)
@@ -59,6 +67,34 @@ def derive_topology(inventory: Inventory, plan: AddressPlan, towns: Sequence[Tow
             containers.append(
                 ContainerSpec(name, name, plan.mgmt[name], lan, plan.dc_hosts[name], site=dc.id, role=role)
             )
+
+    # The external services (the LGWAN gateway, the security cloud's proxy) behind the primary DC's
+    # edge: one namespace each, where the lab runs a stand-in (lab/standins.py).
+    primary = inventory.primary_dc
+    lans.append(
+        LanSpec(EXTERNALS_LAN, primary.edge_router.name, interface_name("frr", "externals"), plan.external_gateway)
+    )
+    policy = inventory.segmentation
+    services = policy.service_by_id()
+    for target, address in plan.externals.items():
+        ports = sorted(
+            {
+                services[flow.service].port
+                for flow in policy.flows
+                if any(d.kind == "external" and d.name == target for d in flow.destinations)
+                and services[flow.service].port is not None
+            }
+        )
+        standins += [StandinSpec(f"{target}-{port}", target, port) for port in ports]  # type: ignore[arg-type]
+        clients.append(
+            ClientNsSpec(
+                target,
+                EXTERNALS_LAN,
+                IPv4Interface((address, plan.external_block.prefixlen)),
+                site="externals",
+                segment=target,
+            )
+        )
 
     for link in plan.core_links:
         if link.a_node in dc_by_edge and link.b_node in dc_by_edge:
@@ -94,9 +130,24 @@ def derive_topology(inventory: Inventory, plan: AddressPlan, towns: Sequence[Tow
                     kind=f"circuit-{role}",
                 )
             )
-        lan, client_lan = f"{town.id}-lan", f"{town.id}-cli"
+        lan = f"{town.id}-lan"
         lans.append(LanSpec(lan, ce, interface_name("frr", "lan"), t.lan_gateway))
-        lans.append(LanSpec(client_lan, ce, interface_name("frr", "clients"), t.client_gateway))
+        for layer, segment in t.segments.items():
+            lan_name, client = SEGMENT_LAB_NAMES[layer]
+            lans.append(
+                LanSpec(
+                    f"{town.id}-{lan_name}", ce, interface_name("frr", SEGMENT_INTERFACE_ROLE[layer]), segment.gateway
+                )
+            )
+            clients.append(
+                ClientNsSpec(
+                    f"{town.id}-{client}",
+                    f"{town.id}-{lan_name}",
+                    IPv4Interface((segment.gateway.ip + 1, segment.network.prefixlen)),
+                    site=town.id,
+                    segment=layer,
+                )
+            )
         for server in town.servers:
             containers.append(
                 ContainerSpec(
@@ -109,14 +160,6 @@ def derive_topology(inventory: Inventory, plan: AddressPlan, towns: Sequence[Tow
                     role=server.role,
                 )
             )
-        clients.append(
-            ClientNsSpec(
-                f"{town.id}-pcs",
-                client_lan,
-                IPv4Interface((t.client_gateway.ip + 1, t.clients.prefixlen)),
-                site=town.id,
-            )
-        )
 
     topology = Topology(
         name=f"municloud lab ({len(towns)} towns)",
@@ -127,6 +170,7 @@ def derive_topology(inventory: Inventory, plan: AddressPlan, towns: Sequence[Tow
         lans=tuple(lans),
         containers=tuple(containers),
         clients=tuple(clients),
+        standins=tuple(standins),
     )
     topology.validate()
     return topology

@@ -10,6 +10,7 @@ from lab import names
 from lab import netns as nx
 from lab.containers import lxc_state, ssh_banner
 from lab.home import LabHome
+from lab.standins import Standins
 from lab.util import require_root
 
 
@@ -111,6 +112,20 @@ def lab_status(home: LabHome) -> LabStatus:
         exists = nx.ns_exists(ns)
         nodes.append(
             NodeStatus(lan.name, "lan", exists, None, [str(lan.network)], "" if exists else "namespace missing")
+        )
+    standins = Standins(state, topo)
+    for standin in topo.standins:
+        client = topo.client(standin.client)
+        up = standins.ref(standin) is not None
+        nodes.append(
+            NodeStatus(
+                standin.name,
+                "stand-in",
+                up,
+                None,
+                [f"{client.address.ip}:{standin.port}"],
+                "" if up else "not running",
+            )
         )
     if topo.containers:
         proxy = home.apt_proxy(state, topo)

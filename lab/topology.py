@@ -124,9 +124,20 @@ class ClientNsSpec:
     lan: str
     address: IPv4Interface
     site: str = ""
+    segment: str = ""  # free label: the layer it stands in (mynumber, lgwan, internet) or the target
 
     def __post_init__(self) -> None:
         _set(self, "address", _iface(self.address))
+
+
+@dataclass(frozen=True)
+class StandinSpec:
+    """A service outside the lab, stood in for by a process of ours (lab/standin_server.py) that
+    listens on `port` in client namespace `client` (on its address there)."""
+
+    name: str
+    client: str
+    port: int
 
 
 @dataclass(frozen=True)
@@ -138,6 +149,7 @@ class Topology:
     lans: tuple[LanSpec, ...] = ()
     containers: tuple[ContainerSpec, ...] = ()
     clients: tuple[ClientNsSpec, ...] = ()
+    standins: tuple[StandinSpec, ...] = ()
     prefix: str = DEFAULT_PREFIX
     mgmt_bridge: str = ""  # default: f"{prefix}-mgmt"
     apt_proxy_port: int = 3142
@@ -151,6 +163,7 @@ class Topology:
         _set(self, "lans", tuple(_coerce(LanSpec, x) for x in self.lans))
         _set(self, "containers", tuple(_coerce(ContainerSpec, x) for x in self.containers))
         _set(self, "clients", tuple(_coerce(ClientNsSpec, x) for x in self.clients))
+        _set(self, "standins", tuple(_coerce(StandinSpec, x) for x in self.standins))
         if not self.mgmt_bridge:
             _set(self, "mgmt_bridge", f"{self.prefix}-mgmt")
 
@@ -265,6 +278,12 @@ class Topology:
                 problems.append(
                     f"{kind} {host.name}: {host.address} is not a host address of LAN {lan.name} {lan.network}"
                 )
+        clients = {c.name for c in self.clients}
+        for standin in self.standins:
+            if standin.client not in clients:
+                problems.append(f"stand-in {standin.name}: unknown client namespace {standin.client!r}")
+            if not 0 < standin.port < 65536:
+                problems.append(f"stand-in {standin.name}: bad port {standin.port}")
         if problems:
             raise TopologyError("invalid lab topology:\n  - " + "\n  - ".join(problems))
 
@@ -346,6 +365,7 @@ __all__ = [
     "LanSpec",
     "LinkSpec",
     "RouterSpec",
+    "StandinSpec",
     "Topology",
     "TopologyError",
     "sample_topology",

@@ -4,15 +4,17 @@ The design (the shared WAN is hub and spoke, and carries the resident-data layer
 - eBGP CE-PE on both circuits, with BFD; the CE sets local preference (primary 200, backup 100) on
   what it learns and prepends its AS on what it announces out the backup, so the primary circuit
   wins in both directions.
-- A town accepts only the DC prefixes (the service prefix and the DC LANs) and announces only its own
-  LAN and client segment; the PEs filter the same way on their side, and send a town only the DC
-  prefixes: towns reach the data centers, never each other.
+- A town accepts only the service prefix and the external services' block (the LGWAN gateway and
+  the security cloud, behind the primary DC's edge) and announces only its own LAN and its three
+  segments (三層分離); the PEs filter the same way on their side and send a town only those two
+  prefixes: towns reach the service, never each other nor the DC LANs.
 - PE1-PE2 iBGP over pe-peer (next-hop-self). The DC edges speak eBGP to their PE; both announce the
   service prefix (routed to their app server), DC2 with a prepend so DC1 is preferred. DC1-DC2
   reach each other's LAN over the interconnect (static routes) for database replication; each DC edge
   also has a floating static route to the towns' region via the other, for when its carrier edge
   returns from an outage.
-- No default route anywhere. Management on its own interface; NTP and syslog towards the DCs.
+- No default route anywhere. Management on its own interface, and NTP and syslog over it (to the
+  DC app servers' management addresses): no router or server needs the data plane for them.
 
 Platforms differ in what they can express (`inventory/platforms.py`): a session to or from a router
 whose BGP has no BFD (Yamaha RTX, NEC IX) runs the WAN's short timers instead of BFD, on both ends
@@ -34,7 +36,7 @@ from inventory.environment import BoundHost, EnvironmentBinding
 from inventory.loader import Inventory
 from inventory.platforms import platform_facts
 
-from .interfaces import INTERFACE_MAPS
+from .interfaces import INTERFACE_MAPS, SEGMENT_INTERFACE_ROLE
 from .interfaces import interface_name as _interface_name
 
 BFD_PROFILE = "WAN"
@@ -188,8 +190,14 @@ def build_intents(inventory: Inventory, binding: EnvironmentBinding) -> dict[str
     dc_edges = [dc.edge_router.name for dc in dcs]
     pes = [e.name for e in wan.carrier.edges]
     core = frozenset(pes + dc_edges)
-    dc_prefixes = [plan.service_prefix, *(plan.dc_lans[dc.id] for dc in dcs)]
-    town_prefixes = {t.id: [plan.towns[t.id].lan, plan.towns[t.id].clients] for t in towns}
+    primary_dc = inventory.primary_dc
+    dc_prefixes = [plan.service_prefix, *(plan.dc_lans[dc.id] for dc in dcs), plan.external_block]
+    # A town is sent only what its segments may reach: the service address and the external services
+    # (the LGWAN gateway, the security cloud), never the DC LANs (segmentation.yaml's flows).
+    town_receives = [plan.service_prefix, plan.external_block]
+    town_prefixes = {
+        t.id: [plan.towns[t.id].lan, *(s.network for s in plan.towns[t.id].segments.values())] for t in towns
+    }
     all_town_prefixes = [p for t in towns for p in town_prefixes[t.id]]
     services = operations_servers(plan, dcs)
     pref = wan.path_preference
@@ -241,7 +249,7 @@ def build_intents(inventory: Inventory, binding: EnvironmentBinding) -> dict[str
         host = routers[edge.name]
         d = base(host, carrier_asn, plan.loopbacks[edge.name])
         platform = d.platform
-        d.prefix_lists["DC-PREFIXES"] = _prefix_list(dc_prefixes)
+        d.prefix_lists["DC-PREFIXES"] = _prefix_list(town_receives)
         d.route_maps["TOWN-OUT"] = [RouteMapEntry(10, "permit", "DC-PREFIXES")]
         if pe_link is not None:
             mine, other = (pe_link.a, pe_link.b) if pe_link.a_node == edge.name else (pe_link.b, pe_link.a)
@@ -263,7 +271,7 @@ def build_intents(inventory: Inventory, binding: EnvironmentBinding) -> dict[str
             if dc.carrier_edge != edge.id:
                 continue
             link = links[f"{dc.id}-{dc.carrier_edge}"]
-            own = [plan.service_prefix, plan.dc_lans[dc.id]]
+            own = [plan.service_prefix, plan.dc_lans[dc.id], *([plan.external_block] if dc is primary_dc else [])]
             d.prefix_lists[f"{dc.id.upper()}-IN"] = _prefix_list(own)
             d.prefix_lists["TOWN-PREFIXES"] = _prefix_list(all_town_prefixes)
             d.route_maps[f"{dc.id.upper()}-IN"] = [RouteMapEntry(10, "permit", f"{dc.id.upper()}-IN")]
@@ -356,6 +364,14 @@ def build_intents(inventory: Inventory, binding: EnvironmentBinding) -> dict[str
         d.interfaces.append(
             Interface(interface_name(platform, "lan"), f"{dc.id} LAN (app, db)", plan.dc_gateways[dc.id])
         )
+        if dc is primary_dc:
+            d.interfaces.append(
+                Interface(
+                    interface_name(platform, "externals"),
+                    "external services (LGWAN gateway, security cloud)",
+                    plan.external_gateway,
+                )
+            )
         if dci is not None:
             mine, other = (dci.a, dci.b) if dci.a_node == name else (dci.b, dci.a)
             other_name = dci.b_node if dci.a_node == name else dci.a_node
@@ -378,7 +394,7 @@ def build_intents(inventory: Inventory, binding: EnvironmentBinding) -> dict[str
             d.expected_prefixes.append(ExpectedPrefix(plan.dc_lans[other_dc.id], frozenset({name})))
         app = plan.dc_hosts[dc.server_names("app")[0]].ip
         d.static_routes.insert(0, StaticRoute(plan.service_prefix, app))
-        d.networks = [plan.service_prefix, plan.dc_lans[dc.id]]
+        d.networks = [plan.service_prefix, plan.dc_lans[dc.id], *([plan.external_block] if dc is primary_dc else [])]
         d.prefix_lists["DC-OWN"] = _prefix_list(d.networks)
         d.prefix_lists["TOWN-PREFIXES"] = _prefix_list(all_town_prefixes)
         backup = dc.role != "primary"
@@ -414,15 +430,16 @@ def build_intents(inventory: Inventory, binding: EnvironmentBinding) -> dict[str
                 interface_name(platform, "lan"), f"{town.id} town hall LAN", t.lan_gateway, vlan=site.vlans["lan"]
             )
         )
-        d.interfaces.append(
-            Interface(
-                interface_name(platform, "clients"),
-                f"{town.id} client segment",
-                t.client_gateway,
-                vlan=site.vlans["mynumber"],
+        for layer, segment in t.segments.items():
+            d.interfaces.append(
+                Interface(
+                    interface_name(platform, SEGMENT_INTERFACE_ROLE[layer]),
+                    f"{town.id} {layer} segment",
+                    segment.gateway,
+                    vlan=site.vlans[layer],
+                )
             )
-        )
-        d.prefix_lists["DC-PREFIXES"] = _prefix_list(dc_prefixes)
+        d.prefix_lists["DC-PREFIXES"] = _prefix_list(town_receives)
         d.prefix_lists["TOWN-OWN"] = _prefix_list(town_prefixes[town.id])
         d.networks = list(town_prefixes[town.id])
         for role in ("primary", "backup"):
@@ -451,9 +468,9 @@ def build_intents(inventory: Inventory, binding: EnvironmentBinding) -> dict[str
                     link.a.ip, carrier_asn, f"{pe} {role} {circuit.id}", pe, f"{up}-IN", f"{up}-OUT", detection=to_pe
                 )
             )
-        for p in dc_prefixes:
+        for p in town_receives:
             d.expected_prefixes.append(ExpectedPrefix(p, core | {name}))
-        d.allowed_bgp_prefixes = list(dc_prefixes)
+        d.allowed_bgp_prefixes = list(town_receives)
         intents[name] = d
     return intents
 
@@ -469,7 +486,6 @@ def town_path(inventory: Inventory, town_id: str) -> frozenset[str]:
 
 
 def service_targets(inventory: Inventory, plan: AddressPlan) -> dict[str, IPv4Address]:
-    """What a town must reach in the DCs: the service address and the primary DC's app server."""
-    dc = inventory.primary_dc
-    app = dc.server_names("app")[0]
-    return {"service": plan.service_address, app: plan.dc_hosts[app].ip}
+    """What a town must reach in the DCs: the service address (all a town is routed and let through
+    to; segmentation.yaml's service-echo flow lets the check's ping through)."""
+    return {"service": plan.service_address}

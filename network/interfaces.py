@@ -5,8 +5,11 @@ The lab (`lab/derive.py`) names the FRR routers' interfaces from this map, and t
 Roles:
   every router   mgmt (management), loopback
   pe             pe-peer (the other PE), dc (its data center), town-circuit (one per town, by number)
-  dc-edge        wan (its PE), dci (the DC1-DC2 interconnect), lan (the DC LAN)
-  ce             wan-primary, wan-backup, lan (town hall LAN), clients (client segment)
+  dc-edge        wan (its PE), dci (the DC1-DC2 interconnect), lan (the DC LAN), externals (the
+                 primary DC's link to the LGWAN gateway and the security cloud)
+  ce             wan-primary, wan-backup, lan (town hall LAN: its servers), and the three layers'
+                 segments of 三層分離: clients (マイナンバー利用事務系), lgwan (LGWAN接続系),
+                 internet (インターネット接続系)
 This module imports nothing of municloud: the lab may use it without pulling in the network code.
 """
 
@@ -24,7 +27,13 @@ INTERFACE_ROLES = (
     "wan-primary",
     "wan-backup",
     "clients",
+    "lgwan",
+    "internet",
+    "externals",
 )
+
+# The interface role of each layer's segment at a town hall.
+SEGMENT_INTERFACE_ROLE = {"mynumber": "clients", "lgwan": "lgwan", "internet": "internet"}
 
 # FRR in the lab: names that say what they face (an engineer reading `show interface` knows).
 _FRR = {
@@ -39,6 +48,9 @@ _FRR = {
     "wan-primary": "wan-primary",
     "wan-backup": "wan-backup",
     "clients": "clients",
+    "lgwan": "lgwan",
+    "internet": "internet",
+    "externals": "externals",
 }
 
 # IOS-XE on an ISR 4000 (the production CE of many towns): WAN on the built-in ports, LANs on the
@@ -50,6 +62,9 @@ _CISCO_IOS = {
     "wan-backup": "GigabitEthernet0/0/1",
     "lan": "GigabitEthernet0/1/0",
     "clients": "GigabitEthernet0/1/1",
+    "lgwan": "GigabitEthernet0/1/2",
+    "internet": "GigabitEthernet0/1/3",
+    "externals": "TenGigabitEthernet0/1/2",
     "pe-peer": "TenGigabitEthernet0/1/0",
     "dc": "TenGigabitEthernet0/1/1",
     "town-circuit": "GigabitEthernet1/0/{town_number}",
@@ -67,6 +82,8 @@ _YAMAHA_RTX = {
     "wan-backup": "lan3",
     "lan": "lan1/1",
     "clients": "lan1/2",
+    "lgwan": "lan1/3",
+    "internet": "lan1/4",
 }
 
 # NEC UNIVERGE IX2215/2235/3315 (town hall routers only): the circuits on GE0 and GE1, the town's
@@ -78,6 +95,8 @@ _NEC_IX = {
     "wan-backup": "GigaEthernet1.0",
     "lan": "GigaEthernet2.1",
     "clients": "GigaEthernet2.2",
+    "lgwan": "GigaEthernet2.3",
+    "internet": "GigaEthernet2.4",
 }
 
 INTERFACE_MAPS: dict[str, dict[str, str]] = {

@@ -22,7 +22,7 @@ from .towns import ClientCounts
 # (令和6年10月: LGWAN接続系 may use chosen cloud services by local breakout). Only α is built.
 GuidelineModel = Literal["alpha", "alpha-prime", "beta", "beta-prime"]
 BUILT_MODELS: tuple[GuidelineModel, ...] = ("alpha",)
-ServiceKind = Literal["business", "database", "management", "lgwan", "internet"]
+ServiceKind = Literal["business", "database", "management", "lgwan", "internet", "diagnostic"]
 Percent = Annotated[int, Field(ge=0, le=100)]
 Port = Annotated[int, Field(ge=1, le=65535)]
 DEVICE_KINDS = ("pcs", "printers", "multifunction", "scanners")  # ClientCounts' fields
@@ -51,13 +51,28 @@ class TownSegment(InventoryModel):
 
 
 class Service(InventoryModel):
-    """A protocol and port a flow allows, and what kind of service it is (the rules key on it)."""
+    """A protocol and port a flow allows, and what kind of service it is (the rules key on it).
+    `icmp` is the echo request (ping) alone, without a port: a diagnostic, never a way to a service."""
 
     id: Slug
     name: NonEmptyText
-    protocol: Literal["tcp", "udp"]
-    port: Port
+    protocol: Literal["tcp", "udp", "icmp"]
+    port: Port | None = None
     kind: ServiceKind
+
+    @model_validator(mode="after")
+    def _port_for_tcp_and_udp_only(self) -> Service:
+        if self.protocol == "icmp" and self.port is not None:
+            raise ValueError("icmp (the echo request) has no port")
+        if self.protocol != "icmp" and self.port is None:
+            raise ValueError(f"{self.protocol} needs a port")
+        if (self.kind == "diagnostic") != (self.protocol == "icmp"):
+            raise ValueError("a diagnostic service is icmp (echo request), and icmp is a diagnostic service")
+        return self
+
+    @property
+    def label(self) -> str:
+        return "icmp echo" if self.protocol == "icmp" else f"{self.protocol}/{self.port}"
 
 
 class ExternalTarget(InventoryModel):

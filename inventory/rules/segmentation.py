@@ -127,7 +127,7 @@ def _refusals(flow: Flow, service: Service, policy: SegmentationFile, resident: 
 def _pair_refusals(
     src: Endpoint, dst: Endpoint, service: Service, policy: SegmentationFile, resident: set[str]
 ) -> Iterator[str]:
-    pair = f"{src} -> {dst} on {service.id} ({service.protocol}/{service.port})"
+    pair = f"{src} -> {dst} on {service.id} ({service.label})"
     name = {s.id: s.name for s in policy.town_segments}  # the layers as the policy file writes them
     if "other-town" in (src.kind, dst.kind):
         yield f"towns apart: {pair} would let one town reach another town's segment"
@@ -155,10 +155,12 @@ def _pair_refusals(
         )
     if dst.kind == "town" and src.kind != "town" and service.kind != "management":
         yield f"a town hall is entered from outside only for management: {pair} opens a connection into {dst}"
+    if service.kind == "diagnostic" and dst.kind != "service":
+        yield f"the echo request (ping) to the service address only: {pair} goes to {dst}"
     if service.kind == "business" or dst.kind == "service":
         if dst.kind != "service":
             yield f"core business systems on the service address only: {pair} goes to {dst}"
-        elif service.kind != "business":
+        elif service.kind not in ("business", "diagnostic"):
             yield (f"core business systems on the service's port only: {pair} is not the business systems' service")
         elif not (src.kind == "town" and _layer(src, policy, resident) == RESIDENT_DATA):
             yield (f"core business systems from the {name[RESIDENT_DATA]} only: {pair} comes from {src}")

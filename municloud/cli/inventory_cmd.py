@@ -255,7 +255,7 @@ def flows(env: EnvOption = "lab", towns: TownsOption = None, as_json: JsonOption
             f.town or f.site or "",
             str(f.source),
             str(f.destination),
-            f"{f.protocol}/{f.port}",
+            f.label,
         )
     out.print(table)
     out.print(f"{len(found)} allowed flows; anything else is denied")

@@ -89,6 +89,7 @@ def test_every_town_has_its_flows_and_only_its_own(setup) -> None:
             "sla-probes",
             "lgwan-services",
             "internet-via-security-cloud",
+            "service-echo",
         }, town
         assert all(f.source.subnet_of(t.block) for f in mine), town
 
@@ -104,5 +105,6 @@ def test_the_command_lists_a_towns_flows_and_the_shared_ones(setup) -> None:
     assert result.exit_code == 0, result.output
     listed = json.loads(result.output)
     assert {f["town"] for f in listed} == {"ina", None}
-    assert sum(f["town"] == "ina" for f in listed) == 4
+    # four flows from one source each, and the echo request from the town LAN and from 個人番号利用事務系
+    assert sum(f["town"] == "ina" for f in listed) == 6
     assert CliRunner().invoke(app, ["inventory", "flows", "--town", "atlantis"]).exit_code == 2

@@ -22,7 +22,10 @@ def test_profiles_have_every_router_link_and_host(inv, profile: str, towns: int)
     kinds = [link.kind for link in topo.links]
     assert kinds.count("circuit-primary") == towns and kinds.count("circuit-backup") == towns
     assert kinds.count("interconnect") == 1 and kinds.count("core") == 3
-    assert len(topo.clients) == towns
+    # a client namespace per town segment (三層分離), and the two external stand-ins behind the DC
+    assert len(topo.clients) == 3 * towns + 2
+    assert {c.segment for c in topo.clients} == {"mynumber", "lgwan", "internet", "lgwan-gateway", "security-cloud"}
+    assert {s.client for s in topo.standins} == {"lgwan-gateway", "security-cloud"}
     assert {c.role for c in topo.containers} >= {"app", "db", "probe"}
 
 

@@ -232,7 +232,7 @@ def test_attributes_replaced_in_place() -> None:
         .replace("router-id 10.64.159.255", "router-id 10.64.135.254")
         .replace("hostname hatoyama-ce1", "hostname Router")
         .replace("encapsulation dot1q 20 tpid 8100", "encapsulation dot1q 30 tpid 8100")
-        .replace("description hatoyama client segment", "description clients")
+        .replace("description hatoyama mynumber segment", "description clients")
         .replace("set as-path prepend 65108 65108 65108", "set as-path prepend 65108")
     )
     fix, _ = _check_cycle(running, INTENDED)
@@ -246,7 +246,7 @@ def test_attributes_replaced_in_place() -> None:
         "  router-id 10.64.159.255",
         f"  neighbor {PRIMARY} timers 1 3",
         "interface GigaEthernet2.2",
-        "  description hatoyama client segment",
+        "  description hatoyama mynumber segment",
         "  encapsulation dot1q 20 tpid 8100",
     ]
 
@@ -271,7 +271,9 @@ def test_push_commands_leave_every_section_they_enter_with_exit() -> None:
     assert opened == 0, "a section left open"
     # the address family is left before the next neighbour's lines, the router last
     bgp = commands[commands.index("router bgp 65108") :]
-    assert bgp[bgp.index("address-family ipv4 unicast") + 3] == "exit"
+    family = bgp[bgp.index("address-family ipv4 unicast") + 1 :]
+    announced = family[: family.index("exit")]
+    assert announced and all(c.startswith("network ") for c in announced), announced
 
 
 # ---- secrets ----------------------------------------------------------------------------------------------

@@ -70,16 +70,16 @@ def test_the_town_router_announces_its_prefixes_accepts_the_dc_prefixes_and_noth
     ]
     exported = [line.split()[-1] for line in lines if line.startswith("bgp export filter ")]
     assert exported == [str(p) for p in intent.allowed_bgp_prefixes]
-    assert "bgp export 64600 filter 1 2 3" in lines
+    assert "bgp export 64600 filter 1 2" in lines
     imported = [line.split()[-1] for line in lines if line.startswith("bgp import filter ")]
-    assert imported == [str(n) for n in intent.networks] and "bgp import 64600 aggregate filter 1 2" in lines
+    assert imported == [str(n) for n in intent.networks] and "bgp import 64600 aggregate filter 1 2 3 4" in lines
     assert "vlan lan1/1 802.1q vid=10" in lines and "ip lan1/1 address 10.64.139.129/26" in lines
     # management: SSH on lan1 only, from the management subnet only; logging, time
     assert "ip filter 100 pass 10.64.4.0/22 10.64.4.96 tcp * 22" in lines
     assert "ip lan1 secure filter in 100 101 199" in lines and "sshd host lan1" in lines
     assert "telnetd service off" in lines and "timezone +09:00" in lines
-    assert "syslog host 10.64.0.34 10.64.0.66" in lines
-    assert "schedule at 1 startup * ntpdate 10.64.0.34" in lines
+    assert "syslog host 10.64.4.6 10.64.4.8" in lines  # over the management network
+    assert "schedule at 1 startup * ntpdate 10.64.4.6" in lines
     # no secret is ever rendered (show config prints them as *; see the driver)
     assert not any("password" in line or "pre-shared-key" in line for line in lines)
 
@@ -133,18 +133,18 @@ def test_a_neighbour_removed_is_no_bgp_neighbor_n(intended) -> None:
 
 
 def test_a_changed_filter_line_is_replaced_in_place(intended) -> None:
-    old = "bgp export filter 2 equal 10.64.0.32/27"
+    old = "bgp export filter 2 equal 10.64.0.176/29"
     running = intended.replace(old, "bgp export filter 2 include 10.64.0.0/16")
     fix, back = remediation_and_rollback(RTX, running, intended)
     assert fix == [old]
     assert back == ["bgp export filter 2 include 10.64.0.0/16"]
     # a filter the intent no longer has goes by its number, after what used it
-    fewer = intended.replace("bgp export filter 3 equal 10.64.0.64/27\n", "").replace(
-        "bgp export 64600 filter 1 2 3", "bgp export 64600 filter 1 2"
+    fewer = intended.replace("bgp export filter 2 equal 10.64.0.176/29\n", "").replace(
+        "bgp export 64600 filter 1 2", "bgp export 64600 filter 1"
     )
     fix, back = remediation_and_rollback(RTX, intended, fewer)
-    assert fix == ["bgp export 64600 filter 1 2", "no bgp export filter 3"]
-    assert back == ["bgp export filter 3 equal 10.64.0.64/27", "bgp export 64600 filter 1 2 3"]
+    assert fix == ["bgp export 64600 filter 1", "no bgp export filter 2"]
+    assert back == ["bgp export filter 2 equal 10.64.0.176/29", "bgp export 64600 filter 1 2"]
 
 
 def test_a_circuit_moved_replaces_the_address_and_the_neighbour_follows(intended) -> None:
@@ -173,10 +173,10 @@ def test_a_circuit_moved_replaces_the_address_and_the_neighbour_follows(intended
         ('description lan3 "backup circuit KDDI-WVS-0003-B to kddi-pe2"', "no description lan3"),
         ("vlan lan1/2 802.1q vid=20", "no vlan lan1/2 802.1q"),
         ("ip filter 101 pass 10.64.4.0/22 10.64.4.96 icmp * *", "no ip filter 101"),
-        ("bgp import 64600 aggregate filter 1 2", "no bgp import 64600 aggregate"),
-        ("bgp export 64600 filter 1 2 3", "no bgp export 64600"),
+        ("bgp import 64600 aggregate filter 1 2 3 4", "no bgp import 64600 aggregate"),
+        ("bgp export 64600 filter 1 2", "no bgp export 64600"),
         ("bgp aggregate 10.64.136.0/25 filter 2", "no bgp aggregate 10.64.136.0/25"),
-        ("schedule at 4 *:30 * ntpdate 10.64.0.66", "no schedule at 4"),
+        ("schedule at 4 *:30 * ntpdate 10.64.4.8", "no schedule at 4"),
         ("bgp router id 10.64.139.255", "no bgp router id"),
     ],
 )
@@ -206,8 +206,8 @@ def test_a_day0_push_defines_the_filters_before_what_uses_them(intended) -> None
     assert commands[-1] == "bgp configure refresh" and commands.count("bgp configure refresh") == 1
     first_use = {
         "ip filter ": commands.index("ip lan1 secure filter in 100 101 199"),
-        "bgp import filter ": commands.index("bgp import 64600 aggregate filter 1 2"),
-        "bgp export filter ": commands.index("bgp export 64600 filter 1 2 3"),
+        "bgp import filter ": commands.index("bgp import 64600 aggregate filter 1 2 3 4"),
+        "bgp export filter ": commands.index("bgp export 64600 filter 1 2"),
         "bgp aggregate filter ": commands.index("bgp aggregate 10.64.139.128/26 filter 1"),
     }
     for definition, used in first_use.items():

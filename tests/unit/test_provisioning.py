@@ -91,9 +91,10 @@ def test_ansible_inventory_has_what_the_roles_read(lab_binding) -> None:
     variables = data["all"]["vars"]
     assert variables["db_primary_site"] == "dc1"
     assert len(variables["business_systems"]) == 49
+    # time and syslog come over the management network, which the operations centre reaches
     assert variables["time_servers"] == [
-        str(lab_binding.plan.dc_hosts["dc1-app1"].ip),
-        str(lab_binding.plan.dc_hosts["dc2-app1"].ip),
+        str(lab_binding.plan.mgmt["dc1-app1"].ip),
+        str(lab_binding.plan.mgmt["dc2-app1"].ip),
     ]
     groups = data["all"]["children"]
     assert groups["windows_clients"]["hosts"] == {}
