@@ -252,7 +252,7 @@ def test_a_device_lost_in_the_middle_of_a_change_comes_back_as_it_was(healed: Sm
     lab = healed
     inv, binding = lab.inventory, lab.environment()
     before = _running(lab)
-    plan = _changed_plan(lab, "ogose-ce1", " description ogose client segment", " description ogose (changed)")
+    plan = _changed_plan(lab, "ogose-ce1", " description ogose mynumber segment", " description ogose (changed)")
 
     def lose(name: str) -> None:  # the router dies right after the push, and boots again 3 s later
         lab.lab.fault_stop_router(name)
@@ -322,8 +322,8 @@ def test_rollback_of_one_device_to_its_last_pre_change_backup(healed: SmallLab) 
 def test_a_stale_plan_is_refused(healed: SmallLab) -> None:
     lab = healed
     inv, binding = lab.inventory, lab.environment()
-    plan_a = _changed_plan(lab, "ina-ce1", " description ina client segment", " description one")
-    plan_b = _changed_plan(lab, "ina-ce1", " description ina client segment", " description two")
+    plan_a = _changed_plan(lab, "ina-ce1", " description ina mynumber segment", " description one")
+    plan_b = _changed_plan(lab, "ina-ce1", " description ina mynumber segment", " description two")
     assert apply_plan(plan_a, inv, binding).ok
     path = plan_b.save()
     refused = cli("net", "apply", str(path), "--yes")
