@@ -33,9 +33,11 @@ from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
 from inventory.address_plan import AddressPlan, operations_servers
 from inventory.environment import BoundHost, EnvironmentBinding
+from inventory.flow_plan import concrete_flows
 from inventory.loader import Inventory
 from inventory.platforms import platform_facts
 
+from .filters import PacketFilter, carrier_filter, segment_filter
 from .interfaces import INTERFACE_MAPS, SEGMENT_INTERFACE_ROLE
 from .interfaces import interface_name as _interface_name
 
@@ -144,6 +146,7 @@ class DeviceIntent:
     neighbors: list[Neighbor] = field(default_factory=list)
     networks: list[IPv4Network] = field(default_factory=list)
     static_routes: list[StaticRoute] = field(default_factory=list)
+    filters: list[PacketFilter] = field(default_factory=list)  # inbound, per interface (network/filters.py)
     bfd_tx_ms: int = 300
     bfd_rx_ms: int = 300
     bfd_multiplier: int = 3
@@ -200,6 +203,7 @@ def build_intents(inventory: Inventory, binding: EnvironmentBinding) -> dict[str
     }
     all_town_prefixes = [p for t in towns for p in town_prefixes[t.id]]
     services = operations_servers(plan, dcs)
+    flows = concrete_flows(inventory.segmentation, plan, dcs, [t.id for t in towns])
     pref = wan.path_preference
 
     own_platform = {t.router.name: t.router.platform for t in inventory.towns}
@@ -404,6 +408,7 @@ def build_intents(inventory: Inventory, binding: EnvironmentBinding) -> dict[str
             else RouteMapEntry(10, "permit", "DC-OWN")
         ]
         d.route_maps["PE-IN"] = [RouteMapEntry(10, "permit", "TOWN-PREFIXES")]
+        d.filters = [carrier_filter(interface_name(platform, "wan"), link.a.ip, link.b.ip, d.networks, flows)]
         d.neighbors.append(
             Neighbor(link.a.ip, carrier_asn, f"{pe} carrier edge", pe, "PE-IN", "PE-OUT", detection=to_pe)
         )
@@ -425,20 +430,13 @@ def build_intents(inventory: Inventory, binding: EnvironmentBinding) -> dict[str
             d.model, d.firmware = town.router.model, town.router.firmware
         per_neighbor = platform_facts(platform).per_neighbor_policy
         site = town.site
-        d.interfaces.append(
-            Interface(
-                interface_name(platform, "lan"), f"{town.id} town hall LAN", t.lan_gateway, vlan=site.vlans["lan"]
-            )
-        )
+        lan_ifname = interface_name(platform, "lan")
+        d.interfaces.append(Interface(lan_ifname, f"{town.id} town hall LAN", t.lan_gateway, vlan=site.vlans["lan"]))
+        d.filters.append(segment_filter("lan", lan_ifname, t.lan, flows))
         for layer, segment in t.segments.items():
-            d.interfaces.append(
-                Interface(
-                    interface_name(platform, SEGMENT_INTERFACE_ROLE[layer]),
-                    f"{town.id} {layer} segment",
-                    segment.gateway,
-                    vlan=site.vlans[layer],
-                )
-            )
+            ifname = interface_name(platform, SEGMENT_INTERFACE_ROLE[layer])
+            d.interfaces.append(Interface(ifname, f"{town.id} {layer} segment", segment.gateway, vlan=site.vlans[layer]))
+            d.filters.append(segment_filter(layer, ifname, segment.network, flows))
         d.prefix_lists["DC-PREFIXES"] = _prefix_list(town_receives)
         d.prefix_lists["TOWN-OWN"] = _prefix_list(town_prefixes[town.id])
         d.networks = list(town_prefixes[town.id])

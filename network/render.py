@@ -114,5 +114,11 @@ def render(intent: DeviceIntent) -> str:
         Interface(interface_name(intent.platform, "loopback"), "", intent.loopback),
         intent.mgmt,
     ]
-    text = template.render(d=intent, interfaces=interfaces, bfd_profile=BFD_PROFILE, connect_retry=BGP_CONNECT_RETRY_S)
+    text = template.render(
+        d=intent,
+        interfaces=interfaces,
+        filter_on={f.interface: f for f in intent.filters},
+        bfd_profile=BFD_PROFILE,
+        connect_retry=BGP_CONNECT_RETRY_S,
+    )
     return text.strip() + "\n"
