@@ -1,5 +1,7 @@
 """Routers: one FRRouting instance per router (pathspace `-N <ns>`) in its own network and UTS
-namespace, with its own sshd on the management network where the user `netops` lands in vtysh.
+namespace, with its own sshd on the management network where the user `netops` lands in vtysh and
+`root` in the router's packet filter (lab/router_filter.py: FRR filters routes, not packets), and
+nothing else: the two are the router's command lines, as a real router has one.
 
 Day-0 only: hostname, interfaces and their addresses, management access. Routing is pushed later
 (e.g. by Netmiko), as on real routers; a running router's saved config is never overwritten.
@@ -13,6 +15,7 @@ import os
 import pwd
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 from lab import names
@@ -29,6 +32,8 @@ FRRINIT = "/usr/lib/frr/frrinit.sh"
 SSHD = "/usr/sbin/sshd"
 VTYSH = "/usr/bin/vtysh"
 NETOPS_USER = "netops"
+FILTER_USER = "root"  # nftables needs it; sshd's ForceCommand gives it the filter program and nothing else
+FILTER_PROGRAM = Path(__file__).resolve().parent / "router_filter.py"
 FRR_DAEMONS = ("zebra", "bgpd", "staticd", "bfdd")
 
 
@@ -126,6 +131,20 @@ class Routers:
     def sshd_dir(self, router: str) -> Path:
         return self.state.dir / "routers" / router
 
+    def filter_command(self, router: str) -> list[str]:
+        """The router's packet filter program, with its table and saved filters (kept beside the saved
+        FRR config, so both survive the router's restart and go with `lab down`)."""
+        ns = self.ns(router)
+        table = names.nft_table(self.prefix, "filter")
+        saved = FRR_ETC / ns / "filter.conf"
+        return [sys.executable, "-I", str(FILTER_PROGRAM), "--table", table, "--saved", str(saved)]
+
+    def boot_filters(self, router: str) -> None:
+        """What a router does when it boots: load its saved packet filters (none saved: none)."""
+        ns = self.ns(router)
+        nx.in_ns(ns, *self.filter_command(router), "boot")
+        self.state.add("nft_tables", {"ns": ns, "family": "inet", "name": names.nft_table(self.prefix, "filter")})
+
     # ---- network plumbing -------------------------------------------------------------------------
     def ensure_namespace(self, spec: RouterSpec) -> None:
         ns = self.ns(spec.name)
@@ -196,10 +215,11 @@ class Routers:
         pids = self.frr_pids(router)
         return all(d in pids for d in ("watchfrr", *FRR_DAEMONS))
 
-    def start_frr(self, spec: RouterSpec) -> None:
+    def start_frr(self, spec: RouterSpec) -> bool:
+        """Start FRR unless it runs; whether it was started (booted) now."""
         ns = self.ns(spec.name)
         if self.frr_running(spec.name):
-            return
+            return False
         self.stop_frr(spec.name)  # a half-running instance: start clean
         run_dir = FRR_RUN / ns
         shutil.rmtree(run_dir, ignore_errors=True)
@@ -210,6 +230,7 @@ class Routers:
             raise LabError(f"router {spec.name}: FRR did not start (see {FRR_LOG / (ns + '.log')})")
         for daemon, ref in self.frr_pids(spec.name).items():
             self.state.set_process(f"frr:{spec.name}:{daemon}", {**ref.to_json(), "what": f"{daemon} -N {ns}"})
+        return True
 
     def stop_frr(self, router: str) -> list[ProcRef]:
         """Stop FRR by pid (watchfrr first, so it does not restart the others); return the refs."""
@@ -268,10 +289,12 @@ class Routers:
             f"PidFile {d / 'sshd.pid'}\n"
             f"AuthorizedKeysFile {self.keys_dir / 'authorized_keys'}\n"
             "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\n"
-            f"PermitRootLogin no\nAllowUsers {NETOPS_USER}\nX11Forwarding no\nAllowTcpForwarding no\n"
+            f"PermitRootLogin prohibit-password\nAllowUsers {NETOPS_USER} {FILTER_USER}\n"
+            "X11Forwarding no\nAllowTcpForwarding no\nPermitTTY no\n"
             "AllowAgentForwarding no\nPrintMotd no\nPrintLastLog no\nUseDNS no\nLoginGraceTime 30\n"
             "MaxStartups 30:30:100\n"
-            f"Match User {NETOPS_USER}\n  ForceCommand {VTYSH} -N {self.ns(spec.name)}\n"
+            f"Match User {NETOPS_USER}\n  ForceCommand {VTYSH} -N {self.ns(spec.name)}\n  PermitTTY yes\n"
+            f"Match User {FILTER_USER}\n  ForceCommand {' '.join(self.filter_command(spec.name))}\n"
         )
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
         log = self.log_dir / f"sshd-{spec.name}.log"
@@ -303,7 +326,8 @@ class Routers:
         self.ensure_namespace(spec)
 
     def start(self, spec: RouterSpec) -> None:
-        self.start_frr(spec)
+        if self.start_frr(spec):
+            self.boot_filters(spec.name)  # a running router keeps the filters it runs
         self.start_sshd(spec)
 
     def stop(self, router: str) -> None:

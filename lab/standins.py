@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from lab import names
+from lab.probes import Probe, in_netns, probe_from
 from lab.state import LabState
 from lab.topology import StandinSpec, Topology
 from lab.util import LabError
@@ -33,12 +34,8 @@ class Standins:
 
     def listening(self, standin: StandinSpec) -> bool:
         ns = names.client_ns(self.topo.prefix, standin.client)
-        address = self.topo.client(standin.client).address.ip
-        probe = f"import socket,sys\ns=socket.create_connection(('{address}',{standin.port}),timeout=0.5);s.close()"
-        done = subprocess.run(
-            ["ip", "netns", "exec", ns, sys.executable, "-c", probe], capture_output=True, timeout=10, check=False
-        )
-        return done.returncode == 0
+        probe = Probe("tcp", str(self.topo.client(standin.client).address.ip), standin.port)
+        return probe_from(in_netns(ns), [probe], timeout=0.5)[probe.key] == "open"
 
     def ensure(self, standin: StandinSpec) -> bool:
         """Start the stand-in unless it runs; True if it was started."""

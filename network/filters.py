@@ -106,7 +106,5 @@ def carrier_filter(
     """A DC edge's carrier-facing filter: the carrier edge's sessions (BGP, BFD, its ICMP) from its link
     address to ours, then every town's flows to what this site announces."""
     sessions = FilterEntry(SEQ_STEP, "permit", "ip", IPv4Network(peer), IPv4Network(own))
-    to_here = [
-        f for f in flows if f.town is not None and any(f.destination.subnet_of(n) for n in announced)
-    ]
+    to_here = [f for f in flows if f.town is not None and any(f.destination.subnet_of(n) for n in announced)]
     return PacketFilter(filter_name("wan"), interface, _entries(to_here, [sessions]))

@@ -435,7 +435,9 @@ def build_intents(inventory: Inventory, binding: EnvironmentBinding) -> dict[str
         d.filters.append(segment_filter("lan", lan_ifname, t.lan, flows))
         for layer, segment in t.segments.items():
             ifname = interface_name(platform, SEGMENT_INTERFACE_ROLE[layer])
-            d.interfaces.append(Interface(ifname, f"{town.id} {layer} segment", segment.gateway, vlan=site.vlans[layer]))
+            d.interfaces.append(
+                Interface(ifname, f"{town.id} {layer} segment", segment.gateway, vlan=site.vlans[layer])
+            )
             d.filters.append(segment_filter(layer, ifname, segment.network, flows))
         d.prefix_lists["DC-PREFIXES"] = _prefix_list(town_receives)
         d.prefix_lists["TOWN-OWN"] = _prefix_list(town_prefixes[town.id])

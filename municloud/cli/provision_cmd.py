@@ -5,20 +5,29 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from inventory.environment import EnvironmentBinding
+from inventory.loader import Inventory
+from inventory.model.sla import CONTRACT_TZ
 from provisioning.db_state import primary_site
 from provisioning.failover import failback, failover
 from provisioning.runner import Events, PlaybookResult, TaskFailure, run_playbook
 from provisioning.verify import CheckResult, VerifyResult, run_verify
+from toolkit.settings import state_dir
 
 from .common import Exit, binding_or_exit, err, fail, invalid_input_exits, out, print_json
-from .options import EnvOption, JsonOption, TownOption, WorkersOption
+from .options import EnvOption, JsonOption, ReportFolderOption, TownOption, WorkersOption
+from .written import print_written
+
+if TYPE_CHECKING:
+    from network.isolation import IsolationReport
 
 
 @contextmanager
@@ -198,6 +207,15 @@ def verify(
     junit: Annotated[Path | None, typer.Option(help="Also write the JUnit XML here (for CI systems).")] = None,
     workers: WorkersOption = 8,
     as_json: JsonOption = False,
+    isolation: Annotated[
+        bool,
+        typer.Option(
+            "--isolation",
+            help="Instead: probe what every town hall segment reaches (三層分離, the towns apart) "
+            "against segmentation.yaml, and write the セキュリティ分離検証報告.",
+        ),
+    ] = False,
+    out_dir: ReportFolderOption = None,
 ) -> None:
     """Prove the servers are as the inventory says (testinfra over SSH).
 
@@ -205,10 +223,20 @@ def verify(
     replication streaming, every subscribed (town, system) answering from the town's own server,
     and the towns unable to reach each other. A summary per town and site, the failing checks by
     name, and a JUnit XML file. Exit 0 when every check passed, 1 otherwise, 2 for invalid input.
+
+    With --isolation: from each segment of each town hall (マイナンバー利用事務系, LGWAN接続系,
+    インターネット接続系, the town hall LAN's servers), TCP and echo probes towards the service, the
+    external services, every DC server's SSH, database and exporter ports and every other segment,
+    each compared with what the policy allows. A breach (reached, denied by the policy) or a loss
+    (allowed, not reached) fails it (exit 1). The report (HTML, PDF, JSON) goes to --out, by default
+    the state directory's reports/isolation/<time>.
     """
     inventory, binding = binding_or_exit(env)
     if town is not None and town not in binding.towns:
         fail(f"town '{town}' is not in environment '{env}' (its towns: {', '.join(binding.towns)})")
+    if isolation:
+        verify_isolation(inventory, binding, [town] if town else list(binding.towns), out_dir, as_json)
+        return
     with err.status(f"verifying {env} ({town or 'every town and both data centers'}) ..."):
         result = run_verify(inventory, binding, town=town, junit=junit, workers=workers)
     if as_json:
@@ -231,6 +259,71 @@ def verify(
         out.print(f"JUnit XML: {result.junit}", highlight=False)
     if not result.ok:
         raise typer.Exit(int(Exit.FAILED))
+
+
+def verify_isolation(
+    inventory: Inventory, binding: EnvironmentBinding, towns: list[str], out_dir: Path | None, as_json: bool
+) -> None:
+    # imported here: the lab's prober and the report's documents (matplotlib, weasyprint) are for
+    # this option only
+    from lab.engine import Lab
+    from lab.isolation import LabProber
+    from lab.util import LabError
+    from network.isolation import check_isolation
+    from network.report import render_isolation
+    from toolkit.documents import DocumentError
+
+    if binding.lab is None:
+        fail(
+            f"environment '{binding.name}' has no probe points: the isolation check probes from the lab's "
+            "segment namespaces; production needs a probe host in each segment, which is not built yet",
+            Exit.FAILED,
+        )
+    started = datetime.now(CONTRACT_TZ)
+    try:
+        prober = LabProber(Lab(state_dir=binding.lab.state_dir, prefix=binding.lab.prefix), towns)
+        with err.status(f"probing the segments of {', '.join(towns)} ..."):
+            report = check_isolation(inventory, binding, prober, started)
+    except (LabError, RuntimeError, OSError) as error:
+        fail(f"the isolation check could not run: {error}", Exit.FAILED)
+    folder = out_dir or state_dir() / "reports" / "isolation" / started.strftime("%Y%m%dT%H%M%S")
+    try:
+        paths = render_isolation(report, folder)
+    except (DocumentError, OSError) as error:
+        fail(f"the isolation report could not be written: {error}", Exit.FAILED)
+    if as_json:
+        print_json({**report.to_json(), "files": {kind: str(path) for kind, path in paths.items()}})
+    else:
+        out.print(isolation_table(report))
+        for c in report.breaches + report.losses:
+            what = "BREACH" if c.verdict == "breach" else "LOSS"
+            out.print(
+                f"[red]{what}[/] {c.point.town} {c.point.segment} ({c.point.address}) -> {c.target.name} "
+                f"({c.target.address}): {c.outcome}, policy {'allows (' + c.flow + ')' if c.flow else 'denies'}",
+                highlight=False,
+            )
+        print_written(out, "isolation report written", paths)
+    if not report.ok:
+        raise typer.Exit(int(Exit.FAILED))
+
+
+def isolation_table(report: IsolationReport) -> Table:
+    table = Table(
+        title=f"verify --isolation: {len(report.cells)} probes, {len(report.breaches)} breaches, "
+        f"{len(report.losses)} losses in {report.seconds:.1f} s"
+    )
+    for column in ("town", "segment", "probe", "probes", "allowed", "reached", "breaches", "losses"):
+        table.add_column(column)
+    for row in report.rows():
+        bad = row["breaches"] or row["losses"]
+        table.add_row(
+            f"{row['town']} {row['town_name']}",
+            row["segment_name"],
+            row["device"],
+            *(str(row[k]) for k in ("probes", "allowed", "reached", "breaches", "losses")),
+            style="red" if bad else "",
+        )
+    return table
 
 
 def verify_table(result: VerifyResult) -> Table:

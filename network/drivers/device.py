@@ -2,9 +2,13 @@
 state, and (where the platform has it) a timed revert for commit-confirm.
 
 - `FrrDriver` (the lab's routers): Netmiko's Cisco driver adapted to vtysh (`FrrVtyshSSH`); state from
-  FRR's `show ... json`. FRR has no timed revert: commit-confirm is done by the apply engine, which
-  saves only after the post-checks pass (a router that restarts comes back with the old config) and
-  reverts from the backup when the router is reachable again.
+  FRR's `show ... json`. The packet filters (`filter NAME in IF` sections: FRR has none of its own)
+  go over a second SSH session, as `root`, whose only command is the router's filter program
+  (lab/router_filter.py: show, apply, save); the running config is vtysh's followed by the filters,
+  a push sends each its lines (vtysh first), a save saves both. FRR has no timed revert:
+  commit-confirm is done by the apply engine, which saves only after the post-checks pass (a router
+  that restarts comes back with the old config, filters included) and reverts from the backup when
+  the router is reachable again.
 - `CiscoIosDriver` (IOS-XE CE routers in production): `configure terminal revert timer N` (the
   configuration archive's rollback timer) arms a revert on the router itself before the push;
   `configure confirm` disarms it once the post-checks pass. State from TextFSM (ntc-templates).
@@ -23,10 +27,11 @@ from ipaddress import IPv4Network
 from pathlib import Path
 from typing import Any
 
+import paramiko
 from netmiko import ConnectHandler
 from netmiko.exceptions import ConfigInvalidException, NetmikoBaseException
 
-from .frr import FrrVtyshSSH
+from .frr import FrrVtyshSSH, split_filter_commands
 
 
 class DeviceError(Exception):
@@ -144,6 +149,11 @@ class Driver(ABC):
 
 class FrrDriver(Driver):
     platform = "frr"
+    filter_user = "root"  # the router's sshd gives this user the packet filter program and nothing else
+
+    def __init__(self, host: str, access: Access) -> None:
+        super().__init__(host, access)
+        self._filter_ssh: paramiko.SSHClient | None = None
 
     def open(self) -> None:
         try:
@@ -151,8 +161,22 @@ class FrrDriver(Driver):
         except (NetmikoBaseException, OSError, EOFError) as error:
             raise DeviceError(f"{self.host}: cannot log in: {error}") from error
 
+    def close(self) -> None:
+        if self._filter_ssh is not None:
+            with contextlib.suppress(Exception):
+                self._filter_ssh.close()
+            self._filter_ssh = None
+        super().close()
+
     def get_running_config(self) -> str:
-        return self._send("show running-config")
+        return self._send("show running-config") + self._filter("show")
+
+    def push(self, commands: list[str]) -> str:
+        vtysh, filters = split_filter_commands(commands)
+        output = super().push(vtysh) if vtysh else ""
+        if filters:
+            self._filter("apply", "\n".join(filters) + "\n")
+        return output
 
     def _send_config(self, commands: list[str]) -> str:
         """In one write (`FrrVtyshSSH.send_config_batch`: a carrier edge's 400 lines in 0.6 s rather
@@ -164,6 +188,50 @@ class FrrDriver(Driver):
             self.conn.save_config()
         except (NetmikoBaseException, OSError, EOFError) as error:
             raise DeviceError(f"{self.host}: save failed: {error}") from error
+        self._filter("save")
+
+    def _filter_session(self) -> paramiko.SSHClient:
+        """The filter program's SSH session, opened once per driver with vtysh's key and host keys."""
+        if self._filter_ssh is None:
+            client = paramiko.SSHClient()
+            if self.access.known_hosts is not None:
+                client.load_host_keys(str(self.access.known_hosts))
+                client.set_missing_host_key_policy(paramiko.RejectPolicy())
+            else:
+                client.set_missing_host_key_policy(paramiko.AutoAddPolicy())  # lab only (see Access)
+            try:
+                client.connect(
+                    self.host,
+                    port=self.access.port,
+                    username=self.filter_user,
+                    key_filename=str(self.access.key_file) if self.access.key_file else None,
+                    allow_agent=False,
+                    look_for_keys=False,
+                    timeout=self.access.conn_timeout,
+                    auth_timeout=self.access.conn_timeout,
+                    banner_timeout=self.access.conn_timeout,
+                )
+            except (paramiko.SSHException, OSError, EOFError) as error:
+                client.close()
+                raise DeviceError(f"{self.host}: cannot reach the packet filter: {error}") from error
+            self._filter_ssh = client
+        return self._filter_ssh
+
+    def _filter(self, command: str, lines: str = "") -> str:
+        """Run one filter command (show, apply, save); its output. A refused line: ConfigRejected."""
+        try:
+            stdin, stdout, stderr = self._filter_session().exec_command(command, timeout=30)
+            stdin.write(lines)
+            stdin.channel.shutdown_write()
+            out, err = stdout.read().decode(), stderr.read().decode()
+            status = stdout.channel.recv_exit_status()
+        except (paramiko.SSHException, OSError, EOFError) as error:
+            raise DeviceError(f"{self.host}: packet filter `{command}` failed: {error}") from error
+        if status == 1:
+            raise ConfigRejected(f"{self.host}: the device rejected a filter line: {err.strip()}")
+        if status != 0:
+            raise DeviceError(f"{self.host}: packet filter `{command}` failed ({status}): {err.strip()}")
+        return out
 
     def _json(self, command: str) -> Any:
         text = self._send(command)

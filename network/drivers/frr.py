@@ -111,3 +111,24 @@ def register() -> None:
     if DEVICE_TYPE not in ssh_dispatcher.platforms:
         ssh_dispatcher.platforms.append(DEVICE_TYPE)
         ssh_dispatcher.platforms.sort()
+
+
+def split_filter_commands(commands: list[str]) -> tuple[list[str], list[str]]:
+    """(vtysh's commands, the packet filter's) of a push: a `filter NAME in IF` section to its `exit`
+    and every `no filter ...` line are the filter's (the lab's routers carry packet filters beside
+    FRR, lab/router_filter.py); everything else is vtysh's, in its order."""
+    vtysh: list[str] = []
+    filters: list[str] = []
+    inside = False
+    for line in commands:
+        if inside:
+            filters.append(line)
+            inside = line.strip() != "exit"
+        elif line.startswith("filter "):
+            filters.append(line)
+            inside = True
+        elif line.startswith("no filter "):
+            filters.append(line)
+        else:
+            vtysh.append(line)
+    return vtysh, filters
