@@ -331,3 +331,26 @@ def test_a_stale_plan_is_refused(healed: SmallLab) -> None:
     restore = make_plan(inv, binding, ["ina-ce1"])
     assert apply_plan(restore, inv, binding).ok
     assert Plan.load(Path(path)).id == plan_b.id
+
+
+def test_a_filter_change_applies_and_a_rollback_restores_the_filter(healed: SmallLab) -> None:
+    """The town hall router's packet filter is configuration like the rest: planned, pushed (to the
+    router's filter, not to vtysh), enforced at once, and put back by the next plan."""
+    lab = healed
+    inv, binding = lab.inventory, lab.environment()
+    before = _running(lab)
+    service = str(binding.plan.service_address)
+    gateway = str(binding.plan.externals["lgwan-gateway"])
+    mynumber = binding.plan.towns["ina"].segments["mynumber"].network
+    entry = f" 20 permit icmp {mynumber} {service}/32 echo"
+    plan = _changed_plan(lab, "ina-ce1", entry, entry.replace(f"{service}/32", f"{gateway}/32"))
+    assert any(line.startswith("filter MC-MYNUMBER-IN in clients") for line in plan.device("ina-ce1").remediation)
+    # the resident-data segment loses its echo to the service; the post-checks ping from the town
+    # hall LAN's server, whose filter is unchanged, so the change applies
+    applied = apply_plan(plan, inv, binding)
+    assert applied.results["ina-ce1"].status == "applied", applied.results
+    assert not _ping(lab, "ina-pcs", service), "the changed filter still lets the echo through"
+    restore = make_plan(inv, binding, ["ina-ce1"])
+    assert apply_plan(restore, inv, binding).ok
+    _assert_equal_to(lab, before)
+    _assert_wan_healthy(lab)  # the echo from every town's マイナンバー利用事務系 again
