@@ -4,7 +4,7 @@ The chain an operator would run by hand, stage by stage, each stage the real com
 process (so the demo proves the commands, not a private shortcut):
 
   1. lab        the lab of the chosen profile (built, or repaired when it is already up)
-  2. deploy     `municloud deploy --yes --all-towns`: network, provisioning, verification
+  2. deploy     `municloud deploy --yes --all-towns`: network, provisioning, verification, isolation
   3. monitor    `municloud monitor up`, then every scrape target healthy
   4. drills     `municloud drill run` wan-primary-circuit-loss (every town), carrier-edge-loss,
                 dc-site-loss (with its fail-back), while the probes run
@@ -176,7 +176,7 @@ class Demo:
         self.log.write_text(f"municloud demo, profile {self.profile}, started {self.result.started}\n")
         stages: list[tuple[str, str, Callable[[], str]]] = [
             ("lab", f"lab up --profile {self.profile}", self.stage_lab),
-            ("deploy", "deploy: network, provisioning, verification", self.stage_deploy),
+            ("deploy", "deploy: network, provisioning, verification, isolation", self.stage_deploy),
             ("monitor", "monitor up: Prometheus scraping every town's probes", self.stage_monitor),
             ("drills", f"BCP drills: {', '.join(DRILLS)}", self.stage_drills),
             ("reports", "reports: SLA, drills, network compliance, cost allocation", self.stage_reports),

@@ -3,7 +3,10 @@
 1. network: `net plan` and `net apply` (with its change windows, canary, post-checks and rollback)
    on the shared routers (carrier edges, DC edges) and the chosen towns' CE routers;
 2. provisioning: the playbooks on both data centers' servers and the chosen towns' servers;
-3. verification: the testinfra suites on the same hosts.
+3. verification: the testinfra suites on the same hosts;
+4. isolation: what every segment of the chosen towns reaches, probed against segmentation.yaml
+   (`verify --isolation`, its report written); in an environment without probe points (production
+   today) the stage says so and passes without measuring.
 It stops at the first stage that fails and says which, with the failing routers or hosts by name.
 Towns are chosen by `--town`, by cut-over `--wave` (the seed's staggered migration, 五月雨式), or by
 default every town whose cut-over is live or migrating (planned towns wait for their wave).
@@ -25,9 +28,12 @@ from network.apply import apply_plan
 from network.plan import make_plan, select_devices
 from provisioning.runner import Events, run_playbook
 from provisioning.verify import run_verify
+from toolkit.documents import DocumentError
 from toolkit.settings import state_dir
 
-STAGES = ("network", "provisioning", "verification")
+from .isolation import NO_PROBE_POINTS, IsolationUnavailable, has_probe_points, run_isolation
+
+STAGES = ("network", "provisioning", "verification", "isolation")
 
 
 @dataclass
@@ -141,7 +147,33 @@ def deploy(
             [f"{r.host}: {r.check}" for r in verified.results if not r.passed],
         )
     )
+    if not verified.ok:
+        return _record(result)
+
+    stage_started("isolation")
+    result.stages.append(_isolation_stage(inventory, binding, towns))
     return _record(result)
+
+
+def _isolation_stage(inventory: Inventory, binding: EnvironmentBinding, towns: list[str]) -> StageResult:
+    started = time.monotonic()
+    if not has_probe_points(binding):
+        return StageResult("isolation", True, 0.0, f"not measured: {NO_PROBE_POINTS}")
+    try:
+        report, paths = run_isolation(inventory, binding, towns)
+    except (IsolationUnavailable, OSError, DocumentError) as error:
+        return StageResult("isolation", False, time.monotonic() - started, str(error))
+    return StageResult(
+        "isolation",
+        report.ok,
+        report.seconds,
+        f"{len(report.cells)} probes, {len(report.breaches)} breach(es), {len(report.losses)} loss(es) "
+        f"(report {paths['html']})",
+        [
+            f"{c.point.town} {c.point.segment} -> {c.target.name}: {c.verdict} ({c.outcome})"
+            for c in report.breaches + report.losses
+        ],
+    )
 
 
 def deploys_file(environment: str) -> Path:

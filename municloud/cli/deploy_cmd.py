@@ -32,7 +32,8 @@ def deploy_command(
     as_json: JsonOption = False,
 ) -> None:
     """Deploy towns end to end: network (plan and apply on the shared routers and the towns' CE
-    routers), provisioning (both data centers and the towns' servers), verification.
+    routers), provisioning (both data centers and the towns' servers), verification, isolation (what
+    every segment of the towns reaches, against segmentation.yaml; its report written).
 
     By default every town whose cut-over is live or migrating; `--wave N` follows the staggered
     cut-over; `--town T` one town; `--all-towns` every town the environment has, whatever its

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -15,12 +14,10 @@ from rich.table import Table
 
 from inventory.environment import EnvironmentBinding
 from inventory.loader import Inventory
-from inventory.model.sla import CONTRACT_TZ
 from provisioning.db_state import primary_site
 from provisioning.failover import failback, failover
 from provisioning.runner import Events, PlaybookResult, TaskFailure, run_playbook
 from provisioning.verify import CheckResult, VerifyResult, run_verify
-from toolkit.settings import state_dir
 
 from .common import Exit, binding_or_exit, err, fail, invalid_input_exits, out, print_json
 from .options import EnvOption, JsonOption, ReportFolderOption, TownOption, WorkersOption
@@ -264,31 +261,16 @@ def verify(
 def verify_isolation(
     inventory: Inventory, binding: EnvironmentBinding, towns: list[str], out_dir: Path | None, as_json: bool
 ) -> None:
-    # imported here: the lab's prober and the report's documents (matplotlib, weasyprint) are for
-    # this option only
-    from lab.engine import Lab
-    from lab.isolation import LabProber
-    from lab.util import LabError
-    from network.isolation import check_isolation
-    from network.report import render_isolation
+    # imported here: the lab's prober and the report's documents are for this option only
     from toolkit.documents import DocumentError
 
-    if binding.lab is None:
-        fail(
-            f"environment '{binding.name}' has no probe points: the isolation check probes from the lab's "
-            "segment namespaces; production needs a probe host in each segment, which is not built yet",
-            Exit.FAILED,
-        )
-    started = datetime.now(CONTRACT_TZ)
+    from ..isolation import IsolationUnavailable, run_isolation
+
     try:
-        prober = LabProber(Lab(state_dir=binding.lab.state_dir, prefix=binding.lab.prefix), towns)
         with err.status(f"probing the segments of {', '.join(towns)} ..."):
-            report = check_isolation(inventory, binding, prober, started)
-    except (LabError, RuntimeError, OSError) as error:
-        fail(f"the isolation check could not run: {error}", Exit.FAILED)
-    folder = out_dir or state_dir() / "reports" / "isolation" / started.strftime("%Y%m%dT%H%M%S")
-    try:
-        paths = render_isolation(report, folder)
+            report, paths = run_isolation(inventory, binding, towns, out_dir)
+    except IsolationUnavailable as error:
+        fail(str(error), Exit.FAILED)
     except (DocumentError, OSError) as error:
         fail(f"the isolation report could not be written: {error}", Exit.FAILED)
     if as_json:

@@ -169,7 +169,8 @@ class FrrDriver(Driver):
         super().close()
 
     def get_running_config(self) -> str:
-        return self._send("show running-config") + self._filter("show")
+        vtysh = self._send("show running-config")
+        return vtysh.rstrip("\n") + "\n" + self._filter("show")  # netmiko strips the last newline
 
     def push(self, commands: list[str]) -> str:
         vtysh, filters = split_filter_commands(commands)

@@ -143,11 +143,11 @@ def test_a_restart_of_the_primary_leaves_no_app_server_on_its_standby(provisione
     assert answers == ["primary"] * 80
 
 
-def test_deploy_of_one_town_runs_the_three_stages_and_is_recorded(provisioned_lab: SmallLab) -> None:
+def test_deploy_of_one_town_runs_the_four_stages_and_is_recorded(provisioned_lab: SmallLab) -> None:
     result = municloud_cli("deploy", "--yes", "--town", "namegawa", "--json")
     report = _json(result)
     assert result.returncode == 0 and report["ok"], report
-    assert [s["stage"] for s in report["stages"]] == ["network", "provisioning", "verification"]
+    assert [s["stage"] for s in report["stages"]] == ["network", "provisioning", "verification", "isolation"]
     status = {t["town"]: t for t in _json(municloud_cli("status", "--json"))["towns"]}
     assert status["namegawa"]["last_deploy"]["ok"] and status["ina"]["last_deploy"] is None
 
