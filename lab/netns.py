@@ -63,6 +63,11 @@ def ensure_ns(ns: str, forwarding: bool) -> bool:
         "net.ipv4.conf.all.rp_filter": "0",
         "net.ipv4.conf.default.rp_filter": "0",
     }
+    if forwarding:
+        # A router's packet filter answers every refused packet (ICMP administratively prohibited),
+        # as a real router's ACL does: the kernel's ICMP error rate limit (a burst of 6, then one a
+        # second per destination) would turn the refusals the isolation proof counts into timeouts.
+        sysctls["net.ipv4.icmp_ratemask"] = "0"
     in_ns(ns, "sysctl", "-q", "-w", *(f"{k}={v}" for k, v in sysctls.items()))
     ip(ns, "link", "set", "lo", "up")
     return created

@@ -38,7 +38,7 @@ def deploy_command(
     By default every town whose cut-over is live or migrating; `--wave N` follows the staggered
     cut-over; `--town T` one town; `--all-towns` every town the environment has, whatever its
     cut-over state (the lab rehearsing a planned town's cut-over). Stops at the first failing stage
-    and names it and the failing routers or hosts. Exit 0 when all three stages passed, 1 when one
+    and names it and the failing routers or hosts. Exit 0 when all four stages passed, 1 when one
     failed, 2 for invalid input.
     """
     if not yes:

@@ -23,7 +23,8 @@ SUBCOMMANDS = {
         "municloud.cli.deploy_cmd",
         "deploy_command",
         "Deploy towns end to end: network (plan and apply on the shared routers and the towns' CE routers), "
-        "provisioning (both data centers and the towns' servers), verification.",
+        "provisioning (both data centers and the towns' servers), verification, isolation (what every segment "
+        "of the towns reaches, against segmentation.yaml; its report written).",
     ),
     "status": Lazy(
         "municloud.cli.deploy_cmd",
