@@ -266,6 +266,41 @@ class Authority:
         _write_secret(path, _key_pem(key) + cert.public_bytes(serialization.Encoding.PEM))
         return path
 
+    def ensure_issued(
+        self, towns: dict[str, str], service_addresses: Sequence[IPv4Address], days: int = DEFAULT_DAYS
+    ) -> list[str]:
+        """What an environment needs before its service speaks TLS: the CA, a certificate for each
+        of `towns` (id -> name as the inventory writes it), the service's for every address in
+        `service_addresses`, and the operations center's. Only what is missing or unusable is
+        issued (a usable certificate is kept: provisioning calls this on every run and changes
+        nothing the second time); a service certificate lacking one of the addresses is re-issued.
+        The subjects issued, in order. Raises PkiError when the CA exists but cannot be used."""
+        issued = ["ca"] if self.ensure_ca() else []
+        for town, name in towns.items():
+            try:
+                self.town_identity(town)
+            except PkiError:
+                self.issue_town(town, name, days)
+                issued.append(town)
+        try:
+            cert = self._checked(self.service_identity(), None)
+            covered = set(
+                cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(
+                    x509.IPAddress
+                )
+            )
+            if not set(service_addresses) <= covered:
+                raise PkiError(self.service_path, "does not name every address the service answers on")
+        except (PkiError, x509.ExtensionNotFound):
+            self.issue_service(sorted(set(service_addresses)), days=days)
+            issued.append("service")
+        try:
+            self.operations_identity()
+        except PkiError:
+            self.issue_operations(days)
+            issued.append("operations")
+        return issued
+
     # ---- checking -------------------------------------------------------------------------------
     def town_identity(self, town: str, now: dt.datetime | None = None) -> Path:
         """The town's key-and-certificate file, checked: present, PEM, signed by this CA, in its

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from ipaddress import IPv4Address
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from inventory.environment import environment_plan
+from inventory.environment import bind_environment, environment_plan
 from inventory.loader import Inventory
+from inventory.problems import InventoryError
 from pki.authority import DEFAULT_DAYS, EXPIRY_WARNING_DAYS, Authority, CertificateState, PkiError
+from pki.environment import service_addresses
 
 from .common import Exit, err, fail, invalid_input_exits, inventory_or_exit, out, print_json
 from .options import EnvOption, JsonOption, TownsOption
@@ -38,28 +41,12 @@ def issue(env: EnvOption = "lab", towns: TownsOption = None, days: DaysOption = 
     selected = _towns(inv, towns)
     authority = Authority(env)
     try:
-        created = authority.ensure_ca()
+        issued = authority.ensure_issued({t: inv.town(t).name for t in selected}, _service_addresses(inv, env), days)
     except PkiError as error:
         fail(f"the CA of {env} cannot be used, nothing was issued: {error}")
-    if created:
+    if issued[:1] == ["ca"]:
         out.print(f"created the CA of {env}: {authority.ca_cert_path}")
-    issued = []
-    for town_id in selected:
-        try:
-            authority.town_identity(town_id)
-        except PkiError:
-            authority.issue_town(town_id, inv.town(town_id).name, days)
-            issued.append(town_id)
-    try:
-        authority.service_identity()
-    except PkiError:
-        _issue_service(inv, env, authority, days)
-        issued.append("service")
-    try:
-        authority.operations_identity()
-    except PkiError:
-        authority.issue_operations(days)
-        issued.append("operations")
+        issued = issued[1:]
     out.print(f"issued {len(issued)}: {', '.join(issued) or 'nothing (all usable)'}")
     _print_table(inv, authority.states(selected))
 
@@ -138,11 +125,18 @@ def _towns(inv: Inventory, towns: list[str] | None) -> list[str]:
         return [inv.town(t).id for t in towns] if towns else [t.id for t in inv.towns]
 
 
+def _service_addresses(inv: Inventory, env: str) -> list[IPv4Address]:
+    """The addresses the service answers on; the management ones too where the environment is bound
+    (a lab that is up, a production binding written)."""
+    try:
+        binding = bind_environment(inv, env)
+    except (InventoryError, KeyError, OSError, ValueError):
+        return service_addresses(inv, environment_plan(inv, env))
+    return service_addresses(inv, binding.plan, binding)
+
+
 def _issue_service(inv: Inventory, env: str, authority: Authority, days: int) -> None:
-    """The service answers on its service address and, in each data center, on its app servers'."""
-    plan = environment_plan(inv, env)
-    apps = [plan.dc_hosts[name].ip for dc in inv.datacenters for name in dc.server_names("app")]
-    authority.issue_service([plan.service_address, *apps], days=days)
+    authority.issue_service(_service_addresses(inv, env), days=days)
 
 
 def _print_table(inv: Inventory, states: list[CertificateState]) -> None:

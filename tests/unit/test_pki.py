@@ -158,3 +158,23 @@ def test_checking_a_certificate_never_reads_the_cas_private_key(authority: Autho
     authority.ca_key_path.rename(authority.ca_key_path.with_suffix(".away"))
     assert authority.town_identity("ina", now=NOW) == authority.town_path("ina")
     assert authority.state("ca", authority.ca_cert_path, now=NOW).problem is None
+
+
+def test_what_an_environment_needs_is_issued_once_and_the_service_again_for_a_new_address(tmp_path) -> None:
+    """Provisioning's call: the CA, the towns', the service's and the operations center's certificates
+    where missing or unusable; nothing the second time; the service's again when it must answer on an
+    address its certificate does not name."""
+    a = Authority("lab", tmp_path / "pki" / "lab")
+    towns = {"ina": "伊奈町", "ogose": "越生町"}
+    addresses = [IPv4Address("198.18.0.1"), IPv4Address("198.18.1.10")]
+    assert a.ensure_issued(towns, addresses) == ["ca", "ina", "ogose", "service", "operations"]
+    serials = {p: a.serial_of(p) for p in (a.town_path("ina"), a.service_path, a.operations_path)}
+    assert a.ensure_issued(towns, addresses) == []
+    assert {p: a.serial_of(p) for p in serials} == serials
+    assert a.ensure_issued(towns, [*addresses, IPv4Address("198.19.240.7")]) == ["service"]
+    san = x509.load_pem_x509_certificates(a.service_path.read_bytes())[0].extensions
+    ips = san.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(x509.IPAddress)
+    assert IPv4Address("198.19.240.7") in ips
+    os.chmod(a.town_path("ina"), 0o644)  # a key others could read: replaced
+    assert a.ensure_issued(towns, addresses) == ["ina"]
+    assert stat.S_IMODE(a.town_path("ina").stat().st_mode) == 0o600
