@@ -16,6 +16,7 @@ from provisioning.failover import failback, failover
 from provisioning.runner import Events
 
 from .drill import current
+from .probes import SERVICE_PORT
 
 # ---- faults and their restoration (the lab's fault API) ------------------------------------------------
 
@@ -242,7 +243,9 @@ def measure_rpo(site: str = "dc2") -> dict[str, object]:
             by_town[town] = {"acked": 0, "lost": 0}
             continue
         with urllib.request.urlopen(
-            f"http://{app.mgmt_address}:{8080}/writes/{town}/ids?since={min(acks) - 1}", timeout=10
+            f"https://{app.mgmt_address}:{SERVICE_PORT}/writes/{town}/ids?since={min(acks) - 1}",
+            timeout=10,
+            context=drill.operations_tls(),
         ) as answer:
             present = set(json.loads(answer.read())["ids"])
         lost = [i for i in acks if i not in present]
@@ -278,12 +281,14 @@ def manual(instruction: str) -> str:
 
 _REACH_SCRIPT = r"""
 import sys, time, urllib.request, urllib.error
-base, town, systems = sys.argv[1], sys.argv[2], sys.argv[3].split(",")
+from bcp_drills.fastprobe import client_context
+base, town, systems, ca, cert = sys.argv[1], sys.argv[2], sys.argv[3].split(","), sys.argv[4], sys.argv[5]
+tls = client_context(ca, cert)
 bad = []
 for s in systems:
     for attempt in (1, 2):  # a connection reset by a route moving is retried once; an HTTP error is not
         try:
-            urllib.request.urlopen(f"{base}/health/{town}/{s}", timeout=3).read()
+            urllib.request.urlopen(f"{base}/health/{town}/{s}", timeout=3, context=tls).read()
             break
         except urllib.error.HTTPError as e:
             bad.append(f"{s}: {e}")
@@ -299,13 +304,27 @@ print("\n".join(bad))
 def every_town_reaches_every_system() -> bool:
     """From every town of the drill (its client segment), every system it subscribes answers."""
     drill = current()
-    base = f"http://{drill.binding.plan.service_address}:8080"
+    base = f"https://{drill.binding.plan.service_address}:{SERVICE_PORT}"
 
     def town_ok(town: str) -> str:
         netns = drill.binding.clients[f"{town}-pcs"].netns
         systems = ",".join(s.id for s in drill.inventory.subscribed_systems(drill.inventory.town(town)))
+        ca, cert = drill.town_tls(town)
         proc = subprocess.run(
-            ["ip", "netns", "exec", netns, sys.executable, "-c", _REACH_SCRIPT, base, town, systems],
+            [
+                "ip",
+                "netns",
+                "exec",
+                netns,
+                sys.executable,
+                "-c",
+                _REACH_SCRIPT,
+                base,
+                town,
+                systems,
+                str(ca),
+                str(cert),
+            ],
             capture_output=True,
             text=True,
             timeout=120,

@@ -4,6 +4,7 @@ of the scenario file only, so the drill is the process-wide context they share."
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -13,7 +14,9 @@ from typing import Any
 from inventory.environment import EnvironmentBinding
 from inventory.loader import Inventory
 from lab.engine import Lab
+from pki.authority import Authority
 
+from .fastprobe import client_context
 from .probes import Stream
 from .scenario import Scenario
 
@@ -29,6 +32,7 @@ class Drill:
     dry_run: bool
     out_dir: Path
     lab: Lab | None
+    pki: Authority  # the towns' certificates: the service speaks mutual TLS
     streams: dict[str, Stream] = field(default_factory=dict)  # town -> service probe
     writes: dict[str, Stream] = field(default_factory=dict)  # town -> heartbeat writes
     fault_at: dict[str, float] = field(default_factory=dict)  # town -> when the fault reached it
@@ -61,6 +65,14 @@ class Drill:
     def refresh(self) -> None:
         for stream in [*self.streams.values(), *self.writes.values()]:
             stream.read()
+
+    def town_tls(self, town: str) -> tuple[Path, Path]:
+        """The CA to pin and the town's key and certificate (checked: PkiError names the file)."""
+        return self.pki.ca_cert_path, self.pki.town_identity(town)
+
+    def operations_tls(self) -> ssl.SSLContext:
+        """The operations center's TLS client (reads heartbeat ids, no tenant's data)."""
+        return client_context(self.pki.ca_cert_path, self.pki.operations_identity())
 
     def need_lab(self) -> Lab:
         if self.lab is None:

@@ -135,7 +135,10 @@ def start_stream(
     duration: float,
     out_dir: Path,
     systems: list[str] | None = None,
+    tls: tuple[Path, Path] | None = None,
 ) -> Stream:
+    """One fast probe stream from `netns`; `tls` (the CA, the town's key and certificate) makes the
+    http and write probes speak HTTPS as the town (the tcp probe opens the port only)."""
     path = out_dir / f"{town}.{kind}.probe"
     path.unlink(missing_ok=True)
     # Probes do not wait for each other (see fastprobe), so a generous timeout costs no resolution
@@ -168,6 +171,8 @@ def start_stream(
         "--out",
         str(path),
     ]
+    if tls is not None and kind != "tcp":
+        cmd += ["--ca", str(tls[0]), "--cert", str(tls[1])]
     # Its own session: a Ctrl-C at the terminal reaches the drill, which stops the probes itself.
     process = subprocess.Popen(
         cmd,

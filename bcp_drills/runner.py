@@ -27,6 +27,7 @@ from inventory.environment import EnvironmentBinding
 from inventory.loader import Inventory
 from inventory.platforms import platform_facts
 from lab.engine import Lab
+from pki.authority import Authority
 
 from . import drill as context
 from .drill import Drill
@@ -145,6 +146,10 @@ def run_drill(
     lab = Lab(state_dir=binding.lab.state_dir, prefix=binding.lab.prefix) if binding.lab is not None else None
     selected = list(towns or binding.towns)
     out_dir.mkdir(parents=True, exist_ok=True)
+    pki = Authority(binding.name)
+    for town in binding.towns:  # every probe speaks TLS with its town's certificate: checked first
+        pki.town_identity(town)
+    pki.operations_identity()
     drill = Drill(
         scenario,
         inventory,
@@ -155,6 +160,7 @@ def run_drill(
         dry_run,
         out_dir,
         lab,
+        pki,
     )
     context.set_current(drill)
     stop_watch = threading.Event()
@@ -203,10 +209,11 @@ def _start_probes(drill: Drill) -> None:
             scenario.max_duration_seconds,
             drill.out_dir,
             systems,
+            drill.town_tls(town),
         )
         if scenario.heartbeat_writes:
             drill.writes[town] = start_stream(
-                town, "write", netns, host, 200, scenario.max_duration_seconds, drill.out_dir
+                town, "write", netns, host, 200, scenario.max_duration_seconds, drill.out_dir, tls=drill.town_tls(town)
             )
 
 

@@ -4,7 +4,11 @@
 Every `interval_seconds` (default 15) it makes one synthetic transaction against each business
 system the town subscribes: an HTTP GET of /health/<town>/<system> on the DC service address, so
 the request really crosses the town's CE router, the carrier WAN and the DC edge, and the answer
-really comes from the town's schema in the DC database. Metrics, labelled town, system, tier:
+really comes from the town's schema in the DC database. With `tls:` in the configuration it speaks
+HTTPS with the town's certificate (mutual TLS, the environment's CA pinned), as the town's own
+clients do: the service serves the town's tenant to that certificate only. The certificate file is
+read again when it changes, so a rotated certificate is used from the next round on.
+Metrics, labelled town, system, tier:
 
   municloud_probe_success            1 when the last probe answered 200 in time, else 0
   municloud_probe_duration_seconds   histogram of probe durations (failures included)
@@ -20,7 +24,9 @@ configuration in /etc/municloud/probe.yaml.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
+import ssl
 import sys
 import threading
 import time
@@ -39,8 +45,10 @@ DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.
 @dataclass(frozen=True)
 class ProbeConfig:
     town: str
-    target: str  # http://<DC service address>:<port>
+    target: str  # https://<DC service address>:<port> (http:// without tls)
     systems: tuple[tuple[str, str], ...]  # (system id, tier)
+    tls_ca: Path | None = None  # the environment's CA certificate (pinned)
+    tls_identity: Path | None = None  # the town's key and certificate, one file
     interval_seconds: float = 15.0
     timeout_seconds: float = 5.0
     listen_address: str = "127.0.0.1"
@@ -49,6 +57,7 @@ class ProbeConfig:
     @classmethod
     def load(cls, path: Path) -> ProbeConfig:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        tls = data.get("tls") or {}
         return cls(
             town=data["town"],
             target=data["target"].rstrip("/"),
@@ -57,7 +66,31 @@ class ProbeConfig:
             timeout_seconds=float(data.get("timeout_seconds", 5)),
             listen_address=data.get("listen", {}).get("address", "127.0.0.1"),
             listen_port=int(data.get("listen", {}).get("port", 9469)),
+            tls_ca=Path(tls["ca"]) if tls else None,
+            tls_identity=Path(tls["identity"]) if tls else None,
         )
+
+
+class ClientTLS:
+    """The town's TLS client: the CA pinned, TLS 1.2 or later, the town's key and certificate.
+    The context is made again when the certificate file changes (a rotation replaces it in one
+    rename): no restart, no round without a certificate."""
+
+    def __init__(self, ca: Path, identity: Path) -> None:
+        self.ca = ca
+        self.identity = identity
+        self._stamp: tuple[int, int] | None = None
+        self._context: ssl.SSLContext | None = None
+
+    def context(self) -> ssl.SSLContext:
+        status = os.stat(self.identity)
+        stamp = (status.st_ino, status.st_mtime_ns)
+        if self._context is None or stamp != self._stamp:
+            context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(self.ca))
+            context.minimum_version = ssl.TLSVersion.TLSv1_2
+            context.load_cert_chain(str(self.identity))
+            self._context, self._stamp = context, stamp
+        return self._context
 
 
 class Prober:
@@ -77,21 +110,28 @@ class Prober:
             for metric in (self.probes, self.failures):
                 metric.labels(config.town, system, tier)
         self.pool = ThreadPoolExecutor(max_workers=min(16, max(1, len(config.systems))))
+        self.tls = ClientTLS(config.tls_ca, config.tls_identity) if config.tls_ca and config.tls_identity else None
 
-    def probe(self, system: str) -> tuple[bool, float]:
+    def probe(self, system: str, context: ssl.SSLContext | None = None) -> tuple[bool, float]:
         url = f"{self.config.target}/health/{self.config.town}/{system}"
         started = time.monotonic()
         try:
-            with urllib.request.urlopen(url, timeout=self.config.timeout_seconds) as answer:
+            with urllib.request.urlopen(url, timeout=self.config.timeout_seconds, context=context) as answer:
                 answer.read()
                 ok = answer.status == 200
-        except (urllib.error.URLError, OSError, ValueError):
+        except (urllib.error.URLError, OSError, ValueError):  # ssl.SSLError is an OSError
             ok = False
         return ok, time.monotonic() - started
 
     def round(self) -> None:
         town = self.config.town
-        results = list(self.pool.map(lambda s: (s, self.probe(s[0])), self.config.systems))
+        try:
+            context = self.tls.context() if self.tls else None
+        except (OSError, ssl.SSLError) as error:  # no usable certificate: every probe of the round fails
+            sys.stderr.write(f"the town's TLS files cannot be used: {error}\n")
+            results = [(s, (False, 0.0)) for s in self.config.systems]
+        else:
+            results = list(self.pool.map(lambda s: (s, self.probe(s[0], context)), self.config.systems))
         for (system, tier), (ok, seconds) in results:
             self.probes.labels(town, system, tier).inc()
             if not ok:

@@ -23,6 +23,7 @@ import yaml
 
 from inventory.environment import EnvironmentBinding
 from inventory.loader import Inventory
+from pki.environment import ensure_environment
 from provisioning.ansible_inventory import ansible_inventory
 from toolkit.settings import REPO_ROOT, state_dir
 
@@ -123,9 +124,11 @@ def ssh_args(binding: EnvironmentBinding, workdir: Path) -> str:
 def run_variables(inventory: Inventory, binding: EnvironmentBinding) -> dict[str, Any]:
     """What this run knows that no file in playbooks/ may override: given as extra variables."""
     public_key = binding.key_file.with_name(binding.key_file.name + ".pub") if binding.key_file else None
+    authority, _ = ensure_environment(inventory, binding)  # the service and the probes speak mutual TLS
     return {
         "db_primary_site": primary_site(inventory, binding.name).site,
         "municloud_secrets_file": str(ensure_secrets(binding.name)),
+        "municloud_pki_dir": str(authority.root),
         "admin_authorized_keys": [public_key.read_text().strip()] if public_key and public_key.exists() else [],
     }
 

@@ -22,6 +22,7 @@ from typing import Any
 from inventory.address_plan import operations_servers
 from inventory.environment import EnvironmentBinding
 from inventory.loader import Inventory
+from pki.authority import Authority
 from toolkit.settings import state_dir
 
 from .db_state import primary_site
@@ -32,6 +33,7 @@ PLAN_ENV_VAR = "MUNICLOUD_VERIFY_PLAN"
 BUSINESS_APP_PORT = 8080  # the playbooks' group_vars: business_app_port
 BUSINESS_DATABASE = "business"  # postgresql_database
 PROBE_EXPORTER_PORT = 9469
+TOWN_TLS_FILES = ("/etc/municloud/tls/ca.pem", "/etc/municloud/tls/town.pem")  # tls_ca_file, tls_town_identity
 NODE_EXPORTER_PORT = 9100
 
 
@@ -62,6 +64,7 @@ def verification_plan(
     """What to check. `town`: only that town's servers; `towns`: those towns' servers and both
     data centers' (a deploy); neither: every server of the environment."""
     plan = binding.plan
+    authority = Authority(binding.name)
     if town is not None:
         chosen, with_dcs = [town], False
     else:
@@ -104,6 +107,12 @@ def verification_plan(
         },
         "towns": chosen,
         "hosts": hosts,
+        # Mutual TLS: what a town server holds (its own certificate) and what the operations center
+        # asks the app servers with (its certificate reads /healthz and heartbeat ids only).
+        "tls": {
+            "town": list(TOWN_TLS_FILES),
+            "operations": [str(authority.ca_cert_path), str(authority.operations_path)],
+        },
     }
 
 

@@ -44,26 +44,28 @@ class Server:
         self.name = spec["name"]
         self.host = testinfra.get_host(f"ssh://{self.name}", ssh_config=plan()["ssh_config"])
 
-    def http_get(self, url: str, timeout: float = 5) -> tuple[int, str]:
-        """An HTTP GET made on the host itself (Debian's python3), so it crosses the network as the
-        host's own traffic does. Status 0: no answer."""
-        return self.http_get_many([url], timeout)[0]
-
-    def http_get_many(self, urls: list[str], timeout: float = 5, parallel: int = 4) -> list[tuple[int, str]]:
+    def http_get_many(
+        self, urls: list[str], timeout: float = 5, parallel: int = 4, tls: list[str] | None = None
+    ) -> list[tuple[int, str]]:
         """Several GETs from the host in one python3 run, a few at a time (one interpreter start
-        and one SSH round trip for all of them; each still has its own timeout). In `urls` order."""
+        and one SSH round trip for all of them; each still has its own timeout). In `urls` order.
+        `tls`: the CA and the key-and-certificate file on the host (HTTPS with that identity)."""
         script = (
-            "import json,sys,urllib.request,urllib.error\n"
+            "import json,ssl,sys,urllib.request,urllib.error\n"
             "from concurrent.futures import ThreadPoolExecutor\n"
+            "c=None\n"
+            "if len(sys.argv)>2:\n"
+            " c=ssl.create_default_context(cafile=sys.argv[2]); c.load_cert_chain(sys.argv[3])\n"
             "def get(u):\n"
             " try:\n"
-            f"  r=urllib.request.urlopen(u,timeout={timeout}); return [r.status, r.read().decode()]\n"
+            f"  r=urllib.request.urlopen(u,timeout={timeout},context=c); return [r.status, r.read().decode()]\n"
             " except urllib.error.HTTPError as e: return [e.code, e.read().decode()]\n"
             " except Exception as e: return [0, str(e)]\n"
             f"with ThreadPoolExecutor({parallel}) as pool:\n"
             " print(json.dumps(list(pool.map(get, json.loads(sys.argv[1])))))\n"
         )
-        answers = json.loads(self.host.check_output("python3 -c %s %s", script, json.dumps(urls)))
+        args = [json.dumps(urls), *(tls or [])]
+        answers = json.loads(self.host.check_output("python3 -c %s" + " %s" * len(args), script, *args))
         return [(int(status), body) for status, body in answers]
 
     def reachable(self, addresses: list[str]) -> set[str]:

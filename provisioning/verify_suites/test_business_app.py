@@ -4,6 +4,8 @@ the primary database, serving every tenant with the inventory's parameters."""
 from __future__ import annotations
 
 import json
+import ssl
+import urllib.request
 
 import pytest
 import yaml
@@ -19,9 +21,14 @@ def test_service_runs_on_the_service_address(server, verify_plan) -> None:
 
 
 def test_it_uses_the_primary_database(server, verify_plan) -> None:
-    status, body = server.http_get(f"http://{server.spec['data']}:{verify_plan['business_app_port']}/healthz")
-    assert status == 200, body
-    assert json.loads(body)["database"] == "primary"
+    """Asked from the operations center over the management network, with its certificate."""
+    ca, identity = verify_plan["tls"]["operations"]
+    context = ssl.create_default_context(cafile=ca)
+    context.load_cert_chain(identity)
+    url = f"https://{server.spec['mgmt']}:{verify_plan['business_app_port']}/healthz"
+    with urllib.request.urlopen(url, timeout=5, context=context) as answer:
+        assert answer.status == 200
+        assert json.loads(answer.read())["database"] == "primary"
 
 
 def test_every_tenant_and_its_parameters_are_configured(server, verify_plan) -> None:

@@ -22,9 +22,10 @@ def test_probe_exporter_runs_with_the_towns_systems(server, verify_plan) -> None
 
 
 def test_every_subscribed_system_answers_from_the_town(server, verify_plan) -> None:
-    base = f"http://{verify_plan['service_address']}:{verify_plan['business_app_port']}"
+    base = f"https://{verify_plan['service_address']}:{verify_plan['business_app_port']}"
     systems = server.spec["systems"]
-    answers = server.http_get_many([f"{base}/health/{server.spec['town']}/{system}" for system in systems])
+    urls = [f"{base}/health/{server.spec['town']}/{system}" for system in systems]
+    answers = server.http_get_many(urls, tls=verify_plan["tls"]["town"])  # as the town, its certificate
     failed = {}
     for system, (status, body) in zip(systems, answers, strict=True):
         if status != 200 or json.loads(body).get("system") != system:

@@ -18,6 +18,7 @@ from bcp_drills.scenario import load_scenario, scenarios
 from inventory.check import load_inventory
 from inventory.environment import bind_environment
 from inventory.problems import InventoryError
+from pki.authority import Authority
 
 
 def _stream(tmp_path: Path, lines: list[str]) -> Stream:
@@ -192,6 +193,7 @@ def test_a_circuit_drill_holds_each_town_to_what_its_routers_platform_can_reach(
         True,
         tmp_path,
         None,
+        Authority(env, tmp_path / "pki"),
     )
     assert _failover_target_ms(drill, town) == target_ms
     drill.scenario = scenarios()["carrier-edge-loss"]  # holds no town to a circuit's failover

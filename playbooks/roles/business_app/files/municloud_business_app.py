@@ -37,6 +37,7 @@ import queue
 import re
 import select
 import signal
+import socket
 import ssl
 import sys
 import threading
@@ -429,8 +430,18 @@ def make_handler(app: App) -> type[BaseHTTPRequestHandler]:
         def handle(self) -> None:
             if isinstance(self.connection, ssl.SSLSocket):
                 source = f"{self.client_address[0]}:{self.client_address[1]}"
+                self.connection.settimeout(HANDSHAKE_SECONDS)
                 try:
-                    self.connection.settimeout(HANDSHAKE_SECONDS)
+                    # Peeked under the TLS layer: a connection closed or reset before its first byte
+                    # is a port check (the drills' TCP probe, the isolation proof), not a refused client.
+                    if not socket.socket.recv(self.connection, 1, socket.MSG_PEEK):
+                        return
+                except TimeoutError:
+                    app.audit.refused(source, f"no TLS handshake within {HANDSHAKE_SECONDS} s", status=None)
+                    return
+                except OSError:
+                    return
+                try:
                     self.connection.do_handshake()
                     self.connection.settimeout(None)
                 except (ssl.SSLError, OSError) as exc:
