@@ -3,27 +3,31 @@ client namespaces stand in for the PCs of its three segments (`<town>-pcs`, `<to
 `<town>-inet-pc`) and its first server for the town hall LAN. The probes run inside each
 (lab/probes.py); a server is entered by its network namespace only (`nsenter --net`), so that
 nothing is installed in it and its management interface, which the probes do not address, stays
-out of the picture."""
+out of the picture. The tenant requests go from the town's マイナンバー利用事務系 namespace with the
+town's certificate from the environment's PKI."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from ipaddress import IPv4Address
 
 from lab import names
 from lab.derive import SEGMENT_LAB_NAMES
 from lab.home import LabHome
 from lab.probes import Probe, in_netns, probe_from
 from lab.util import LabError, run
-from network.isolation import ProbePoint, Target
+from network.isolation import ProbePoint, Target, TenantRequest
+from pki.authority import Authority
 
 
 class LabProber:
-    def __init__(self, home: LabHome, towns: Sequence[str], timeout: float = 2.0) -> None:
+    def __init__(self, home: LabHome, towns: Sequence[str], pki: Authority, timeout: float = 2.0) -> None:
         topo = home.topology()
         if topo is None:
             raise LabError("no lab is up (run `lab up` first)")
         self.topo = topo
         self.towns = list(towns)
+        self.pki = pki
         self.timeout = timeout
         self._entry: dict[ProbePoint, list[str]] = {}
 
@@ -53,3 +57,16 @@ class LabProber:
         probes = [Probe(t.protocol, str(t.address), t.port, str(point.address)) for t in targets]
         outcomes = probe_from(self._entry[point], probes, self.timeout)
         return {t.key: outcomes[p.key] for t, p in zip(targets, probes, strict=True)}
+
+    def ask_as(self, town: str, service: tuple[IPv4Address, int], requests: Sequence[TenantRequest]) -> dict[str, int]:
+        point = next(p for p in self._entry if p.town == town and p.segment == "mynumber")
+        ca, identity = str(self.pki.ca_cert_path), str(self.pki.town_identity(town))
+        address, port = service
+        probes = [
+            Probe("https", str(address), port, str(point.address), r.method, r.path, ca, identity) for r in requests
+        ]
+        outcomes = probe_from(self._entry[point], probes, self.timeout)
+        return {
+            r.key: int(outcomes[p.key][5:]) if outcomes[p.key].startswith("http ") else 0
+            for r, p in zip(requests, probes, strict=True)
+        }

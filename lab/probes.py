@@ -13,13 +13,18 @@ Outcomes (what the network did with the packet, not whether a service answered):
   unreachable no route (ICMP network or host unreachable, or no route here)
   timeout     no answer at all (dropped on the way, or nobody at the address)
 The first three say the packet got there: a packet filter or the routing let it through.
+An `https` probe is a request to the shared service with a town's certificate (mutual TLS, the
+CA pinned): its outcome is `http <status>` when the service answered, else one of the above
+(`tls` when the handshake failed).
 """
 
 from __future__ import annotations
 
 import errno
+import http.client
 import json
 import socket
+import ssl
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -31,14 +36,42 @@ _PROGRAM = Path(__file__).resolve()
 
 @dataclass(frozen=True)
 class Probe:
-    protocol: str  # tcp | icmp
+    protocol: str  # tcp | icmp | https
     address: str
     port: int | None = None
     source: str | None = None  # bind to this address (the namespace's own, when it has several)
+    method: str | None = None  # https: GET | POST
+    path: str | None = None  # https: the request's path
+    ca: str | None = None  # https: the CA certificate to pin
+    identity: str | None = None  # https: the key and client certificate, one file
 
     @property
     def key(self) -> str:
-        return f"{self.protocol}:{self.address}:{self.port or ''}"
+        tail = f" {self.method} {self.path}" if self.protocol == "https" else ""
+        return f"{self.protocol}:{self.address}:{self.port or ''}{tail}"
+
+
+def _https(probe: Probe, timeout: float) -> str:
+    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=probe.ca)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(str(probe.identity))
+    source = (probe.source, 0) if probe.source else None
+    connection = http.client.HTTPSConnection(
+        probe.address, probe.port, timeout=timeout, source_address=source, context=context
+    )
+    try:
+        connection.request(str(probe.method), str(probe.path), headers={"Content-Length": "0"})
+        return f"http {connection.getresponse().status}"
+    except ssl.SSLError:
+        return "tls"
+    except ConnectionRefusedError:
+        return "refused"
+    except TimeoutError:
+        return "timeout"
+    except OSError as error:
+        return "prohibited" if error.errno == errno.EHOSTUNREACH else "unreachable"
+    finally:
+        connection.close()
 
 
 def _tcp(probe: Probe, timeout: float) -> str:
@@ -84,7 +117,8 @@ def run_probes(probes: list[Probe], timeout: float = 2.0) -> dict[str, str]:
     """Every probe at once; outcome by probe key."""
 
     def one(p: Probe) -> tuple[str, str]:
-        return p.key, (_tcp(p, timeout) if p.protocol == "tcp" else _icmp(p, timeout))
+        run = {"tcp": _tcp, "https": _https}.get(p.protocol, _icmp)
+        return p.key, run(p, timeout)
 
     with ThreadPoolExecutor(max_workers=min(32, max(1, len(probes)))) as pool:
         return dict(pool.map(one, probes))

@@ -167,11 +167,16 @@ def _isolation_stage(inventory: Inventory, binding: EnvironmentBinding, towns: l
         "isolation",
         report.ok,
         report.seconds,
-        f"{len(report.cells)} probes, {len(report.breaches)} breach(es), {len(report.losses)} loss(es) "
+        f"{len(report.cells)} probes, {len(report.breaches)} breach(es), {len(report.losses)} loss(es); "
+        f"{len(report.tenant_cells)} tenant requests, {len(report.tenant_deviations)} deviation(s) "
         f"(report {paths['html']})",
         [
             f"{c.point.town} {c.point.segment} -> {c.target.name}: {c.verdict} ({c.outcome})"
             for c in report.breaches + report.losses
+        ]
+        + [
+            f"{t.certificate}'s certificate {t.request.key}: {t.verdict} ({t.status or 'no answer'})"
+            for t in report.tenant_deviations
         ],
     )
 

@@ -13,6 +13,7 @@ from inventory.model.sla import CONTRACT_TZ
 from lab.engine import Lab
 from lab.isolation import LabProber
 from network.isolation import IsolationReport, check_isolation
+from pki.authority import Authority, PkiError
 from toolkit.settings import state_dir
 
 NO_PROBE_POINTS = (
@@ -42,9 +43,10 @@ def run_isolation(
         raise IsolationUnavailable(f"environment '{binding.name}' has {NO_PROBE_POINTS}")
     started = datetime.now(CONTRACT_TZ)
     try:
-        prober = LabProber(Lab(state_dir=binding.lab.state_dir, prefix=binding.lab.prefix), towns)
+        lab = Lab(state_dir=binding.lab.state_dir, prefix=binding.lab.prefix)
+        prober = LabProber(lab, towns, Authority(binding.name))
         report = check_isolation(inventory, binding, prober, started)
-    except (RuntimeError, OSError) as error:  # LabError is a RuntimeError
+    except (RuntimeError, OSError, PkiError) as error:  # LabError is a RuntimeError
         raise IsolationUnavailable(f"the isolation check could not run: {error}") from error
     folder = out_dir or state_dir() / "reports" / "isolation" / started.strftime("%Y%m%dT%H%M%S")
     return report, render_isolation(report, folder)

@@ -10,6 +10,11 @@ then refuses. A cell is a deviation when reached differs from allowed: a breach 
 policy denies it: the separation does not hold) or a loss (allowed, not reached: a town cannot
 work). Where the probes start is the environment's (`Prober`): the lab's client namespaces and town
 servers (lab/isolation.py); production would need a probe host in each segment, which is not built.
+
+The shared service's tenants are checked the same way: from each town's マイナンバー利用事務系, with
+that town's certificate (mutual TLS), a read and a write of every town's tenant. The town's own
+answers 200; another town's must be refused with 403 by the service (`TenantCell`): a 2xx is a
+breach, anything else (no answer, a 404) proves nothing and is a deviation too.
 """
 
 from __future__ import annotations
@@ -57,11 +62,29 @@ class Target:
     segment: str | None = None
 
 
+@dataclass(frozen=True)
+class TenantRequest:
+    """One request to the shared service about one town's tenant."""
+
+    tenant: str
+    method: str  # GET | POST
+    path: str  # /health/<tenant>/<system> (a read of its schema) | /write/<tenant> (a committed row)
+
+    @property
+    def key(self) -> str:
+        return f"{self.method} {self.path}"
+
+
 class Prober(Protocol):
     def points(self) -> list[ProbePoint]: ...
 
     def probe(self, point: ProbePoint, targets: Sequence[Target]) -> dict[str, str]:
         """Outcome per target key (lab/probes.py's outcomes)."""
+        ...
+
+    def ask_as(self, town: str, service: tuple[IPv4Address, int], requests: Sequence[TenantRequest]) -> dict[str, int]:
+        """From `town`'s マイナンバー利用事務系 with its certificate, to the service (address, port):
+        the HTTP status per request key (0: no answer)."""
         ...
 
 
@@ -85,6 +108,27 @@ class Cell:
         return "breach" if self.reached else "loss"
 
 
+@dataclass(frozen=True)
+class TenantCell:
+    certificate: str  # the asking town
+    request: TenantRequest
+    status: int  # HTTP status, 0 when nothing answered
+
+    @property
+    def allowed(self) -> bool:
+        return self.certificate == self.request.tenant
+
+    @property
+    def verdict(self) -> str:
+        """as-policy | breach (another town's tenant answered) | loss (its own refused) | unproven
+        (another town's neither answered nor refused with 403)"""
+        if self.allowed:
+            return "as-policy" if self.status == 200 else "loss"
+        if self.status == 403:
+            return "as-policy"
+        return "breach" if 200 <= self.status < 300 else "unproven"
+
+
 @dataclass
 class IsolationReport:
     environment: str
@@ -92,7 +136,12 @@ class IsolationReport:
     towns: dict[str, str]  # id -> Japanese name, in the environment's order
     segment_names: dict[str, str]
     cells: list[Cell] = field(default_factory=list)
+    tenant_cells: list[TenantCell] = field(default_factory=list)
     seconds: float = 0.0
+
+    @property
+    def tenant_deviations(self) -> list[TenantCell]:
+        return [c for c in self.tenant_cells if c.verdict != "as-policy"]
 
     @property
     def breaches(self) -> list[Cell]:
@@ -104,7 +153,7 @@ class IsolationReport:
 
     @property
     def ok(self) -> bool:
-        return bool(self.cells) and not self.breaches and not self.losses
+        return bool(self.cells) and not self.breaches and not self.losses and not self.tenant_deviations
 
     def rows(self) -> list[dict[str, Any]]:
         """Per town and segment: probes, allowed and reached, breaches, losses."""
@@ -142,8 +191,22 @@ class IsolationReport:
                 "allowed": sum(c.allowed for c in self.cells),
                 "breaches": len(self.breaches),
                 "losses": len(self.losses),
+                "tenant_requests": len(self.tenant_cells),
+                "tenant_deviations": len(self.tenant_deviations),
             },
             "rows": self.rows(),
+            "tenants": [
+                {
+                    "certificate": c.certificate,
+                    "tenant": c.request.tenant,
+                    "method": c.request.method,
+                    "path": c.request.path,
+                    "allowed": c.allowed,
+                    "status": c.status,
+                    "verdict": c.verdict,
+                }
+                for c in self.tenant_cells
+            ],
             "cells": [
                 {
                     "town": c.point.town,
@@ -170,7 +233,7 @@ def targets(inventory: Inventory, binding: EnvironmentBinding, points: Sequence[
     plan = binding.plan
     policy = inventory.segmentation
     services = policy.service_by_id()
-    business = services[next(f.service for f in policy.flows if any(d.kind == "service" for d in f.destinations))]
+    business = inventory.segmentation.business_service()
     found: list[Target] = [
         _target("service", f"{business.name} {business.label}", plan.service_address, "tcp", business.port),
         _target("service", f"{business.name} ping", plan.service_address, "icmp"),
@@ -197,6 +260,17 @@ def targets(inventory: Inventory, binding: EnvironmentBinding, points: Sequence[
         label = f"{p.town} {p.segment}"
         found.append(_target("segment", f"{label} tcp/{SEGMENT_PORT}", p.address, "tcp", SEGMENT_PORT, p))
         found.append(_target("segment", f"{label} ping", p.address, "icmp", None, p))
+    return found
+
+
+def tenant_requests(inventory: Inventory, binding: EnvironmentBinding) -> list[TenantRequest]:
+    """Per tenant of the environment: a read of a system it subscribes and a write."""
+    found = []
+    for town in binding.towns:
+        systems = inventory.subscribed_systems(inventory.town(town))
+        if systems:
+            found.append(TenantRequest(town, "GET", f"/health/{town}/{systems[0].id}"))
+        found.append(TenantRequest(town, "POST", f"/write/{town}"))
     return found
 
 
@@ -243,5 +317,13 @@ def check_isolation(
         for t in mine:
             hit = allowed_by(flows, point.address, t.address, t.protocol, t.port)
             report.cells.append(Cell(point, t, hit is not None, hit.flow if hit else None, outcomes[t.key]))
+    # every asking town's certificate against every tenant (the towns probed ask; every tenant is asked)
+    requests = tenant_requests(inventory, binding)
+    asking = list(dict.fromkeys(p.town for p in points if p.segment == "mynumber"))
+    service = (binding.plan.service_address, int(inventory.segmentation.business_service().port or 0))
+    with ThreadPoolExecutor(max_workers=POINTS_AT_ONCE) as pool:
+        answers = dict(zip(asking, pool.map(lambda town: prober.ask_as(town, service, requests), asking), strict=True))
+    for town in asking:
+        report.tenant_cells += [TenantCell(town, r, answers[town].get(r.key, 0)) for r in requests]
     report.seconds = time.monotonic() - started
     return report

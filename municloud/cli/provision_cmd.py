@@ -284,6 +284,18 @@ def verify_isolation(
                 f"({c.target.address}): {c.outcome}, policy {'allows (' + c.flow + ')' if c.flow else 'denies'}",
                 highlight=False,
             )
+        tenants = report.tenant_cells
+        out.print(
+            f"tenants: {len(tenants)} requests with {len({c.certificate for c in tenants})} towns' certificates, "
+            f"{len(report.tenant_deviations)} deviations",
+            highlight=False,
+        )
+        for t in report.tenant_deviations:
+            out.print(
+                f"[red]TENANT {t.verdict.upper()}[/] {t.certificate}'s certificate {t.request.key}: "
+                f"{t.status or 'no answer'} (expected {200 if t.allowed else 403})",
+                highlight=False,
+            )
         print_written(out, "isolation report written", paths)
     if not report.ok:
         raise typer.Exit(int(Exit.FAILED))

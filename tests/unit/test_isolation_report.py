@@ -21,13 +21,19 @@ from network.report import render_isolation
 
 
 class PolicyNetwork:
-    """Reaches what the policy allows, plus `open_crossings`, minus `broken` (target names)."""
+    """Reaches what the policy allows, plus `open_crossings`, minus `broken` (target names); a service
+    that answers a town's certificate for its own tenant only, but for `leaks` ((asking town, tenant))."""
 
-    def __init__(self, inventory, binding, open_crossings=(), broken=()) -> None:
+    def __init__(self, inventory, binding, open_crossings=(), broken=(), leaks=()) -> None:
         self.plan = binding.plan
         self.flows = concrete_flows(inventory.segmentation, binding.plan, inventory.datacenters, binding.towns)
         self.towns = binding.towns
-        self.open, self.broken = set(open_crossings), set(broken)
+        self.open, self.broken, self.leaks = set(open_crossings), set(broken), set(leaks)
+        self.asked: list[tuple[str, object]] = []
+
+    def ask_as(self, town, service, requests) -> dict[str, int]:
+        self.asked.append((town, service))
+        return {r.key: 200 if r.tenant == town or (town, r.tenant) in self.leaks else 403 for r in requests}
 
     def points(self) -> list[ProbePoint]:
         found = []
@@ -68,6 +74,25 @@ def test_a_network_that_lets_through_exactly_the_policy_passes(env) -> None:
     mynumber = [c for c in report.cells if c.point.segment == "mynumber" and c.allowed]
     assert {c.target.group for c in mynumber} == {"service"}  # the resident-data layer reaches the service only
     assert not [c for c in report.cells if c.target.group == "dc" and c.allowed]
+    # every town's certificate asked every tenant, a read and a write each, on the service address
+    n = len(binding.towns)
+    assert len(report.tenant_cells) == n * n * 2 and not report.tenant_deviations
+    assert sum(c.allowed for c in report.tenant_cells) == n * 2
+
+
+def test_a_tenant_served_to_another_towns_certificate_is_a_breach(env, tmp_path: Path) -> None:
+    inv, binding = env
+    asking, tenant = binding.towns[0], binding.towns[1]
+    network = PolicyNetwork(inv, binding, leaks=[(asking, tenant)])
+    report = check_isolation(inv, binding, network, datetime.now(CONTRACT_TZ))
+    assert not report.ok and not report.breaches and not report.losses
+    assert {(c.certificate, c.request.tenant, c.request.method, c.verdict) for c in report.tenant_deviations} == {
+        (asking, tenant, "GET", "breach"),
+        (asking, tenant, "POST", "breach"),
+    }
+    assert {service for _, service in network.asked} == {(binding.plan.service_address, 8080)}
+    html = render_isolation(report, tmp_path)["html"].read_text()
+    assert "テナント分離" in html and f"/write/{tenant}" in html
 
 
 def test_an_open_crossing_is_a_breach_and_a_broken_flow_a_loss(env, tmp_path: Path) -> None:
