@@ -15,7 +15,7 @@ from ipaddress import IPv4Network
 from inventory.loader import Inventory
 
 from .drivers.device import DeviceState, Driver
-from .fleet import Fleet
+from .fleet import Fleet, reach_key
 from .intent import DeviceIntent, service_targets, town_path
 
 DEFAULT_ROUTE = IPv4Network("0.0.0.0/0")
@@ -72,13 +72,14 @@ def wait_healthy(
 
 
 def reachability(fleet: Fleet, inventory: Inventory, town: str) -> dict[str, bool]:
-    """From the town's probe server: which DC targets answer (service address, primary app server)."""
+    """From the town's probe server: which DC targets answer (the service address, pinged and on the
+    service's port)."""
     server = fleet.town_probe(town)
     if server is None:
         return {}
     targets = service_targets(inventory, fleet.binding.plan)
-    answered = fleet.ping_from(server, targets.values())
-    return {name: answered[str(addr)] for name, addr in targets.items()}
+    answered = fleet.reach_from(server, targets.values())
+    return {name: answered[reach_key(*target)] for name, target in targets.items()}
 
 
 def reachability_problems(before: dict[str, bool], after: dict[str, bool], floor: set[str]) -> list[str]:

@@ -103,15 +103,23 @@ class Fleet:
             ]
         return options + (["-i", str(self.binding.key_file)] if self.binding.key_file else [])
 
-    def ping_from(self, server: BoundHost, targets: Iterable[IPv4Address], timeout: float = 20) -> dict[str, bool]:
-        """Ping each target from `server` (over SSH), all at once: which answered."""
+    def reach_from(
+        self, server: BoundHost, targets: Iterable[tuple[IPv4Address, int | None]], timeout: float = 20
+    ) -> dict[str, bool]:
+        """From `server` (over SSH), all at once: each (address, None) pinged, each (address, port)
+        connected to over TCP; which answered, by `reach_key`."""
         targets = list(targets)
-        script = (
-            " ".join(
-                f"(ping -n -q -c 3 -i 0.2 -W 1 {t} >/dev/null 2>&1 && echo {t} ok || echo {t} fail) &" for t in targets
+
+        def one(address: IPv4Address, port: int | None) -> str:
+            key = reach_key(address, port)
+            test = (
+                f"ping -n -q -c 3 -i 0.2 -W 1 {address}"
+                if port is None
+                else f"timeout 3 bash -c '</dev/tcp/{address}/{port}'"
             )
-            + " wait"
-        )
+            return f"({test} >/dev/null 2>&1 && echo {key} ok || echo {key} fail) &"
+
+        script = " ".join(one(*t) for t in targets) + " wait"
         destination = f"{server.ssh_user}@{server.mgmt_address}"
         if self._control_dir is not None:
             with self._shared_lock:
@@ -125,9 +133,13 @@ class Fleet:
                 stdin=subprocess.DEVNULL,
             )
         except subprocess.TimeoutExpired:
-            return {str(t): False for t in targets}
+            return {reach_key(*t): False for t in targets}
         answered = {line.split()[0] for line in result.stdout.splitlines() if line.endswith(" ok")}
-        return {str(t): str(t) in answered for t in targets}
+        return {reach_key(*t): reach_key(*t) in answered for t in targets}
+
+
+def reach_key(address: IPv4Address, port: int | None) -> str:
+    return f"{address}:{port}" if port is not None else str(address)
 
 
 def parallel(

@@ -485,7 +485,9 @@ def town_path(inventory: Inventory, town_id: str) -> frozenset[str]:
     )
 
 
-def service_targets(inventory: Inventory, plan: AddressPlan) -> dict[str, IPv4Address]:
-    """What a town must reach in the DCs: the service address (all a town is routed and let through
-    to; segmentation.yaml's service-echo flow lets the check's ping through)."""
-    return {"service": plan.service_address}
+def service_targets(inventory: Inventory, plan: AddressPlan) -> dict[str, tuple[IPv4Address, int | None]]:
+    """What a town must reach in the DCs, by name: the service address, pinged (segmentation.yaml's
+    service-echo flow lets it through) and on the service's port (what the SLA probes and the towns'
+    PCs use: a filter that lets the echo through and cuts the service is caught by this one)."""
+    port = inventory.segmentation.business_service().port
+    return {"service": (plan.service_address, None), f"service tcp/{port}": (plan.service_address, port)}

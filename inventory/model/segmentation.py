@@ -163,3 +163,9 @@ class SegmentationFile(InventoryModel):
 
     def service_by_id(self) -> dict[str, Service]:
         return {s.id: s for s in self.services}
+
+    def business_service(self) -> Service:
+        """The core business systems' service: what the flow to the DC service address allows."""
+        return self.service_by_id()[
+            next(f.service for f in self.flows if any(d.kind == "service" for d in f.destinations))
+        ]

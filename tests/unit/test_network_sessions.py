@@ -78,11 +78,11 @@ def test_probes_share_one_ssh_connection_per_server_inside_and_it_is_closed_afte
     fleet = Fleet(lab_binding)
     server = fleet.town_probe("ina")
     assert server is not None
-    assert fleet.ping_from(server, []) == {}
+    assert fleet.reach_from(server, []) == {}
     assert not any("ControlMaster" in arg for arg in calls[-1])  # alone: a connection of its own
     with fleet.shared_server_connections():
         for _ in range(2):
-            fleet.ping_from(server, [])
+            fleet.reach_from(server, [])
         control = [arg for arg in calls[-1] if arg.startswith("ControlPath=")]
         assert control and "ControlMaster=auto" in calls[-1]
         directory = Path(control[0].removeprefix("ControlPath=")).parent
