@@ -7,13 +7,19 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 import subprocess
+import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+from bcp_drills.fastprobe import client_context
 from lab.names import container_name
+from network.apply import apply_plan
+from network.plan import make_plan
+from pki.authority import Authority
 
 from .conftest import SmallLab, municloud_cli
 
@@ -25,11 +31,17 @@ def _json(result) -> dict:
     return json.loads(result.stdout)
 
 
-def _app(lab: SmallLab, server: str, path: str, method: str = "GET") -> dict:
+def _app(lab: SmallLab, server: str, path: str, method: str = "GET", town: str = "ogose") -> dict:
+    """A request to an app server over the management network, as `town` (its certificate)."""
     address = lab.topo.container(server).mgmt_address.ip
-    request = urllib.request.Request(f"http://{address}:8080{path}", method=method)
-    with urllib.request.urlopen(request, timeout=5) as answer:
+    request = urllib.request.Request(f"https://{address}:8080{path}", method=method)
+    with urllib.request.urlopen(request, timeout=5, context=_as_town(lab, town)) as answer:
         return json.loads(answer.read())
+
+
+def _as_town(lab: SmallLab, town: str) -> ssl.SSLContext:
+    authority = Authority(lab.environment().name)
+    return client_context(authority.ca_cert_path, authority.town_identity(town))
 
 
 def test_first_provision_from_bare_containers_succeeds_everywhere(provisioned_lab: SmallLab) -> None:
@@ -184,4 +196,116 @@ def test_each_segment_reaches_what_the_policy_allows_and_nothing_else(
     # no segment reaches a DC server's database, SSH or exporter port, nor another town
     towards_dc = [c for c in cells if c["group"] == "dc"]
     assert towards_dc and not [c for c in towards_dc if c["outcome"] in ("open", "refused", "replied")]
+    # every town's certificate against every tenant: its own served, every other refused by the service
+    tenants = {(t["certificate"], t["tenant"], t["method"]): t["status"] for t in data["tenants"]}
+    assert len(tenants) == 3 * 3 * 2
+    assert tenants["ina", "ina", "GET"] == 200 and tenants["ina", "ina", "POST"] == 200
+    assert tenants["ina", "ogose", "GET"] == 403 and tenants["ina", "ogose", "POST"] == 403
+    assert {s for (mine, tenant, _), s in tenants.items() if mine != tenant} == {403}
     assert {p.name for p in tmp_path.iterdir()} >= {"isolation.html", "isolation.pdf", "isolation.json"}
+
+
+def test_a_request_for_another_towns_tenant_is_refused_audited_and_writes_nothing(provisioned_lab: SmallLab) -> None:
+    """From 伊奈町's マイナンバー利用事務系 with 伊奈町's certificate: 越生町's tenant is answered 403 for a
+    read and for a write, no row is written, and the refusals are in the service's audit log with the
+    source address and the certificate; a client with no certificate is refused at the handshake."""
+    lab = provisioned_lab
+    binding = lab.environment()
+    service = str(binding.plan.service_address)
+    source = str(binding.clients["ina-pcs"].address)
+    last_before = _app(lab, "dc1-app1", "/writes/ogose/last")["last"]
+    authority = Authority(binding.name)
+    script = (
+        "import http.client, json, ssl, sys\n"
+        "ca, identity, host = sys.argv[1:4]\n"
+        "def ask(method, path, cert=True):\n"
+        "    c = ssl.create_default_context(cafile=ca)\n"
+        "    if cert: c.load_cert_chain(identity)\n"
+        "    h = http.client.HTTPSConnection(host, 8080, timeout=5, context=c)\n"
+        "    try:\n"
+        "        h.request(method, path, headers={'Content-Length': '0'}); return h.getresponse().status\n"
+        "    except OSError as e: return 'no answer' if cert else 'handshake refused'\n"
+        "print(json.dumps([ask('GET', '/health/ogose/resident-registry'), ask('POST', '/write/ogose'),\n"
+        "                  ask('GET', '/parameters/ogose'), ask('GET', '/healthz', cert=False)]))\n"
+    )
+    done = subprocess.run(
+        ["ip", "netns", "exec", lab.client_ns("ina-pcs"), "python3", "-c", script,
+         str(authority.ca_cert_path), str(authority.town_identity("ina")), service],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [403, 403, 403, "handshake refused"]
+    assert _app(lab, "dc1-app1", "/writes/ogose/last")["last"] == last_before  # nothing written
+    log = lab.ssh("dc1-app1", "cat /var/log/municloud/business_app_audit.log")
+    assert log.returncode == 0, log.stderr
+    records = [json.loads(line) for line in log.stdout.splitlines() if line.strip()]
+    mine = [r for r in records if r["source"].split(":")[0] == source]
+    refused = {(r.get("method"), r.get("path")) for r in mine if r.get("status") == 403}
+    assert {("GET", "/health/ogose/resident-registry"), ("POST", "/write/ogose")} <= refused, mine[-6:]
+    by_cert = [r for r in mine if r.get("status") == 403]
+    assert {r["certificate"]["subject"] for r in by_cert} == {"ina"} and all(r["time"] for r in by_cert)
+    assert any("handshake" in r["reason"] for r in mine if r.get("status") is None), mine[-6:]
+
+
+def test_a_rotated_certificate_keeps_every_probe_up(provisioned_lab: SmallLab, tmp_path: Path) -> None:
+    """`pki rotate --revoke` for 伊奈町 then `provision`: the town server gets the new certificate and the
+    service the new revocation list; the probe exporter moves to the new certificate without a failed
+    probe, and the old certificate, revoked, is refused."""
+    lab = provisioned_lab
+    authority = Authority(lab.environment().name)
+    old = tmp_path / "ina-old.pem"
+    old.write_bytes(authority.town_path("ina").read_bytes())
+    old.chmod(0o600)
+    failures_before, probes_before = _probe_counts(lab, "ina-sv01")
+    rotated = municloud_cli("pki", "rotate", "--town", "ina", "--revoke")
+    assert rotated.returncode == 0, rotated.stdout + rotated.stderr
+    provisioned = _json(municloud_cli("provision", "--json"))
+    assert provisioned["ok"] and provisioned["recap"]["ina-sv01"]["changed"] > 0, provisioned
+    on_server = lab.ssh("ina-sv01", "cat /etc/municloud/tls/town.pem").stdout
+    assert on_server.strip() == authority.town_path("ina").read_text().strip()
+    # two probe rounds with the new certificate (rounds every 15 s), not one probe failed since before
+    deadline = time.monotonic() + 60
+    systems = len(lab.inventory.town("ina").subscriptions)
+    while _probe_counts(lab, "ina-sv01")[1] < probes_before + 3 * systems and time.monotonic() < deadline:
+        time.sleep(2)
+    failures_after, probes_after = _probe_counts(lab, "ina-sv01")
+    assert probes_after >= probes_before + 3 * systems
+    assert failures_after == failures_before
+    # the revoked certificate: refused by the service (its CRL was reloaded)
+    address = lab.topo.container("dc1-app1").mgmt_address.ip
+    with pytest.raises(OSError):  # ssl.SSLError, a reset or URLError: no HTTP answer
+        urllib.request.urlopen(
+            f"https://{address}:8080/writes/ina/last", timeout=10, context=client_context(authority.ca_cert_path, old)
+        ).read()
+
+
+def _probe_counts(lab: SmallLab, server: str) -> tuple[float, float]:
+    """The probe exporter's failed and made probes, all systems summed."""
+    address = lab.topo.container(server).mgmt_address.ip
+    with urllib.request.urlopen(f"http://{address}:9469/metrics", timeout=5) as answer:
+        text = answer.read().decode()
+    total = {"municloud_probe_failures_total": 0.0, "municloud_probes_total": 0.0}
+    for line in text.splitlines():
+        name = line.split("{", 1)[0]
+        if name in total:
+            total[name] += float(line.rsplit(" ", 1)[1])
+    return total["municloud_probe_failures_total"], total["municloud_probes_total"]
+
+
+def test_a_filter_that_would_cut_the_probes_is_caught_and_rolled_back(provisioned_lab: SmallLab) -> None:
+    """A wrong filter on 伊奈町's town hall LAN (the service's port mistyped): the echo still passes, the
+    SLA probes' port does not; the post-check sees it from the town server and the change is rolled back."""
+    lab = provisioned_lab
+    inv, binding = lab.inventory, lab.environment()
+    service = binding.plan.service_address
+    entry = f" 10 permit tcp {binding.plan.towns['ina'].lan} {service}/32 eq 8080"
+    intended = make_plan(inv, binding, ["ina-ce1"]).device("ina-ce1").intended
+    assert entry in intended
+    wrong = make_plan(
+        inv, binding, ["ina-ce1"], intended_override={"ina-ce1": intended.replace(entry, entry[:-4] + "8081")}
+    )
+    result = apply_plan(wrong, inv, binding, check_timeout=8)
+    assert result.results["ina-ce1"].status == "rolled-back", result.results
+    assert "service tcp/8080 unreachable from the town" in result.results["ina-ce1"].detail
+    assert make_plan(inv, binding, ["ina-ce1"]).changed == []  # the filter is back as intended
+    assert lab.ssh("ina-sv01", f"timeout 3 bash -c '</dev/tcp/{service}/8080'").returncode == 0
