@@ -74,7 +74,7 @@ def run() -> list[dict[str, object]]:
     with bench_lab() as lab:
         lab.up(full)
         binding_file = STATE_DIR / "binding.yaml"
-        write_lab_binding(lab, [t.id for t in profile_towns(inventory, "full")], binding_file)
+        write_lab_binding(lab, [t.id for t in profile_towns(inventory, "full")], binding_file, "full")
         updates = {BINDING_ENV_VAR: str(binding_file), "MUNICLOUD_STATE_DIR": str(OPS_STATE_DIR)}
         env = {**os.environ, **updates}
 

@@ -57,7 +57,7 @@ def run() -> list[dict[str, object]]:
     with bench_lab() as lab:
         lab.up(full)
         binding = STATE_DIR / "binding.yaml"
-        write_lab_binding(lab, [t.id for t in profile_towns(inventory, "full")], binding)
+        write_lab_binding(lab, [t.id for t in profile_towns(inventory, "full")], binding, "full")
         env = {**os.environ, BINDING_ENV_VAR: str(binding), "MUNICLOUD_STATE_DIR": str(OPS_STATE_DIR)}
         _, planned = municloud(env, "net", "plan", "--json")
         if planned.returncode != 0:

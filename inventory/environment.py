@@ -46,6 +46,7 @@ class LabHandle(InventoryModel):
 
     state_dir: Path = Field(strict=False)
     prefix: str
+    profile: Literal["small", "full"] | None = None  # None: a lab of chosen towns
 
 
 class BindingFile(InventoryModel):

@@ -40,7 +40,7 @@ def lab_reach(home: LabHome) -> LabReach:
     )
 
 
-def lab_binding(lab: LabHome, towns: list[str]) -> BindingFile:
+def lab_binding(lab: LabHome, towns: list[str], profile: str | None = None) -> BindingFile:
     """How to reach what `lab` built, as the environment binding file has it."""
     reach = lab_reach(lab)
     return BindingFile(
@@ -50,11 +50,12 @@ def lab_binding(lab: LabHome, towns: list[str]) -> BindingFile:
         known_hosts=lab.known_hosts,
         hosts={name: BoundHostOverride(mgmt_address=address) for name, address in reach.mgmt_addresses.items()},
         clients=reach.clients,
-        lab=LabHandle(state_dir=lab.state_dir, prefix=reach.prefix),
+        lab=LabHandle(state_dir=lab.state_dir, prefix=reach.prefix, profile=profile),
     )
 
 
-def write_lab_binding(lab: LabHome, towns: list[str], path: Path) -> BindingFile:
-    binding = lab_binding(lab, towns)
+def write_lab_binding(lab: LabHome, towns: list[str], path: Path, profile: str | None = None) -> BindingFile:
+    """`profile`: the lab's profile (small, full), which sizes its synthetic residents."""
+    binding = lab_binding(lab, towns, profile)
     write_binding(path, binding)
     return binding

@@ -210,7 +210,7 @@ class Demo:
         except LabError as error:
             raise DemoFailed("lab", str(error), _down_nodes(self.target.lab)) from error
         # every later command reaches the lab through this binding (addresses, keys, host keys)
-        write_lab_binding(self.target.lab, self.target.towns, self.target.binding_path)
+        write_lab_binding(self.target.lab, self.target.towns, self.target.binding_path, self.profile)
         # `lab up` returns when every node was built; a server's sshd may still be starting (status asks
         # for its banner with a short timeout), so a node counts as down only if it stays down a while
         deadline = time.monotonic() + NODES_UP_TIMEOUT_S

@@ -28,6 +28,7 @@ from provisioning.ansible_inventory import ansible_inventory
 from toolkit.settings import REPO_ROOT, state_dir
 
 from .db_state import primary_site
+from .residents import seed_variables
 from .secrets import ensure_secrets
 
 PLAYBOOKS = REPO_ROOT / "playbooks"
@@ -129,6 +130,7 @@ def run_variables(inventory: Inventory, binding: EnvironmentBinding) -> dict[str
         "db_primary_site": primary_site(inventory, binding.name).site,
         "municloud_secrets_file": str(ensure_secrets(binding.name)),
         "municloud_pki_dir": str(authority.root),
+        **seed_variables(inventory, binding),  # the lab's synthetic residents (none in production)
         "admin_authorized_keys": [public_key.read_text().strip()] if public_key and public_key.exists() else [],
     }
 

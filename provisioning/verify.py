@@ -26,6 +26,7 @@ from pki.authority import Authority
 from toolkit.settings import state_dir
 
 from .db_state import primary_site
+from .residents import synthetic_dataset
 from .runner import ssh_args
 
 SUITES = Path(__file__).parent / "verify_suites"
@@ -65,6 +66,7 @@ def verification_plan(
     data centers' (a deploy); neither: every server of the environment."""
     plan = binding.plan
     authority = Authority(binding.name)
+    data = synthetic_dataset(inventory, binding)
     if town is not None:
         chosen, with_dcs = [town], False
     else:
@@ -107,6 +109,10 @@ def verification_plan(
         },
         "towns": chosen,
         "hosts": hosts,
+        # the lab's synthetic residents, when the environment holds them: current residents per town
+        "residents": (
+            {"dataset": data.fingerprint, "towns": {t.id: t.residents for t in data.towns}} if data else None
+        ),
         # Mutual TLS: what a town server holds (its own certificate) and what the operations center
         # asks the app servers with (its certificate reads /healthz and heartbeat ids only).
         "tls": {

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from ipaddress import IPv4Network
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from .base import InventoryModel, Slug
 from .towns import RouterPlatform
@@ -31,6 +31,14 @@ class SshAccess(InventoryModel):
     host_key_policy: Literal["pin", "accept-new"]
 
 
+class SyntheticResidents(InventoryModel):
+    """A synthetic population seeded into the tenants' schemas (residents/synthetic.py): the lab
+    only, never production, whose residents come from the towns themselves."""
+
+    seed: int
+    scale: dict[Literal["small", "full"], Annotated[float, Field(gt=0, le=1)]]  # per lab profile
+
+
 class EnvironmentConfig(InventoryModel):
     name: Slug
     kind: Literal["lab", "prod"]
@@ -44,3 +52,10 @@ class EnvironmentConfig(InventoryModel):
     # The resolved binding (management addresses, host keys) written by `lab up` or from Pulumi
     # stack outputs; when absent, the binding is derived from the address plan alone.
     binding_file: Path | None = Field(default=None, strict=False)
+    synthetic_residents: SyntheticResidents | None = None
+
+    @model_validator(mode="after")
+    def _synthetic_residents_in_the_lab_only(self) -> EnvironmentConfig:
+        if self.synthetic_residents is not None and self.kind != "lab":
+            raise ValueError("synthetic_residents: only a lab environment may hold synthetic residents")
+        return self

@@ -64,7 +64,7 @@ def up(
         report = lab.up(topology, progress=progress)
     binding_file = binding_path(inv.environment("lab"))
     if binding_file is not None:
-        write_lab_binding(lab, [t.id for t in towns], binding_file)
+        write_lab_binding(lab, [t.id for t in towns], binding_file, profile)
     table = Table(
         title=f"lab up: {len(towns)} towns, {len(topology.routers)} routers, {len(topology.containers)} containers"
     )

@@ -1,6 +1,7 @@
 """The database pair: the primary where the record says, the other a streaming standby over the
 DC interconnect through the agreed slot, every tenant's schema present (on the standby too, by
-replication), a backup timer on both."""
+replication), the lab's synthetic residents in every tenant (on the standby too), a backup timer
+on both."""
 
 from __future__ import annotations
 
@@ -44,3 +45,25 @@ def test_every_tenant_has_its_schema(server, verify_plan) -> None:
 def test_base_backups_are_scheduled(server) -> None:
     timer = server.host.service("municloud-pg-backup.timer")
     assert timer.is_enabled and timer.is_running
+
+
+def test_every_tenant_holds_its_residents(server, verify_plan) -> None:
+    """The lab's synthetic population: each town's current residents and the dataset, on the primary
+    and (by replication) on the standby."""
+    residents = verify_plan["residents"]
+    if not residents:
+        pytest.skip("this environment holds no synthetic residents")
+    query = " UNION ALL ".join(
+        f"SELECT '{town}', (SELECT count(*) FROM {schema}.residents WHERE status = '住民'), "
+        f"(SELECT string_agg(dataset, ',') FROM {schema}.seed)"
+        for town, schema in ((t, "town_" + t.replace("-", "_")) for t in residents["towns"])
+    )
+    found = {
+        line.split("|")[0]: line.split("|")[1:] for line in server.sql(query, verify_plan["database"]).splitlines()
+    }
+    wrong = {
+        town: found.get(town)
+        for town, count in residents["towns"].items()
+        if found.get(town) != [str(count), residents["dataset"]]
+    }
+    assert not wrong, f"not the dataset {residents['dataset']} (town: [residents, dataset]): {wrong}"

@@ -259,7 +259,7 @@ def small_lab() -> Iterator[SmallLab]:
     shutil.rmtree(ops_state_dir, ignore_errors=True)  # a new lab: no plan, backup, secret or record is valid
     try:
         with contextmanager(running_lab)(SMALL_STATE_DIR, small_topology(inventory)) as sample:
-            write_lab_binding(sample.lab, towns, binding_path)
+            write_lab_binding(sample.lab, towns, binding_path, "small")
             os.environ[BINDING_ENV_VAR] = str(binding_path)
             os.environ["MUNICLOUD_STATE_DIR"] = str(ops_state_dir)
             yield SmallLab(
