@@ -154,41 +154,61 @@ def _fixed(layout: Layout, record: Record, values: list[str]) -> bytes:
     return bytes(out) + b"\r\n"
 
 
+class RecordWriter:
+    """One record type's file, written a row at a time (the export feeds several from one stream).
+    `close()` finishes it; `abort()` removes it: never a half-written file beside the good ones."""
+
+    def __init__(self, layout: Layout, record: Record, path: Path) -> None:
+        self.layout = layout
+        self.record = record
+        self.written = WrittenFile(path, record.id)
+        self._formatter = _Formatter(layout, record, self.written)
+        self._digest = hashlib.sha256()
+        self._line = io.StringIO()
+        self._csv = csv.writer(self._line, lineterminator="\r\n")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._handle = path.open("wb")
+        if layout.format == "csv" and layout.header:
+            self._emit(self._csv_row([item.name for item in record.items]))
+
+    def _emit(self, data: bytes) -> None:
+        self._handle.write(data)
+        self._digest.update(data)
+
+    def _csv_row(self, values: list[str]) -> bytes:
+        self._line.seek(0)
+        self._line.truncate()
+        self._csv.writerow(values)
+        return self._line.getvalue().encode(self.layout.encoding)
+
+    def add(self, row: Mapping[str, object]) -> None:
+        values = self._formatter.row(row)
+        fixed = self.layout.format == "fixed"
+        self._emit(_fixed(self.layout, self.record, values) if fixed else self._csv_row(values))
+        self.written.rows += 1
+
+    def close(self) -> WrittenFile:
+        self._handle.close()
+        self.written.sha256 = self._digest.hexdigest()
+        return self.written
+
+    def abort(self) -> None:
+        self._handle.close()
+        self.written.path.unlink(missing_ok=True)
+
+
 def write_records(layout: Layout, record: Record, rows: Iterable[Mapping[str, object]], path: Path) -> WrittenFile:
     """Write `rows` (dicts by column) as `record` of `layout` to `path`; the count, the SHA-256, the
     外字 met and the kana normalised. RecordValueError on the first value that cannot be written
-    (the file is then removed: never a half-written file beside the good ones)."""
-    written = WrittenFile(path, record.id)
-    formatter = _Formatter(layout, record, written)
-    digest = hashlib.sha256()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    (the file is then removed)."""
+    writer = RecordWriter(layout, record, path)
     try:
-        with path.open("wb") as handle:
-
-            def emit(data: bytes) -> None:
-                handle.write(data)
-                digest.update(data)
-
-            line = io.StringIO()
-            writer = csv.writer(line, lineterminator="\r\n")
-
-            def csv_row(values: list[str]) -> bytes:
-                line.seek(0)
-                line.truncate()
-                writer.writerow(values)
-                return line.getvalue().encode(layout.encoding)
-
-            if layout.format == "csv" and layout.header:
-                emit(csv_row([item.name for item in record.items]))
-            for row in rows:
-                values = formatter.row(row)
-                emit(csv_row(values) if layout.format == "csv" else _fixed(layout, record, values))
-                written.rows += 1
+        for row in rows:
+            writer.add(row)
     except BaseException:
-        path.unlink(missing_ok=True)
+        writer.abort()
         raise
-    written.sha256 = digest.hexdigest()
-    return written
+    return writer.close()
 
 
 def write_gaiji_list(gaiji: list[Gaiji], path: Path) -> Path:

@@ -90,6 +90,12 @@ SUBCOMMANDS = {
         "The business database across the two data centers: which holds the primary, the failover to DC2 and "
         "the fail-back to DC1 (dc_failover.yml, dc_failback.yml).",
     ),
+    "handover": Lazy(
+        "municloud.cli.handover_cmd",
+        "app",
+        "The fiscal-year data hand-over (年度末データ納品): every town's records in the intermediate standard "
+        "layout (中間標準レイアウト; the layouts are data in handover/layouts/), one consistent snapshot per town.",
+    ),
     "pki": Lazy(
         "municloud.cli.pki_cmd",
         "app",

@@ -87,6 +87,7 @@ LAB_GROUPS = {
     "test_lab.py": "lab-b",
     "test_network.py": "lab-b",
     "test_provisioning.py": "lab-b",
+    "test_handover.py": "lab-b",
     "test_small_lab.py": "lab-b",
     "test_whole_demo.py": "lab-b",
 }

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from handover.export import export_script, fiscal_year_of, sections
 from handover.layouts import LAYOUTS_DIR, LayoutError, load_layouts
 from handover.records import GETA, RecordValueError, wareki, write_gaiji_list, write_records
 
@@ -170,3 +171,30 @@ def test_fixed_length_records_in_cp932(layouts, tmp_path) -> None:
     assert len(lines[0]) == len(lines[1]) == 11 + 10 + 8 + 8
     assert lines[0] == b"01000000002" + b"0100000001" + b"04250307" + b" " * 8
     assert lines[1].endswith(b"0501050105020101")
+
+
+def test_the_export_reads_one_snapshot_and_splits_the_stream_by_table() -> None:
+    script = export_script("ina", 2026, ["households", "resident_tax"])
+    lines = script.splitlines()
+    assert lines[0] == "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;" and lines[-1] == "COMMIT;"
+    assert "FROM town_ina.resident_tax WHERE fiscal_year = 2026 ORDER BY resident_code" in script
+    stream = iter(
+        [
+            ["@@municloud snapshot"],
+            ["0/3000148", "2026-12-07 09:00:00+09"],
+            ["@@municloud table households"],
+            ["0000000001", "01000000001"],
+            ["0000000002", "01000000004"],
+            ["@@municloud table resident_tax"],
+            ["@@municloud table movements"],
+            ["01000000001", "1"],
+        ]
+    )
+    got = [(name, list(rows)) for name, rows in sections(stream)]
+    assert got == [
+        ("snapshot", [["0/3000148", "2026-12-07 09:00:00+09"]]),
+        ("table households", [["0000000001", "01000000001"], ["0000000002", "01000000004"]]),
+        ("table resident_tax", []),
+        ("table movements", [["01000000001", "1"]]),
+    ]
+    assert fiscal_year_of(dt.date(2027, 3, 31)) == 2026 and fiscal_year_of(dt.date(2027, 4, 1)) == 2027

@@ -1,0 +1,63 @@
+"""The residents' records on the small lab: seeded by provisioning (a tenth of each town's
+population), replicated to the standby, and exported in every layout from one snapshot per town,
+record for record."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from handover.layouts import load_layouts
+from provisioning.residents import synthetic_dataset
+
+from .conftest import SmallLab, municloud_cli
+
+pytestmark = [pytest.mark.lab, pytest.mark.timeout(900)]
+
+
+def _sql(lab: SmallLab, server: str, query: str) -> str:
+    result = lab.ssh(server, f'cd / && runuser -u postgres -- psql -XtA -d business -c "{query}"')
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_the_residents_are_seeded_on_the_primary_and_replicated(provisioned_lab: SmallLab) -> None:
+    lab = provisioned_lab
+    data = synthetic_dataset(lab.inventory, lab.environment())
+    assert data is not None and data.scale == 0.1
+    for town in data.towns:
+        schema = "town_" + town.id.replace("-", "_")
+        query = f"SELECT count(*) FROM {schema}.residents WHERE status = '住民'"
+        assert _sql(lab, "dc1-db1", query) == str(town.residents), town.id
+        assert _sql(lab, "dc2-db1", query) == str(town.residents), town.id  # the standby, by replication
+        assert _sql(lab, "dc1-db1", f"SELECT dataset FROM {schema}.seed") == data.fingerprint
+    # the hard cases are in the database as they were generated
+    assert _sql(lab, "dc1-db1", "SELECT count(*) FROM town_ogose.residents WHERE family_name = '𠮷田'") != "0"
+
+
+def test_the_export_writes_every_layout_record_for_record(provisioned_lab: SmallLab, tmp_path: Path) -> None:
+    lab = provisioned_lab
+    result = municloud_cli("handover", "export", "--fiscal-year", "2026", "--json", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    report = json.loads(result.stdout)
+    layouts = load_layouts()
+    expected_files = {f"{lay.id}-{rec.id}" for lay in layouts.values() for rec in lay.records}
+    for town in report["towns"]:
+        assert town["ok"], town
+        folder = tmp_path / "2026" / town["town"]
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        assert manifest["fiscal_year"] == 2026 and manifest["snapshot"]["lsn"]
+        assert {f["file"].rsplit(".", 1)[0] for f in manifest["files"]} == expected_files
+        schema = "town_" + town["town"].replace("-", "_")
+        for f in manifest["files"]:
+            path = folder / f["file"]
+            assert hashlib.sha256(path.read_bytes()).hexdigest() == f["sha256"]
+            table = next(r.source for lay in layouts.values() for r in lay.records if f"{lay.id}-{r.id}" == path.stem)
+            where = " WHERE fiscal_year = 2026" if table == "resident_tax" else ""
+            assert str(f["records"]) == _sql(lab, "dc1-db1", f"SELECT count(*) FROM {schema}.{table}{where}"), f
+    # 越生町's 𠮷田 is written as such in the UTF-8 registry; the old records' half-width kana full-width
+    registry = (tmp_path / "2026" / "ogose" / "resident-registry-resident.csv").read_text(encoding="utf-8")
+    assert "𠮷田" in registry and "ﾖｼﾀﾞ" not in registry
