@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -11,7 +12,9 @@ from rich.table import Table
 
 from handover.export import export, fiscal_year_of
 from handover.layouts import LayoutError, load_layouts
+from handover.package import TownKeyError, identity, keys_dir, package_town, recipient, verify_package
 from inventory.model.sla import CONTRACT_TZ
+from toolkit.documents import DocumentError
 from toolkit.settings import state_dir
 
 from .common import Exit, binding_or_exit, err, fail, invalid_input_exits, out, print_json, progress_bar
@@ -101,3 +104,116 @@ def export_command(
         out.print(f"written under {root / str(year)}", highlight=False)
     if not all(r.ok for r in results):
         raise typer.Exit(int(Exit.FAILED))
+
+
+@app.command("package")
+def package_command(
+    env: EnvOption = "lab",
+    towns: TownsOption = None,
+    fiscal_year: Annotated[
+        int | None,
+        typer.Option("--fiscal-year", min=2000, max=2100, help="The fiscal year exported; default: the current."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Package each town's export (`handover export` first): its files, manifest and 納品書 in one archive
+    encrypted to the town's age public key (<state>/handover/keys/<env>/<town>.pub; the lab makes each
+    town's key pair on first use, production takes the towns' own), with the manifest, the 納品書 (HTML,
+    PDF, to sign) and the checksum beside it in the clear.
+
+    Exit 0 when every town was packaged, 1 when one failed, 2 on bad input (an unknown town, a town with
+    no export, a missing or malformed key: nothing is written for it then).
+    """
+    inventory, binding = binding_or_exit(env)
+    with invalid_input_exits():
+        chosen = [inventory.town(t).id for t in towns] if towns else list(binding.towns)
+    year = fiscal_year or fiscal_year_of(dt.datetime.now(CONTRACT_TZ).date())
+    exports = state_dir() / "handover" / env / str(year)
+    keys = keys_dir(state_dir(), env)
+    missing = [t for t in chosen if not (exports / t / "manifest.json").exists()]
+    if missing:
+        fail(f"no export of fiscal year {year} for {', '.join(missing)} under {exports}: run `handover export`")
+    try:
+        recipients = {t: recipient(keys, t, make_if_missing=binding.lab is not None) for t in chosen}
+    except TownKeyError as error:
+        fail(f"nothing was packaged: {error}")
+    packages, failed = [], {}
+    with progress_bar(f"handover package FY{year}") as progress:
+        for i, town in enumerate(chosen):
+            progress(town, i, len(chosen))
+            try:
+                packages.append(package_town(exports / town, recipients[town], packages_dir(env, year)))
+            except (OSError, DocumentError) as error:
+                failed[town] = str(error)
+        progress("done", len(chosen), len(chosen))
+    if as_json:
+        print_json(
+            {
+                "fiscal_year": year,
+                "ok": not failed,
+                "packages": [{"town": p.town, "path": str(p.path), "sha256": p.sha256} for p in packages],
+                "failed": failed,
+            }
+        )
+    else:
+        table = Table(title=f"handover package: fiscal year {year}")
+        for column in ("town", "package", "size", "SHA-256", "納品書"):
+            table.add_column(column)
+        for p in packages:
+            size = p.path.stat().st_size
+            table.add_row(p.town, p.path.name, f"{size / 1e6:.1f} MB", p.sha256[:16] + "…", str(p.nouhinsho_pdf))
+        for town, reason in failed.items():
+            table.add_row(town, f"FAILED: {reason}", "", "", "", style="red")
+        out.print(table)
+    if failed:
+        raise typer.Exit(int(Exit.FAILED))
+
+
+@app.command("verify")
+def verify_command(
+    package: Annotated[Path, typer.Argument(help="The encrypted package (<town>-FY<year>.tar.gz.age).")],
+    key: Annotated[Path, typer.Option("--key", help="The town's age private key (AGE-SECRET-KEY-1...).")],
+    as_json: JsonOption = False,
+) -> None:
+    """Open a package with the town's key and check it as the receiving town would: the manifest, every
+    file's SHA-256 and record count, and every record read back against its layout.
+
+    Exit 0 when it verifies, 1 when it does not (what is wrong is listed), 2 on bad input (no such file,
+    a malformed key).
+    """
+    if not package.is_file():
+        fail(f"{package}: no such package")
+    try:
+        town_key = identity(key)
+        layouts = load_layouts()
+    except (TownKeyError, LayoutError) as error:
+        fail(str(error))
+    with tempfile.TemporaryDirectory(prefix="municloud-verify-") as tmp:
+        result = verify_package(package, town_key, layouts, Path(tmp))
+    if as_json:
+        print_json(
+            {
+                "package": str(package),
+                "ok": result.ok,
+                "town": result.town,
+                "fiscal_year": result.fiscal_year,
+                "files": result.files,
+                "records": result.records,
+                "problems": result.problems,
+            }
+        )
+    elif result.ok:
+        out.print(
+            f"{package.name}: verified: {result.town}, fiscal year {result.fiscal_year}, "
+            f"{result.files} files, {result.records:,} records",
+            highlight=False,
+        )
+    else:
+        for problem in result.problems or []:
+            err.print(f"[red]{problem}[/]", highlight=False)
+    if not result.ok:
+        raise typer.Exit(int(Exit.FAILED))
+
+
+def packages_dir(env: str, year: int) -> Path:
+    return state_dir() / "handover" / f"{env}-packages" / str(year)

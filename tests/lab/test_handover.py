@@ -12,6 +12,7 @@ import pytest
 
 from handover.layouts import load_layouts
 from provisioning.residents import synthetic_dataset
+from toolkit.settings import state_dir
 
 from .conftest import SmallLab, municloud_cli
 
@@ -38,16 +39,17 @@ def test_the_residents_are_seeded_on_the_primary_and_replicated(provisioned_lab:
     assert _sql(lab, "dc1-db1", "SELECT count(*) FROM town_ogose.residents WHERE family_name = '𠮷田'") != "0"
 
 
-def test_the_export_writes_every_layout_record_for_record(provisioned_lab: SmallLab, tmp_path: Path) -> None:
+def test_the_export_writes_every_layout_record_for_record_and_the_package_verifies(provisioned_lab: SmallLab) -> None:
     lab = provisioned_lab
-    result = municloud_cli("handover", "export", "--fiscal-year", "2026", "--json", "--out", str(tmp_path))
+    exports = state_dir() / "handover" / "lab"
+    result = municloud_cli("handover", "export", "--fiscal-year", "2026", "--json")
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     report = json.loads(result.stdout)
     layouts = load_layouts()
     expected_files = {f"{lay.id}-{rec.id}" for lay in layouts.values() for rec in lay.records}
     for town in report["towns"]:
         assert town["ok"], town
-        folder = tmp_path / "2026" / town["town"]
+        folder = exports / "2026" / town["town"]
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
         assert manifest["fiscal_year"] == 2026 and manifest["snapshot"]["lsn"]
         assert {f["file"].rsplit(".", 1)[0] for f in manifest["files"]} == expected_files
@@ -59,5 +61,18 @@ def test_the_export_writes_every_layout_record_for_record(provisioned_lab: Small
             where = " WHERE fiscal_year = 2026" if table == "resident_tax" else ""
             assert str(f["records"]) == _sql(lab, "dc1-db1", f"SELECT count(*) FROM {schema}.{table}{where}"), f
     # 越生町's 𠮷田 is written as such in the UTF-8 registry; the old records' half-width kana full-width
-    registry = (tmp_path / "2026" / "ogose" / "resident-registry-resident.csv").read_text(encoding="utf-8")
+    registry = (exports / "2026" / "ogose" / "resident-registry-resident.csv").read_text(encoding="utf-8")
     assert "𠮷田" in registry and "ﾖｼﾀﾞ" not in registry
+    # packaged for each town, encrypted to its key; the town's key opens and verifies its own
+    packaged = municloud_cli("handover", "package", "--fiscal-year", "2026", "--json")
+    assert packaged.returncode == 0, packaged.stdout[-2000:] + packaged.stderr[-2000:]
+    packages = {p["town"]: Path(p["path"]) for p in json.loads(packaged.stdout)["packages"]}
+    assert set(packages) == {t["town"] for t in report["towns"]}
+    keys = state_dir() / "handover" / "keys" / "lab"
+    verified = municloud_cli("handover", "verify", str(packages["ogose"]), "--key", str(keys / "ogose.key"), "--json")
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert json.loads(verified.stdout)["records"] == sum(
+        f["records"] for f in json.loads((exports / "2026" / "ogose" / "manifest.json").read_text())["files"]
+    )
+    wrong = municloud_cli("handover", "verify", str(packages["ogose"]), "--key", str(keys / "ina.key"))
+    assert wrong.returncode == 1 and "cannot be opened" in wrong.stderr
