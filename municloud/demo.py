@@ -10,6 +10,8 @@ process (so the demo proves the commands, not a private shortcut):
                 dc-site-loss (with its fail-back), while the probes run
   5. reports    the SLA report of the demo's period (every minute counted, the drills in it), the
                 drills' reports and the annual report, network compliance, cost allocation
+  6. handover   every town's residents exported in the hand-over layouts (one snapshot each),
+                packaged encrypted to the town's key with its 納品書, one package verified
 
 A stage that fails stops the chain with the stage and the failing nodes named; the lab is left as it
 is (`municloud lab status` explains it, `municloud lab down` removes it). The commands' progress
@@ -180,6 +182,7 @@ class Demo:
             ("monitor", "monitor up: Prometheus scraping every town's probes", self.stage_monitor),
             ("drills", f"BCP drills: {', '.join(DRILLS)}", self.stage_drills),
             ("reports", "reports: SLA, drills, network compliance, cost allocation", self.stage_reports),
+            ("handover", "fiscal-year hand-over: export, package, verify", self.stage_handover),
         ]
         key = stages[0][0]
         try:
@@ -330,6 +333,30 @@ class Demo:
         costs = self.cli_json("reports/costs", "cost", "allocate", "--json", "--out", str(reports / "costs"))
         self.result.reports.append(Report("cost allocation", _files_of(costs)))
         return f"{len(self.result.reports)} reports in {reports}"
+
+    def stage_handover(self) -> str:
+        self.announce("  export: every town from one snapshot, in every layout")
+        started = time.monotonic()
+        exported = self.cli_json("handover/export", "handover", "export", "--json")
+        export_s = time.monotonic() - started
+        towns = exported["towns"]
+        records = sum(f["records"] for t in towns for f in t["files"].values())
+        self.announce("  package: encrypted to each town's key, with its 納品書")
+        packaged = self.cli_json("handover/package", "handover", "package", "--json")
+        first = packaged["packages"][0]
+        key = self.target.state_dir / "handover" / "keys" / "lab" / f"{first['town']}.key"
+        verified = self.cli_json("handover/verify", "handover", "verify", first["path"], "--key", str(key), "--json")
+        self.result.figures.append(
+            {
+                "figure": f"fiscal-year hand-over: {len(towns)} towns exported",
+                "measured": f"{records:,} records in {export_s:.0f} s",
+            }
+        )
+        folder = Path(first["path"]).parent
+        return (
+            f"{len(towns)} towns, {records:,} records exported and packaged in {folder}; "
+            f"{first['town']}'s package verified with its key ({verified['records']:,} records)"
+        )
 
 
 # ---- figures and helpers -----------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """The demo's chain end to end on the small profile (`make demo` runs it on the full one): lab, deploy,
-monitoring, the three drills while the probes run, and every report of the demo's period.
+monitoring, the three drills while the probes run, every report of the demo's period, and the
+fiscal-year hand-over of every town.
 
 It runs on the session's small lab (last of the lab tests, so usually on a lab the other tests have
 already routed and provisioned: `lab up` then repairs nothing and `deploy` is the idempotent re-run;
@@ -46,8 +47,8 @@ def test_the_demo_chain_runs_end_to_end_on_the_small_profile(small_lab: SmallLab
         small_lab.lab.heal()  # a failed drill's faults must not reach later tests (drills heal them themselves)
     assert down.returncode == 0, down.stdout + down.stderr
 
-    assert [s.key for s in result.stages] == ["lab", "deploy", "monitor", "drills", "reports"]
-    assert any(line.startswith("[5/5]") for line in announced)
+    assert [s.key for s in result.stages] == ["lab", "deploy", "monitor", "drills", "reports", "handover"]
+    assert any(line.startswith("[6/6]") for line in announced)
     summary = json.loads((tmp_path / "demo" / "demo-summary.json").read_text(encoding="utf-8"))
     assert summary["failure"] is None and summary["seconds"] > 0
 
