@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import getpass
+import io
 import json
 import os
 import shlex
@@ -175,16 +176,15 @@ def export_town(
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        text=True,
-        encoding="utf-8",
-        newline="",
     )
     writers: list[tuple[Layout, RecordWriter]] = []
     try:
         assert process.stdin is not None and process.stdout is not None
-        process.stdin.write(export_script(town, fiscal_year, list(by_table)))
+        process.stdin.write(export_script(town, fiscal_year, list(by_table)).encode("utf-8"))
         process.stdin.close()
-        for section, rows in sections(csv.reader(process.stdout)):
+        # CSV's own line handling (a quoted field may hold a newline): no newline translation
+        stream = io.TextIOWrapper(process.stdout, encoding="utf-8", newline="")
+        for section, rows in sections(csv.reader(stream)):
             if section == "snapshot":
                 lsn, at = next(rows)
                 result.snapshot = {"host": host.name, "lsn": lsn, "time": at}
@@ -201,9 +201,10 @@ def export_town(
                     writer.add(values)
             result.files += [(layout, writer.close()) for layout, writer in writers]
             writers = []
-        _, errors = process.communicate(timeout=60)
+        errors = process.stderr.read() if process.stderr else b""
+        process.wait(timeout=60)
         if process.returncode != 0:
-            raise RuntimeError(f"psql on {host.name} failed: {errors.strip()[-500:]}")
+            raise RuntimeError(f"psql on {host.name} failed: {errors.decode(errors='replace').strip()[-500:]}")
         if not result.snapshot:
             raise RuntimeError(f"no snapshot from {host.name}")
     except (RecordValueError, RuntimeError, OSError, ValueError) as error:
