@@ -402,20 +402,38 @@ class Server(ThreadingHTTPServer):
     daemon_threads = True
 
     tls: ssl.SSLContext | None = None
+    audit = None  # the app's current audit log, as a callable (a reload replaces it)
 
     def use_tls(self, context: ssl.SSLContext) -> None:
         """HTTPS from now on; on a reload, the new context (a rotated certificate, a new revocation
         list) is what the next connections get, the open ones finish on theirs."""
         self.tls = context
 
-    def get_request(self):  # type: ignore[no-untyped-def]
-        """Each connection wrapped as it is accepted; its handshake runs in the request's thread
-        (do_handshake_on_connect off), so a slow or silent client never holds up the others."""
-        connection, address = super().get_request()
+    def finish_request(self, request, client_address) -> None:  # type: ignore[no-untyped-def]
+        """In the request's own thread (the accept loop only accepts: under the drills' hundreds of
+        port checks a second, any work there fills the listen queue and SYNs are dropped). A
+        connection closed or reset before its first byte is a port check (the drills' TCP probe, the
+        isolation proof), not a client: left at that. Otherwise, with TLS, the connection is wrapped
+        with the context of now (a reload's new certificate for the next connections) and its
+        handshake runs in the handler, so a slow or silent client never holds up the others."""
         context = self.tls
         if context is not None:
-            connection = context.wrap_socket(connection, server_side=True, do_handshake_on_connect=False)
-        return connection, address
+            request.settimeout(HANDSHAKE_SECONDS)
+            try:
+                if not request.recv(1, socket.MSG_PEEK):
+                    return
+            except TimeoutError:
+                if self.audit is not None:
+                    self.audit().refused(
+                        f"{client_address[0]}:{client_address[1]}",
+                        f"no TLS handshake within {HANDSHAKE_SECONDS} s",
+                        status=None,
+                    )
+                return
+            except OSError:
+                return
+            request = context.wrap_socket(request, server_side=True, do_handshake_on_connect=False)
+        super().finish_request(request, client_address)
 
     def handle_error(self, request, client_address) -> None:
         sys.stderr.write(f"{client_address[0]}: {_one_line(sys.exc_info()[1])}\n")
@@ -431,16 +449,6 @@ def make_handler(app: App) -> type[BaseHTTPRequestHandler]:
             if isinstance(self.connection, ssl.SSLSocket):
                 source = f"{self.client_address[0]}:{self.client_address[1]}"
                 self.connection.settimeout(HANDSHAKE_SECONDS)
-                try:
-                    # Peeked under the TLS layer: a connection closed or reset before its first byte
-                    # is a port check (the drills' TCP probe, the isolation proof), not a refused client.
-                    if not socket.socket.recv(self.connection, 1, socket.MSG_PEEK):
-                        return
-                except TimeoutError:
-                    app.audit.refused(source, f"no TLS handshake within {HANDSHAKE_SECONDS} s", status=None)
-                    return
-                except OSError:
-                    return
                 try:
                     self.connection.do_handshake()
                     self.connection.settimeout(None)
@@ -492,6 +500,7 @@ def main() -> int:
     for address in config["listen"]:
         server = Server((address, int(config["port"])), make_handler(app))
         server.daemon_threads = True
+        server.audit = lambda: app.audit
         if config.get("tls"):
             server.use_tls(tls_context(config["tls"]))
         servers.append(server)
