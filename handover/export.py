@@ -24,29 +24,25 @@ import getpass
 import io
 import json
 import os
-import shlex
 import shutil
 import socket
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from inventory.environment import BoundHost, EnvironmentBinding
+from inventory.environment import EnvironmentBinding
 from inventory.loader import Inventory
 from inventory.model.sla import CONTRACT_TZ
-from provisioning.db_state import primary_site
-from provisioning.runner import ssh_args
 from residents.seeding import schema_of
 from residents.synthetic import TABLES
 
+from .database import Primary
 from .layouts import Layout, Record
 from .records import RecordValueError, RecordWriter, WrittenFile, write_gaiji_list
 
 MARKER = "@@municloud"  # a row of its own between the COPY outputs (no record's first column starts so)
-DATABASE = "business"  # the playbooks' postgresql_database
 MANIFEST = "manifest.json"
 GAIJI_FILE = "gaiji.csv"
 
@@ -139,17 +135,6 @@ def sections(rows: Iterator[list[str]]) -> Iterator[tuple[str, Iterator[list[str
             pass
 
 
-def _primary(inventory: Inventory, binding: EnvironmentBinding) -> BoundHost:
-    site = primary_site(inventory, binding.name).site
-    return next(h for h in binding.servers() if h.site == site and h.role == "db")
-
-
-def _ssh(binding: EnvironmentBinding, host: BoundHost, workdir: Path) -> list[str]:
-    key = ["-i", str(binding.key_file)] if binding.key_file else []
-    options = ["-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR"]
-    return ["ssh", *key, *options, *shlex.split(ssh_args(binding, workdir)), f"{host.ssh_user}@{host.mgmt_address}"]
-
-
 def export_town(
     inventory: Inventory,
     binding: EnvironmentBinding,
@@ -169,14 +154,9 @@ def export_town(
     for layout in layouts.values():
         for record in layout.records:
             by_table.setdefault(record.source, []).append((layout, record))
-    host = _primary(inventory, binding)
-    command = f"cd / && runuser -u postgres -- psql -XqAt -v ON_ERROR_STOP=1 -d {DATABASE}"
-    process = subprocess.Popen(
-        [*_ssh(binding, host, workdir), command],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    primary = Primary(inventory, binding, workdir)
+    host = primary.host
+    process = primary.popen()
     writers: list[tuple[Layout, RecordWriter]] = []
     try:
         assert process.stdin is not None and process.stdout is not None
@@ -204,7 +184,7 @@ def export_town(
         errors = process.stderr.read() if process.stderr else b""
         process.wait(timeout=60)
         if process.returncode != 0:
-            raise RuntimeError(f"psql on {host.name} failed: {errors.decode(errors='replace').strip()[-500:]}")
+            raise primary.failed(errors)
         if not result.snapshot:
             raise RuntimeError(f"no snapshot from {host.name}")
     except (RecordValueError, RuntimeError, OSError, ValueError) as error:

@@ -17,9 +17,7 @@ malformed key is named before anything is written.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import os
 import shutil
@@ -33,8 +31,10 @@ from pyrage import x25519
 
 from toolkit.documents import templates, write_html_and_pdf
 
-from .export import MANIFEST
-from .layouts import Layout
+from .export import GAIJI_FILE, MANIFEST
+from .layouts import Layout, Record
+from .reading import read_gaiji_list, read_records
+from .records import RecordValueError
 
 _TEMPLATES = templates("handover")
 ERAS = ((2019, "令和"), (1989, "平成"))
@@ -134,6 +134,7 @@ def package_town(export_folder: Path, town_key: x25519.Recipient, out_dir: Path)
 @dataclass
 class Verified:
     package: Path
+    folder: Path | None = None  # where it was opened
     town: str = ""
     fiscal_year: int = 0
     files: int = 0
@@ -176,7 +177,7 @@ def verify_package(package: Path, key: x25519.Identity, layouts: dict[str, Layou
     if len(folders) != 1 or not (folders[0] / MANIFEST).exists():
         problems.append("no town folder with a manifest.json in the package")
         return result
-    folder = folders[0]
+    folder = result.folder = folders[0]
     manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     result.town, result.fiscal_year = manifest["town"], manifest["fiscal_year"]
     for entry in manifest["files"]:
@@ -191,7 +192,7 @@ def verify_package(package: Path, key: x25519.Identity, layouts: dict[str, Layou
         if layout is None or record is None:
             problems.append(f"{entry['file']}: layout {entry['layout']} / record {entry['record']} unknown here")
             continue
-        count, bad = read_back(path, layout, record)
+        count, bad = read_back(path, layout, record, folder / GAIJI_FILE)
         if count != entry["records"]:
             problems.append(f"{entry['file']}: {count} records, the manifest says {entry['records']}")
         problems += [f"{entry['file']}: {b}" for b in bad[:10]]
@@ -200,34 +201,17 @@ def verify_package(package: Path, key: x25519.Identity, layouts: dict[str, Layou
     return result
 
 
-def read_back(path: Path, layout: Layout, record) -> tuple[int, list[str]]:  # type: ignore[no-untyped-def]
-    """Records in a file and what of them does not fit the layout (field count, or fixed width)."""
-    bad: list[str] = []
+def read_back(path: Path, layout: Layout, record: Record, gaiji_list: Path) -> tuple[int, list[str]]:
+    """Records in a file, every one parsed against its layout (reading.py), and what does not fit."""
     count = 0
-    data = path.read_bytes()
     try:
-        text = data.decode(layout.encoding)
+        for _ in read_records(layout, record, path, read_gaiji_list(gaiji_list)):
+            count += 1
+    except RecordValueError as error:
+        return count, [str(error)]
     except UnicodeDecodeError as error:
-        return 0, [f"not {layout.encoding}: {error}"]
-    if layout.format == "csv":
-        rows = csv.reader(io.StringIO(text, newline=""))
-        if layout.header:
-            header = next(rows, [])
-            if header != [item.name for item in record.items]:
-                bad.append("its header is not the layout's item names")
-        for n, row in enumerate(rows, start=1):
-            count += 1
-            if len(row) != len(record.items):
-                bad.append(f"record {n}: {len(row)} fields, the layout has {len(record.items)}")
-    else:
-        width = sum(item.width(layout.encoding) for item in record.items)
-        for n, line in enumerate(data.split(b"\r\n"), start=1):
-            if not line:
-                continue
-            count += 1
-            if len(line) != width:
-                bad.append(f"record {n}: {len(line)} bytes, the layout's records have {width}")
-    return count, bad
+        return count, [f"not {layout.encoding}: {error}"]
+    return count, []
 
 
 def _sha256(path: Path) -> str:

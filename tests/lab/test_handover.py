@@ -76,3 +76,13 @@ def test_the_export_writes_every_layout_record_for_record_and_the_package_verifi
     )
     wrong = municloud_cli("handover", "verify", str(packages["ogose"]), "--key", str(keys / "ina.key"))
     assert wrong.returncode == 1 and "cannot be opened" in wrong.stderr
+    # the round trip: the package loaded into a new schema equals the town's own tables, record for record
+    args = ("handover", "import", str(packages["ogose"]), "--key", str(keys / "ogose.key"), "--into", "import_ogose")
+    imported = municloud_cli(*args, "--json")
+    assert imported.returncode == 0, imported.stdout[-2000:] + imported.stderr[-2000:]
+    tables = {t["table"]: t for t in json.loads(imported.stdout)["tables"]}
+    assert set(tables) == {"households", "residents", "movements", "resident_tax", "nhi_eligibility"}
+    assert all(t["equal"] and t["source"] == t["imported"] > 0 for t in tables.values()), tables
+    again = municloud_cli(*args)
+    assert again.returncode == 2 and "exists already" in again.stderr
+    _sql(lab, "dc1-db1", "DROP SCHEMA import_ogose CASCADE")

@@ -13,6 +13,7 @@ import yaml
 
 from handover.export import export_script, fiscal_year_of, sections
 from handover.layouts import LAYOUTS_DIR, LayoutError, load_layouts
+from handover.reading import from_wareki, read_gaiji_list, read_records
 from handover.records import GETA, RecordValueError, wareki, write_gaiji_list, write_records
 
 
@@ -198,3 +199,26 @@ def test_the_export_reads_one_snapshot_and_splits_the_stream_by_table() -> None:
         ("table movements", [["01000000001", "1"]]),
     ]
     assert fiscal_year_of(dt.date(2027, 3, 31)) == 2026 and fiscal_year_of(dt.date(2027, 4, 1)) == 2027
+
+
+def test_records_read_back_are_what_was_written(layouts, tmp_path) -> None:
+    """reading.py inverts records.py: the round trip gives the rows back (half-width kana full-width,
+    a 外字 restored from the list)."""
+    layout = _as(layouts, "resident-registry", encoding="cp932", gaiji="list")
+    record = layout.records[1]
+    rows = [RESIDENT, {**RESIDENT, "resident_code": "01000000002", "family_name": "𠮷田", "removed_on": "2020-02-29"}]
+    written = write_records(layout, record, rows, tmp_path / "r.csv")
+    listed = write_gaiji_list(written.gaiji, tmp_path / "gaiji.csv")
+    back = list(read_records(layout, record, written.path, read_gaiji_list(listed)))
+    assert back == [{**r, "family_kana": "タカハシ"} for r in rows]
+    nhi = layouts["nhi-eligibility"]
+    row = {"resident_code": "01000000002", "insured_no": "0100000001", "acquired_on": "2019-05-01", "lost_on": None}
+    fixed = write_records(nhi, nhi.records[0], [row], tmp_path / "nhi.dat")
+    assert list(read_records(nhi, nhi.records[0], fixed.path)) == [row]
+    assert from_wareki("04310430") == dt.date(2019, 4, 30) and from_wareki("05010501") == dt.date(2019, 5, 1)
+    for bad in ("05010431", "99010101", "0501050"):
+        with pytest.raises(ValueError):
+            from_wareki(bad)
+    (tmp_path / "short.dat").write_bytes(fixed.path.read_bytes()[5:])
+    with pytest.raises(RecordValueError, match="bytes expected"):
+        list(read_records(nhi, nhi.records[0], tmp_path / "short.dat"))
