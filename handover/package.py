@@ -30,6 +30,7 @@ import pyrage
 from pyrage import x25519
 
 from toolkit.documents import templates, write_html_and_pdf
+from toolkit.settings import state_dir
 
 from .export import GAIJI_FILE, MANIFEST
 from .layouts import Layout, Record
@@ -52,6 +53,11 @@ class Package:
     manifest: Path
     nouhinsho_pdf: Path
     recipient: str
+
+
+def packages_dir(environment: str, year: int) -> Path:
+    """Where a fiscal year's packages are made (and delivered from)."""
+    return state_dir() / "handover" / f"{environment}-packages" / str(year)
 
 
 def keys_dir(state: Path, environment: str) -> Path:

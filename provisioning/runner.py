@@ -23,6 +23,7 @@ import yaml
 
 from inventory.environment import EnvironmentBinding
 from inventory.loader import Inventory
+from pki.delivery_keys import ensure_delivery_keys
 from pki.environment import ensure_environment
 from provisioning.ansible_inventory import ansible_inventory
 from toolkit.settings import REPO_ROOT, state_dir
@@ -131,6 +132,8 @@ def run_variables(inventory: Inventory, binding: EnvironmentBinding) -> dict[str
         "municloud_secrets_file": str(ensure_secrets(binding.name)),
         "municloud_pki_dir": str(authority.root),
         **seed_variables(inventory, binding),  # the lab's synthetic residents (none in production)
+        # the hand-over's receiving account on each town's server accepts that town's delivery key only
+        "handover_delivery_keys": ensure_delivery_keys(binding.name, list(binding.towns)),
         "admin_authorized_keys": [public_key.read_text().strip()] if public_key and public_key.exists() else [],
     }
 

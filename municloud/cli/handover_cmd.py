@@ -10,10 +10,19 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from handover.delivery import DeliveryRefused, deliver_town, package_files
 from handover.export import export, fiscal_year_of
 from handover.importing import ImportRefused, import_package
 from handover.layouts import LayoutError, load_layouts
-from handover.package import TownKeyError, identity, keys_dir, package_town, recipient, verify_package
+from handover.package import (
+    TownKeyError,
+    identity,
+    keys_dir,
+    package_town,
+    packages_dir,
+    recipient,
+    verify_package,
+)
 from inventory.model.sla import CONTRACT_TZ
 from toolkit.documents import DocumentError
 from toolkit.settings import state_dir
@@ -216,10 +225,6 @@ def verify_command(
         raise typer.Exit(int(Exit.FAILED))
 
 
-def packages_dir(env: str, year: int) -> Path:
-    return state_dir() / "handover" / f"{env}-packages" / str(year)
-
-
 @app.command("import")
 def import_command(
     package: Annotated[Path, typer.Argument(help="The encrypted package (<town>-FY<year>.tar.gz.age).")],
@@ -278,4 +283,86 @@ def import_command(
             )
         out.print(table)
     if not result.equal:
+        raise typer.Exit(int(Exit.FAILED))
+
+
+@app.command("deliver")
+def deliver_command(
+    env: EnvOption = "lab",
+    towns: TownsOption = None,
+    fiscal_year: Annotated[
+        int | None,
+        typer.Option("--fiscal-year", min=2000, max=2100, help="The fiscal year packaged; default: the current."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Deliver each town's package (`handover package` first) over SFTP to the receiving account on the
+    town's in-office server: the package, its checksum, the manifest and the 納品書. The server's host
+    key is pinned; each town's own delivery key logs in to that town's server only. Every file is read
+    back from the far side and checked before it takes its name; a cut transfer resumes, a re-run
+    skips what is there and whole, and sends again what differs.
+
+    Exit 0 when every town's files are delivered and verified, 1 when a town failed (the others go on),
+    2 on bad input (an unknown town, a town with no package, a package that is another town's).
+    """
+    inventory, binding = binding_or_exit(env)
+    with invalid_input_exits():
+        chosen = [inventory.town(t).id for t in towns] if towns else list(binding.towns)
+    year = fiscal_year or fiscal_year_of(dt.datetime.now(CONTRACT_TZ).date())
+    packages = packages_dir(env, year)
+    files = {t: package_files(packages, t, year) for t in chosen}
+    missing = sorted({str(p) for t in chosen for p in files[t] if not p.exists()})
+    if missing:
+        fail(f"nothing was delivered: missing {', '.join(missing[:4])} (`handover package` makes them)")
+    results = []
+    total = sum(p.stat().st_size for t in chosen for p in files[t])
+    with progress_bar(f"handover deliver FY{year}") as progress:
+        sent = 0
+
+        def moved(n: int) -> None:
+            nonlocal sent
+            sent += n
+            progress("sending", sent, max(total, sent))
+
+        for town in chosen:
+            try:
+                results.append(deliver_town(binding, town, files[town], moved))
+            except DeliveryRefused as error:
+                fail(f"{town}: {error}")
+        progress("done", total, total)
+    if as_json:
+        print_json(
+            {
+                "fiscal_year": year,
+                "ok": all(r.ok for r in results),
+                "towns": [
+                    {
+                        "town": r.town,
+                        "host": r.host,
+                        "ok": r.ok,
+                        "error": r.error,
+                        "files": [f.__dict__ for f in r.files],
+                        "seconds": round(r.seconds, 2),
+                    }
+                    for r in results
+                ],
+            }
+        )
+    else:
+        table = Table(title=f"handover deliver: fiscal year {year}")
+        for column in ("town", "server", "files", "what was done", "seconds", "result"):
+            table.add_column(column)
+        for r in results:
+            actions = sorted({f.action.split(" at ")[0] for f in r.files})
+            table.add_row(
+                r.town,
+                r.host,
+                str(len(r.files)),
+                ", ".join(actions),
+                f"{r.seconds:.1f}",
+                "delivered, verified" if r.ok else f"FAILED: {r.error}",
+                style="" if r.ok else "red",
+            )
+        out.print(table)
+    if not all(r.ok for r in results):
         raise typer.Exit(int(Exit.FAILED))

@@ -37,3 +37,13 @@ def test_other_towns_are_unreachable(server) -> None:
     lans = server.spec["other_town_lans"]
     reached = server.reachable(list(lans.values()))
     assert not reached, f"reaches the LAN of {sorted(town for town, address in lans.items() if address in reached)}"
+
+
+def test_the_handover_account_is_sftp_only_in_its_chroot(server) -> None:
+    """The fiscal-year hand-over's receiving account: no shell, SFTP only, chrooted, key only."""
+    effective = server.host.check_output("sshd -T -C user=handover,host=check,addr=198.18.0.1").lower()
+    settings = dict(line.split(" ", 1) for line in effective.splitlines() if " " in line)
+    assert settings.get("chrootdirectory") == "/srv/handover", settings.get("chrootdirectory")
+    assert settings.get("forcecommand", "").startswith("internal-sftp"), settings.get("forcecommand")
+    assert settings.get("passwordauthentication") == "no" and settings.get("permittty") == "no"
+    assert server.host.file("/srv/handover").user == "root" and server.host.file("/srv/handover").mode == 0o755

@@ -8,9 +8,12 @@ import hashlib
 import json
 from pathlib import Path
 
+import paramiko
 import pytest
 
 from handover.layouts import load_layouts
+from handover.package import packages_dir
+from pki.delivery_keys import delivery_key_path
 from provisioning.residents import synthetic_dataset
 from toolkit.settings import state_dir
 
@@ -86,3 +89,62 @@ def test_the_export_writes_every_layout_record_for_record_and_the_package_verifi
     again = municloud_cli(*args)
     assert again.returncode == 2 and "exists already" in again.stderr
     _sql(lab, "dc1-db1", "DROP SCHEMA import_ogose CASCADE")
+
+
+def test_delivery_over_sftp_resumes_checks_the_far_side_and_keeps_towns_apart(provisioned_lab: SmallLab) -> None:
+    """Each town's package to its own server's chrooted SFTP account: delivered and verified; a cut
+    transfer resumes from what is there; a file damaged on the far side is sent again; a package is
+    never put on another town's server, and a town's key opens no other town's account."""
+    lab = provisioned_lab
+    assert municloud_cli("handover", "export", "--fiscal-year", "2026").returncode == 0
+    assert municloud_cli("handover", "package", "--fiscal-year", "2026").returncode == 0
+    first = _deliver()
+    assert all(t["ok"] for t in first["towns"]), first
+    incoming = "/srv/handover/incoming"
+    listing = lab.ssh("ogose-sv01", f"ls {incoming}").stdout.split()
+    assert "ogose-FY2026.tar.gz.age" in listing and not [n for n in listing if n.endswith(".part")]
+    assert {f["action"] for t in _deliver()["towns"] for f in t["files"]} == {"already there"}
+    # cut in the middle: half of ina's package as a .part, the whole one gone
+    package = "ina-FY2026.tar.gz.age"
+    size = int(lab.ssh("ina-sv01", f"stat -c %s {incoming}/{package}").stdout)
+    cut = (
+        f"head -c {size // 2} {incoming}/{package} > {incoming}/{package}.part && rm {incoming}/{package}"
+        f" && chown handover: {incoming}/{package}.part"
+    )
+    assert lab.ssh("ina-sv01", cut).returncode == 0
+    # and ogose's damaged on the far side
+    damage = f"printf X | dd of={incoming}/ogose-FY2026.tar.gz.age bs=1 seek=100 conv=notrunc status=none"
+    assert lab.ssh("ogose-sv01", damage).returncode == 0
+    again = {t["town"]: {f["name"]: f["action"] for f in t["files"]} for t in _deliver()["towns"]}
+    assert again["ina"][package] == f"resumed at {size // 2:,} bytes"
+    assert again["ogose"]["ogose-FY2026.tar.gz.age"] == "sent again (differed)"
+    whole = lab.ssh("ina-sv01", f"sha256sum {incoming}/{package}").stdout.split()[0]
+    assert whole == (packages_dir("lab", 2026) / f"{package}.sha256").read_text().split()[0]
+    # never on another town's server: a manifest that is not ina's stops ina's delivery before anything moves
+    manifest = packages_dir("lab", 2026) / "ina-FY2026.manifest.json"
+    saved = manifest.read_bytes()
+    manifest.write_bytes((packages_dir("lab", 2026) / "ogose-FY2026.manifest.json").read_bytes())
+    try:
+        refused = municloud_cli("handover", "deliver", "--fiscal-year", "2026", "--town", "ina")
+    finally:
+        manifest.write_bytes(saved)
+    assert refused.returncode == 2 and "not ina's" in refused.stderr
+    # and ogose's key does not open ina's account
+    client = paramiko.SSHClient()
+    client.set_missing_host_key_policy(paramiko.AutoAddPolicy())  # the test checks the key, not the host
+    with pytest.raises(paramiko.AuthenticationException):
+        client.connect(
+            str(lab.topo.container("ina-sv01").mgmt_address.ip),
+            username="handover",
+            key_filename=str(delivery_key_path("lab", "ogose")),
+            allow_agent=False,
+            look_for_keys=False,
+            timeout=10,
+        )
+    client.close()
+
+
+def _deliver() -> dict:
+    result = municloud_cli("handover", "deliver", "--fiscal-year", "2026", "--json")
+    assert result.stdout.strip(), result.stderr[-2000:]
+    return json.loads(result.stdout)

@@ -178,3 +178,18 @@ def test_what_an_environment_needs_is_issued_once_and_the_service_again_for_a_ne
     os.chmod(a.town_path("ina"), 0o644)  # a key others could read: replaced
     assert a.ensure_issued(towns, addresses) == ["ina"]
     assert stat.S_IMODE(a.town_path("ina").stat().st_mode) == 0o600
+
+
+def test_each_town_gets_its_own_delivery_key_once(tmp_path) -> None:
+    import paramiko
+
+    from pki.delivery_keys import delivery_key_path, ensure_delivery_keys
+
+    keys = ensure_delivery_keys("lab", ["ina", "ogose"], root=tmp_path)
+    assert keys["ina"].startswith("ssh-ed25519 ") and keys["ina"].endswith(" municloud-handover-ina")
+    assert keys["ina"] != keys["ogose"]
+    assert ensure_delivery_keys("lab", ["ina"], root=tmp_path) == {"ina": keys["ina"]}  # kept, not made again
+    path = delivery_key_path("lab", "ina", root=tmp_path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    loaded = paramiko.Ed25519Key.from_private_key_file(str(path))
+    assert f"{loaded.get_name()} {loaded.get_base64()}" == keys["ina"].rsplit(" ", 1)[0]
