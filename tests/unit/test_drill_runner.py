@@ -198,3 +198,39 @@ def test_a_circuit_drill_holds_each_town_to_what_its_routers_platform_can_reach(
     assert _failover_target_ms(drill, town) == target_ms
     drill.scenario = scenarios()["carrier-edge-loss"]  # holds no town to a circuit's failover
     assert _failover_target_ms(drill, town) is None
+
+
+def test_http_probes_keep_their_connections_alive(tmp_path: Path) -> None:
+    """The drills' HTTP probe on HTTP/1.1: a request per probe, a connection only when none is idle
+    (with TLS: a handshake only then), every probe still recorded."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen: set[tuple[str, int]] = set()
+
+    class Service(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            seen.add(self.client_address)
+            body = b'{"ok": true}'
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Service)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    out = tmp_path / "probe"
+    try:
+        where = ["--host", "127.0.0.1", "--port", str(server.server_address[1]), "--town", "ina", "--systems", "a,b"]
+        fastprobe(["--mode", "http", *where, "--interval", "0.02", "--duration", "0.5", "--out", str(out)])
+    finally:
+        server.shutdown()
+        server.server_close()
+    samples = Stream("local", "http", out).read()
+    assert 15 <= len(samples) <= 30 and all(s.ok for s in samples), [s.detail for s in samples if not s.ok]
+    assert len(seen) <= 3  # kept alive: a connection or so, not one per probe
