@@ -295,7 +295,7 @@ for s in systems:
     for attempt in (1, 2):
         try:
             if connection is None:
-                connection = http.client.HTTPSConnection(target.hostname, target.port, timeout=3, context=tls)
+                connection = http.client.HTTPSConnection(target.hostname, target.port, timeout=5, context=tls)
             connection.request("GET", f"/health/{town}/{s}")
             answer = connection.getresponse()
             answer.read()

@@ -397,8 +397,10 @@ def _one_line(exc: Exception) -> str:
 
 class Server(ThreadingHTTPServer):
     # The default listen backlog (5) drops SYNs as soon as the probes of many towns arrive together:
-    # a dropped SYN is retried after a second, which a probe would take for an outage.
-    request_queue_size = 256
+    # a dropped SYN is retried after a second, which a probe would take for an outage. A drill's start
+    # opens hundreds at once (18 towns' HTTP and write streams, each a few kept-alive connections, the
+    # steady-state check): room for them all (the kernel caps it at net.core.somaxconn, 4096).
+    request_queue_size = 2048
     daemon_threads = True
 
     tls: ssl.SSLContext | None = None
