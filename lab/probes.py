@@ -197,68 +197,6 @@ def _answer(packet: bytes, ident: int) -> tuple[int, str] | None:
     return None
 
 
-def _https(probe: Probe, timeout: float) -> str:
-    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=probe.ca)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.load_cert_chain(str(probe.identity))
-    source = (probe.source, 0) if probe.source else None
-    connection = http.client.HTTPSConnection(
-        probe.address, probe.port, timeout=timeout, source_address=source, context=context
-    )
-    try:
-        connection.request(str(probe.method), str(probe.path), headers={"Content-Length": "0"})
-        return f"http {connection.getresponse().status}"
-    except ssl.SSLError:
-        return "tls"
-    except ConnectionRefusedError:
-        return "refused"
-    except TimeoutError:
-        return "timeout"
-    except OSError as error:
-        return "prohibited" if error.errno == errno.EHOSTUNREACH else "unreachable"
-    finally:
-        connection.close()
-
-
-def _tcp(probe: Probe, timeout: float) -> str:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.settimeout(timeout)
-    try:
-        if probe.source:
-            sock.bind((probe.source, 0))
-        sock.connect((probe.address, int(probe.port or 0)))
-        return "open"
-    except ConnectionRefusedError:
-        return "refused"
-    except TimeoutError:
-        return "timeout"
-    except OSError as error:
-        # Linux reports an ICMP "communication administratively prohibited" as EHOSTUNREACH, as it
-        # does a host unreachable; a filter's refusal is told apart by the echo probe's text (below)
-        # or, for TCP, by what the policy expects. ENETUNREACH: no route, here or at a router.
-        if error.errno == errno.EHOSTUNREACH:
-            return "prohibited"
-        if error.errno == errno.ENETUNREACH:
-            return "unreachable"
-        return "timeout" if error.errno == errno.ETIMEDOUT else "unreachable"
-    finally:
-        sock.close()
-
-
-def _icmp(probe: Probe, timeout: float) -> str:
-    command = ["ping", "-n", "-c", "1", "-W", str(max(1, round(timeout)))]
-    command += ["-I", probe.source] if probe.source else []
-    done = subprocess.run([*command, probe.address], capture_output=True, text=True, timeout=timeout + 5)
-    if done.returncode == 0:
-        return "replied"
-    text = done.stdout + done.stderr
-    if "Prohibited" in text or "prohibited" in text:
-        return "prohibited"
-    if "Unreachable" in text or "unreachable" in text:
-        return "unreachable"
-    return "timeout"
-
-
 def run_probes(probes: list[Probe], timeout: float = 2.0) -> dict[str, str]:
     """Every probe at once; outcome by probe key. TCP and echo probes share one timeout (a selector, a
     raw socket); each HTTPS request its own thread."""
