@@ -23,12 +23,19 @@ from handover.package import (
     recipient,
     verify_package,
 )
+from inventory.environment import EnvironmentBinding
+from inventory.loader import Inventory
 from inventory.model.sla import CONTRACT_TZ
 from toolkit.documents import DocumentError
 from toolkit.settings import state_dir
 
 from .common import Exit, binding_or_exit, err, fail, invalid_input_exits, out, print_json, progress_bar
 from .options import EnvOption, JsonOption, TownsOption
+
+FiscalYearOption = Annotated[
+    int | None,
+    typer.Option("--fiscal-year", min=2000, max=2100, help="The fiscal year (April-March); default: the current."),
+]
 
 app = typer.Typer(
     help="The fiscal-year data hand-over (年度末データ納品): every town's records in the intermediate standard "
@@ -41,10 +48,7 @@ app = typer.Typer(
 def export_command(
     env: EnvOption = "lab",
     towns: TownsOption = None,
-    fiscal_year: Annotated[
-        int | None,
-        typer.Option("--fiscal-year", min=2000, max=2100, help="The fiscal year (April-March); default: the current."),
-    ] = None,
+    fiscal_year: FiscalYearOption = None,
     out_dir: Annotated[
         Path | None, typer.Option("--out", "-o", help="Where the towns' folders go (default: the state directory).")
     ] = None,
@@ -66,12 +70,7 @@ def export_command(
         for problem in error.problems:
             err.print(str(problem), highlight=False, markup=False)
         fail(f"{len(error.problems)} problem(s) in the hand-over layouts: nothing was exported")
-    with invalid_input_exits():
-        chosen = [inventory.town(t).id for t in towns] if towns else list(binding.towns)
-    unknown = [t for t in chosen if t not in binding.towns]
-    if unknown:
-        fail(f"not in environment {env}: {', '.join(unknown)}")
-    year = fiscal_year or fiscal_year_of(dt.datetime.now(CONTRACT_TZ).date())
+    chosen, year = _towns_and_year(inventory, binding, towns, fiscal_year)
     root = out_dir or state_dir() / "handover" / env
     with progress_bar(f"handover export FY{year}") as progress:
         results = export(inventory, binding, layouts, chosen, year, root, state_dir() / "handover" / ".ssh", progress)
@@ -120,10 +119,7 @@ def export_command(
 def package_command(
     env: EnvOption = "lab",
     towns: TownsOption = None,
-    fiscal_year: Annotated[
-        int | None,
-        typer.Option("--fiscal-year", min=2000, max=2100, help="The fiscal year exported; default: the current."),
-    ] = None,
+    fiscal_year: FiscalYearOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Package each town's export (`handover export` first): its files, manifest and 納品書 in one archive
@@ -135,9 +131,7 @@ def package_command(
     no export, a missing or malformed key: nothing is written for it then).
     """
     inventory, binding = binding_or_exit(env)
-    with invalid_input_exits():
-        chosen = [inventory.town(t).id for t in towns] if towns else list(binding.towns)
-    year = fiscal_year or fiscal_year_of(dt.datetime.now(CONTRACT_TZ).date())
+    chosen, year = _towns_and_year(inventory, binding, towns, fiscal_year)
     exports = state_dir() / "handover" / env / str(year)
     keys = keys_dir(state_dir(), env)
     missing = [t for t in chosen if not (exports / t / "manifest.json").exists()]
@@ -290,10 +284,7 @@ def import_command(
 def deliver_command(
     env: EnvOption = "lab",
     towns: TownsOption = None,
-    fiscal_year: Annotated[
-        int | None,
-        typer.Option("--fiscal-year", min=2000, max=2100, help="The fiscal year packaged; default: the current."),
-    ] = None,
+    fiscal_year: FiscalYearOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Deliver each town's package (`handover package` first) over SFTP to the receiving account on the
@@ -306,9 +297,7 @@ def deliver_command(
     2 on bad input (an unknown town, a town with no package, a package that is another town's).
     """
     inventory, binding = binding_or_exit(env)
-    with invalid_input_exits():
-        chosen = [inventory.town(t).id for t in towns] if towns else list(binding.towns)
-    year = fiscal_year or fiscal_year_of(dt.datetime.now(CONTRACT_TZ).date())
+    chosen, year = _towns_and_year(inventory, binding, towns, fiscal_year)
     packages = packages_dir(env, year)
     files = {t: package_files(packages, t, year) for t in chosen}
     missing = sorted({str(p) for t in chosen for p in files[t] if not p.exists()})
@@ -366,3 +355,15 @@ def deliver_command(
         out.print(table)
     if not all(r.ok for r in results):
         raise typer.Exit(int(Exit.FAILED))
+
+
+def _towns_and_year(
+    inventory: Inventory, binding: EnvironmentBinding, towns: list[str] | None, fiscal_year: int | None
+) -> tuple[list[str], int]:
+    """The towns asked for (all of the environment's by default) and the fiscal year (the current)."""
+    with invalid_input_exits():
+        chosen = [inventory.town(t).id for t in towns] if towns else list(binding.towns)
+    unknown = [t for t in chosen if t not in binding.towns]
+    if unknown:
+        fail(f"not in environment {binding.name}: {', '.join(unknown)}")
+    return chosen, fiscal_year or fiscal_year_of(dt.datetime.now(CONTRACT_TZ).date())
