@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import tarfile
 import tempfile
@@ -29,6 +28,7 @@ from pathlib import Path
 import pyrage
 from pyrage import x25519
 
+from pki.authority import write_secret
 from toolkit.documents import templates, write_html_and_pdf
 from toolkit.settings import state_dir
 
@@ -69,13 +69,8 @@ def recipient(folder: Path, town: str, make_if_missing: bool) -> x25519.Recipien
     on first use."""
     public = folder / f"{town}.pub"
     if not public.exists() and make_if_missing:
-        folder.mkdir(parents=True, exist_ok=True)
-        folder.chmod(0o700)
         identity = x25519.Identity.generate()
-        private = folder / f"{town}.key"
-        fd = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(str(identity) + "\n")
+        write_secret(folder / f"{town}.key", f"{identity}\n".encode())
         public.write_text(str(identity.to_public()) + "\n")
     try:
         text = public.read_text().strip()

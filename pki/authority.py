@@ -189,7 +189,7 @@ class Authority:
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
             .sign(key, hashes.SHA256())
         )
-        _write_secret(self.ca_key_path, _key_pem(key))
+        write_secret(self.ca_key_path, _key_pem(key))
         _write_public(self.ca_cert_path, cert.public_bytes(serialization.Encoding.PEM))
         self.revoke([], now)  # an empty CRL from the start: the service always has one to check
         return True
@@ -263,7 +263,7 @@ class Authority:
             )
             .sign(ca_key, hashes.SHA256())
         )
-        _write_secret(path, _key_pem(key) + cert.public_bytes(serialization.Encoding.PEM))
+        write_secret(path, _key_pem(key) + cert.public_bytes(serialization.Encoding.PEM))
         return path
 
     def ensure_issued(
@@ -442,7 +442,7 @@ def _check_mode(path: Path) -> None:
         raise PkiError(path, f"holds a private key but is readable by others (mode {mode:o}): chmod 600 it")
 
 
-def _write_secret(path: Path, data: bytes) -> None:
+def write_secret(path: Path, data: bytes) -> None:
     """Write a file holding a private key: 0600 from its creation, in a 0700 folder, then one rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
     for folder in {path.parent, path.parent.parent} if path.parent.name == "towns" else {path.parent}:

@@ -5,13 +5,14 @@ the state directory: <state>/pki/<env>/handover/<town>_ed25519 (mode 0600) and i
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from toolkit.settings import state_dir
+
+from .authority import write_secret
 
 
 def delivery_key_path(environment: str, town: str, root: Path | None = None) -> Path:
@@ -25,18 +26,11 @@ def ensure_delivery_keys(environment: str, towns: list[str], root: Path | None =
         path = delivery_key_path(environment, town, root)
         public = path.with_name(path.name + ".pub")
         if not path.exists() or not public.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.parent.chmod(0o700)
             key = Ed25519PrivateKey.generate()
             private = key.private_bytes(
                 serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption()
             )
-            tmp = path.with_name(path.name + ".tmp")
-            tmp.unlink(missing_ok=True)
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(private)
-            tmp.replace(path)
+            write_secret(path, private)
             line = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
             public.write_text(f"{line.decode()} municloud-handover-{town}\n")
         found[town] = public.read_text().strip()

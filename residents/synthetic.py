@@ -263,12 +263,12 @@ class _Town:
                 (code, household_no, family[0], given, *kana, birth, sex, relationship, address, since, "住民", None),
             )
             self.current += 1
-            moves = self.movements(code, birth, since, previous, address)
+            self.movements(code, birth, since, previous, address)
             if origin is not None and previous is not None:
                 self.left_behind(
                     origin, code, family, given, given_kana, sex, relationship, birth, since, previous, address
                 )
-            self.tax_and_insurance(code, birth, since, moves)
+            self.tax_and_insurance(code, birth, since)
 
     def members(self, size: int, head_birth: dt.date, family: tuple[str, str]) -> list[tuple]:
         rng = self.rng
@@ -293,7 +293,7 @@ class _Town:
 
     def movements(
         self, code: str, birth: dt.date, since: dt.date, previous: tuple[str, str] | None, address: str
-    ) -> int:
+    ) -> None:
         rng = self.rng
         seq = 1
         if since == birth:
@@ -311,7 +311,6 @@ class _Town:
             seq += 1
             moved = self.date_between(since + dt.timedelta(days=30), TODAY)
             self.out.row(self.town.id, "movements", (code, seq, "11", moved, moved, address))
-        return seq
 
     def left_behind(
         self,
@@ -355,7 +354,7 @@ class _Town:
         self.out.row(origin.id, "movements", (code, 1, "01" if since != birth else "02", since, since, None))
         self.out.row(origin.id, "movements", (code, 2, "21", moved, moved - dt.timedelta(days=7), address))
 
-    def tax_and_insurance(self, code: str, birth: dt.date, since: dt.date, moves: int) -> None:
+    def tax_and_insurance(self, code: str, birth: dt.date, since: dt.date) -> None:
         rng = self.rng
         age = (TODAY - birth).days // 365
         if age >= 18 and rng.random() < 0.6:
