@@ -52,7 +52,8 @@ def service(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
         },
     }
     app = module.App(config)
-    server = module.Server(("127.0.0.1", 0), module.make_handler(app))
+    server = module.Server(("127.0.0.1", 0), module.Handler)
+    server.app = app
     server.use_tls(module.tls_context(config["tls"]))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

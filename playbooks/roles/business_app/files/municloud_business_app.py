@@ -33,7 +33,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import queue
+import os
 import re
 import select
 import signal
@@ -54,6 +54,8 @@ TOWN_URI = "urn:municloud:town:"  # a town's client certificate names it so (pki
 OPERATIONS_URI = "urn:municloud:operations"  # the operations center's
 OPERATIONS_READS = {("GET", "writes", "ids"), ("GET", "writes", "last")}  # heartbeat ids, no tenant data
 HANDSHAKE_SECONDS = 10
+WORKER_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}  # stop, stop, reload
+SUPERVISOR_SIGNALS = WORKER_SIGNALS | {signal.SIGCHLD}  # and a worker ended
 
 
 class Identity:
@@ -122,7 +124,7 @@ class Database:
     probes). A connection that failed is closed, never reused, so a database that comes back (or
     a promoted standby behind the same address) is picked up without a restart."""
 
-    MAX_CONNECTIONS = 16
+    MAX_CONNECTIONS = 8  # per worker (the configuration's `pool_size`): 2 workers, 16 a server
     WAIT_SECONDS = 2.0  # a request waits this long for a free connection (the pool itself never waits)
 
     def __init__(self, cfg: dict, size: int = MAX_CONNECTIONS) -> None:
@@ -216,9 +218,10 @@ class Route:
     GRACE_SECONDS = 10.0  # a replaced pool is closed after the requests using it are over
 
     def __init__(self, cfg: dict) -> None:
-        self.primary = Database(cfg)
+        size = int(cfg.get("pool_size", Database.MAX_CONNECTIONS))
+        self.primary = Database(cfg, size)
         fallback = cfg.get("fallback_host")
-        self.local = Database({**cfg, "host": fallback}) if fallback else None
+        self.local = Database({**cfg, "host": fallback}, size) if fallback else None
         self.primary_ok = threading.Event()
         self.primary_ok.set()
         self.stopped = threading.Event()
@@ -404,7 +407,7 @@ class Server(ThreadingHTTPServer):
     daemon_threads = True
 
     tls: ssl.SSLContext | None = None
-    audit = None  # the app's current audit log, as a callable (a reload replaces it)
+    app: App | None = None  # the worker's (set after the fork: the supervisor opens the socket)
 
     def use_tls(self, context: ssl.SSLContext) -> None:
         """HTTPS from now on; on a reload, the new context (a rotated certificate, a new revocation
@@ -425,8 +428,8 @@ class Server(ThreadingHTTPServer):
                 if not request.recv(1, socket.MSG_PEEK):
                     return
             except TimeoutError:
-                if self.audit is not None:
-                    self.audit().refused(
+                if self.app is not None:
+                    self.app.audit.refused(
                         f"{client_address[0]}:{client_address[1]}",
                         f"no TLS handshake within {HANDSHAKE_SECONDS} s",
                         status=None,
@@ -441,86 +444,189 @@ class Server(ThreadingHTTPServer):
         sys.stderr.write(f"{client_address[0]}: {_one_line(sys.exc_info()[1])}\n")
 
 
-def make_handler(app: App) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        server_version = "municloud-business-app/1"
-        protocol_version = "HTTP/1.1"
-        identity: Identity | None = None
+class Handler(BaseHTTPRequestHandler):
+    server_version = "municloud-business-app/1"
+    protocol_version = "HTTP/1.1"
+    identity: Identity | None = None
 
-        def handle(self) -> None:
-            if isinstance(self.connection, ssl.SSLSocket):
-                source = f"{self.client_address[0]}:{self.client_address[1]}"
-                self.connection.settimeout(HANDSHAKE_SECONDS)
-                try:
-                    self.connection.do_handshake()
-                    self.connection.settimeout(None)
-                except (ssl.SSLError, OSError) as exc:
-                    app.audit.refused(source, f"TLS handshake refused: {_one_line(exc)}", status=None)
-                    return
-                self.identity = Identity(self.connection.getpeercert() or {})
-            super().handle()
-
-        def _answer(self, method: str) -> None:
-            if method == "POST":
-                length = int(self.headers.get("Content-Length") or 0)
-                if length:
-                    self.rfile.read(min(length, 65536))
+    def handle(self) -> None:
+        if isinstance(self.connection, ssl.SSLSocket):
             source = f"{self.client_address[0]}:{self.client_address[1]}"
-            status, body = app.handle(method, self.path, self.identity, source)
-            data = (json.dumps(body, ensure_ascii=False) + "\n").encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            self.connection.settimeout(HANDSHAKE_SECONDS)
+            try:
+                self.connection.do_handshake()
+                self.connection.settimeout(None)
+            except (ssl.SSLError, OSError) as exc:
+                self.server.app.audit.refused(source, f"TLS handshake refused: {_one_line(exc)}", status=None)
+                return
+            self.identity = Identity(self.connection.getpeercert() or {})
+        super().handle()
 
-        def do_GET(self) -> None:
-            self._answer("GET")
+    def _answer(self, method: str) -> None:
+        if method == "POST":
+            length = int(self.headers.get("Content-Length") or 0)
+            if length:
+                self.rfile.read(min(length, 65536))
+        source = f"{self.client_address[0]}:{self.client_address[1]}"
+        status, body = self.server.app.handle(method, self.path, self.identity, source)
+        data = (json.dumps(body, ensure_ascii=False) + "\n").encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
-        def do_POST(self) -> None:
-            self._answer("POST")
+    def do_GET(self) -> None:
+        self._answer("GET")
 
-        def log_message(self, format: str, *args) -> None:
-            if args and str(args[1] if len(args) > 1 else "").startswith("5"):
-                sys.stderr.write(f"{self.address_string()} {format % args}\n")
+    def do_POST(self) -> None:
+        self._answer("POST")
 
-    return Handler
+    def log_message(self, format: str, *args) -> None:
+        if args and str(args[1] if len(args) > 1 else "").startswith("5"):
+            sys.stderr.write(f"{self.address_string()} {format % args}\n")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default="/etc/municloud/business_app.yaml")
     args = parser.parse_args()
-    # Signals are queued from the start: a reload asked for while the service starts is not lost
-    # (Python's default for SIGHUP would end the process). SimpleQueue.put is safe in a handler.
-    signals: queue.SimpleQueue[int] = queue.SimpleQueue()
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(sig, lambda number, _frame: signals.put(number))
+    # The signals are blocked from the start and taken with sigwait: one that arrives while the
+    # service starts waits for it, and none is missed. (A handler would run only in the main thread
+    # and only when it runs Python: a signal the kernel gives to a request thread left the main
+    # thread asleep, and a reload was lost.) Threads and workers inherit the mask.
+    signal.pthread_sigmask(signal.SIG_BLOCK, SUPERVISOR_SIGNALS)
     config = load_config(args.config)
+    # The listening sockets are the supervisor's, opened before any worker: the workers accept
+    # from the same queues (a busy worker leaves the next connection to an idle one, and a worker
+    # that ends loses no queued connection, which SO_REUSEPORT's per-socket queues would).
+    servers = [Server((address, int(config["port"])), Handler) for address in config["listen"]]
+    for server in servers:
+        # Every worker's select wakes for a new connection and one accept wins it: the others'
+        # accept must come back empty (socketserver lets that pass), not block until the next one
+        # (a blocked accept also never sees a shutdown).
+        server.socket.setblocking(False)
+    return Supervisor(args.config, config, servers).run()
+
+
+class Supervisor:
+    """Python serves one request at a time per process (the GIL): one process held the lab's DC
+    drill (every town's probes on one app server, all of them HTTPS) at its limit. So `workers`
+    processes (the configuration's, default 2) serve from the same sockets, each with its own
+    threads, database pools (`pool_size` connections each) and route; this one only watches them.
+    A reload (SIGHUP) is checked here once, then passed to every worker; a worker that ends
+    unexpectedly is started again; more than RESPAWN_LIMIT in RESPAWN_WINDOW seconds ends the
+    service (systemd starts it again)."""
+
+    RESPAWN_LIMIT = 5
+    RESPAWN_WINDOW = 10.0
+
+    def __init__(self, path: str, config: dict, servers: list[Server]) -> None:
+        self.path = path
+        self.config = config
+        self.servers = servers
+        self.workers: dict[int, int] = {}  # pid -> worker number
+        self.respawns: list[float] = []
+
+    def run(self) -> int:
+        for number in range(max(1, int(self.config.get("workers", 2)))):
+            self._start(number)
+        while True:
+            sig = signal.sigwait(SUPERVISOR_SIGNALS)
+            if sig == signal.SIGCHLD:
+                code = self._reap()
+                if code is not None:
+                    return code
+            elif sig == signal.SIGHUP:
+                code = self._reload()
+                if code is not None:
+                    return code
+            else:
+                self._stop()
+                return 0
+
+    def _start(self, number: int) -> None:
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                code = serve(self.path, self.config, self.servers)
+            finally:
+                os._exit(code)
+        self.workers[pid] = number
+
+    def _reap(self) -> int | None:
+        while self.workers:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+            if pid == 0:
+                return None
+            number = self.workers.pop(pid, None)
+            if number is None:
+                continue
+            code = os.waitstatus_to_exitcode(status)
+            if code in (0, 75):
+                # 0: the worker was told to stop (systemd stops the whole group with SIGTERM, the
+                # supervisor's own may come second); 75: see _reload. Either way the service ends.
+                self._stop()
+                return code
+            now = time.monotonic()
+            self.respawns = [t for t in self.respawns if now - t < self.RESPAWN_WINDOW] + [now]
+            if len(self.respawns) > self.RESPAWN_LIMIT:
+                sys.stderr.write(f"worker {number} ended ({code}), too often: the service stops\n")
+                self._stop()
+                return 1
+            sys.stderr.write(f"worker {number} ended ({code}): started again\n")
+            self._start(number)
+        return None
+
+    def _reload(self) -> int | None:
+        try:
+            new = load_config(self.path)
+        except (OSError, yaml.YAMLError, KeyError) as exc:
+            sys.stderr.write(f"reload refused, the configuration stays as it was: {_one_line(exc)}\n")
+            return None
+        old = self.config
+        if (new["listen"], new["port"], bool(new.get("tls")), new.get("workers", 2)) != (
+            old["listen"],
+            old["port"],
+            bool(old.get("tls")),
+            old.get("workers", 2),
+        ):
+            # Other sockets or workers: systemd starts the service again (Restart=always).
+            sys.stderr.write("reload: the listen addresses, the port or the workers changed, restarting\n")
+            self._stop()
+            return 75
+        self.config = new  # a worker started again later starts on it
+        for pid in self.workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGHUP)
+        return None
+
+    def _stop(self) -> None:
+        for pid in self.workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        for pid in list(self.workers):
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+        self.workers.clear()
+
+
+def serve(path: str, config: dict, servers: list[Server]) -> int:
+    """One worker: its own application (pools, route, audit log) on the supervisor's sockets,
+    until SIGTERM; SIGHUP reads the configuration again (new TLS files, another primary)."""
     app = App(config)
-    servers = []
-    for address in config["listen"]:
-        server = Server((address, int(config["port"])), make_handler(app))
-        server.daemon_threads = True
-        server.audit = lambda: app.audit
+    for server in servers:
+        server.app = app
         if config.get("tls"):
             server.use_tls(tls_context(config["tls"]))
-        servers.append(server)
         threading.Thread(target=server.serve_forever, daemon=True).start()
-    while signals.get() == signal.SIGHUP:
+    while signal.sigwait(WORKER_SIGNALS) == signal.SIGHUP:
         try:
-            new = load_config(args.config)
+            new = load_config(path)
         except (OSError, yaml.YAMLError, KeyError) as exc:
             sys.stderr.write(f"reload refused, the configuration stays as it was: {_one_line(exc)}\n")
             continue
-        if (new["listen"], new["port"], bool(new.get("tls"))) != (
-            config["listen"],
-            config["port"],
-            bool(config.get("tls")),
-        ):
-            # Other sockets: systemd starts the service again (Restart=always) on the new ones.
-            sys.stderr.write("reload: the listen addresses or the port changed, restarting\n")
-            return 75
         if new.get("tls"):
             try:
                 context = tls_context(new["tls"])  # a rotated service certificate, a new CA bundle
@@ -530,7 +636,6 @@ def main() -> int:
             for server in servers:
                 server.use_tls(context)
         app.reconfigure(new)
-        config = new
         sys.stderr.write(f"reloaded: database {new['database']['host']}\n")
     for server in servers:
         server.shutdown()
