@@ -4,8 +4,10 @@ systemctl recorded instead of run)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from typer.testing import CliRunner
@@ -144,3 +146,28 @@ def test_install_refused_by_systemd_exits_1_naming_why(system: dict, tmp_path: P
     result = CliRunner().invoke(app, ["handover", "schedule", "--install", "--out", str(tmp_path / "r")])
     assert result.exit_code == 1
     assert "could not install the schedule: Access denied" in result.output
+
+
+def _cron_matches(field: str, value: int) -> bool:
+    return field == "*" or value in {int(v) for v in field.split(",")}
+
+
+@pytest.mark.parametrize("offset_hours", [-12, -8, -5, 0, 1, 3, 5.5, 9, 10, 14])
+def test_the_handover_cron_line_runs_once_at_april_1st_6_in_japan_in_any_host_zone(offset_hours: float) -> None:
+    """cron fires in the host's zone; the line's test in Japan's lets exactly one firing through, in the
+    hour of April 1st 06:00 JST (a host at a half-hour offset: the firing at 06:30 JST)."""
+    job = handover_job("prod", Path("/srv/handover"))
+    minute, hour, day, month, weekday = job.cron_days.split()
+    host = dt.timezone(dt.timedelta(hours=offset_hours))
+    japan = ZoneInfo(job.zone)
+    moment = dt.datetime(2027, 2, 27, tzinfo=host)
+    ran = []
+    while moment < dt.datetime(2027, 5, 3, tzinfo=host):
+        fires = all(
+            _cron_matches(f, v)
+            for f, v in ((minute, moment.minute), (hour, moment.hour), (day, moment.day), (month, moment.month))
+        )
+        if fires and weekday == "*" and moment.astimezone(japan).strftime(job.cron_when[0]) == job.cron_when[1]:
+            ran.append(moment.astimezone(japan))
+        moment += dt.timedelta(minutes=30)
+    assert len(ran) == 1 and (ran[0].month, ran[0].day, ran[0].hour) == (4, 1, 6), ran
