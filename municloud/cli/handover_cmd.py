@@ -52,7 +52,7 @@ ReportRootOption = Annotated[
         "--out",
         "-o",
         help="Root of the reports' folders: the report goes into <root>/FY<year>/ "
-        "[default: <state>/handover/<env>-reports].",
+        "(default: <state>/handover/<env>-reports).",
     ),
 ]
 
