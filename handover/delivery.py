@@ -12,6 +12,7 @@ delivered only to the town its manifest names.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import time
@@ -22,6 +23,7 @@ from pathlib import Path
 import paramiko
 
 from inventory.environment import BoundHost, EnvironmentBinding
+from inventory.model.sla import CONTRACT_TZ
 from pki.delivery_keys import delivery_key_path
 
 USER = "handover"  # the receiving account (playbooks/roles/handover_receiver)
@@ -48,6 +50,7 @@ class TownDelivery:
     files: list[FileDelivery] = field(default_factory=list)
     seconds: float = 0.0
     error: str | None = None
+    finished_at: dt.datetime | None = None  # Japan time: when its last file was checked, or it failed
 
     @property
     def ok(self) -> bool:
@@ -121,6 +124,22 @@ def deliver_file(sftp: paramiko.SFTPClient, path: Path, progress: Callable[[int]
     return result
 
 
+def check_access(binding: EnvironmentBinding, town: str) -> None:
+    """DeliveryRefused unless the town's delivery key and the pinned host keys are there."""
+    key = delivery_key_path(binding.name, town)
+    if not key.exists():
+        raise DeliveryRefused(f"{key}: {town}'s delivery key is missing (`municloud provision` makes it)")
+    if binding.known_hosts is None or not binding.known_hosts.exists():
+        raise DeliveryRefused(f"no known_hosts for {binding.name}: the receiving server's host key must be pinned")
+
+
+def check_package(town: str, files: list[Path]) -> None:
+    """DeliveryRefused unless the files' manifest names `town`: never on another town's server."""
+    manifest = next((f for f in files if f.name.endswith(".manifest.json")), None)
+    if manifest is None or json.loads(manifest.read_text(encoding="utf-8"))["town"] != town:
+        raise DeliveryRefused(f"{manifest}: this package is not {town}'s: it is never put on {town}'s server")
+
+
 def deliver_town(
     binding: EnvironmentBinding,
     town: str,
@@ -131,14 +150,10 @@ def deliver_town(
     started = time.monotonic()
     host = receiving_server(binding, town)
     result = TownDelivery(town, host.name)
-    manifest = next((f for f in files if f.name.endswith(".manifest.json")), None)
-    if manifest is None or json.loads(manifest.read_text(encoding="utf-8"))["town"] != town:
-        raise DeliveryRefused(f"{manifest}: this package is not {town}'s: it is never put on {town}'s server")
+    check_package(town, files)
+    check_access(binding, town)
     key = delivery_key_path(binding.name, town)
-    if not key.exists():
-        raise DeliveryRefused(f"{key}: {town}'s delivery key is missing (`municloud provision` makes it)")
-    if binding.known_hosts is None or not binding.known_hosts.exists():
-        raise DeliveryRefused(f"no known_hosts for {binding.name}: the receiving server's host key must be pinned")
+    assert binding.known_hosts is not None
     client = paramiko.SSHClient()
     client.load_host_keys(str(binding.known_hosts))
     client.set_missing_host_key_policy(paramiko.RejectPolicy())
@@ -161,4 +176,32 @@ def deliver_town(
     finally:
         client.close()
     result.seconds = time.monotonic() - started
+    result.finished_at = dt.datetime.now(CONTRACT_TZ)
     return result
+
+
+def deliver(
+    binding: EnvironmentBinding,
+    files: dict[str, list[Path]],
+    progress: Callable[[str, int, int], None] = lambda what, done, total: None,
+) -> list[TownDelivery]:
+    """Every town of `files` in turn (check_package and check_access first, for all of them: a refusal
+    raises DeliveryRefused before anything moves); a town that fails is reported and the others go
+    on. `progress` counts bytes."""
+    for town, paths in files.items():
+        check_package(town, paths)
+        check_access(binding, town)
+    total = sum(p.stat().st_size for paths in files.values() for p in paths)
+    sent, current = 0, ""
+
+    def moved(n: int) -> None:
+        nonlocal sent
+        sent += n
+        progress(f"sending {current}", sent, max(total, sent))
+
+    results = []
+    for town, paths in files.items():
+        current = town
+        results.append(deliver_town(binding, town, paths, moved))
+    progress("done", total, total)
+    return results

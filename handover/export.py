@@ -79,6 +79,7 @@ class TownExport:
                     "format": lay.format,
                     "encoding": lay.encoding,
                     "records": w.rows,
+                    "bytes": w.bytes,
                     "sha256": w.sha256,
                 }
                 for lay, w in self.files
@@ -243,3 +244,31 @@ def export(
 def fiscal_year_of(day: dt.date) -> int:
     """Japan's fiscal year: April to March (2027-03-31 is in fiscal year 2026)."""
     return day.year if day.month >= 4 else day.year - 1
+
+
+FIRST_FISCAL_YEAR = 2000
+
+
+def parse_fiscal_year(text: str | None, today: dt.date) -> int:
+    """A fiscal year as asked for: YYYY (the year its April is in), `current` (also when none is given)
+    or `previous` (the one that ended last March: what the hand-over delivers after the 31st).
+    ValueError naming the rule otherwise: not such a word, before 2000, not begun yet."""
+    current = fiscal_year_of(today)
+    word = (text or "current").strip().lower()
+    if word == "current":
+        return current
+    if word == "previous":
+        return current - 1
+    if not (word.isascii() and word.isdigit() and len(word) == 4):
+        raise ValueError(
+            f"fiscal year {text!r}: give YYYY (the year its April is in: 2026 is April 2026 to March 2027), "
+            "'current' or 'previous'"
+        )
+    year = int(word)
+    if year < FIRST_FISCAL_YEAR:
+        raise ValueError(f"fiscal year {year}: before {FIRST_FISCAL_YEAR}, no hand-over covers it")
+    if year > current:
+        raise ValueError(
+            f"fiscal year {year}: has not begun (the current one is {current}, April {current} to March {current + 1})"
+        )
+    return year

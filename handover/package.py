@@ -22,6 +22,7 @@ import json
 import shutil
 import tarfile
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +30,7 @@ import pyrage
 from pyrage import x25519
 
 from pki.authority import write_secret
-from toolkit.documents import templates, write_html_and_pdf
+from toolkit.documents import DocumentError, templates, write_html_and_pdf
 from toolkit.settings import state_dir
 
 from .export import GAIJI_FILE, MANIFEST
@@ -130,6 +131,30 @@ def package_town(export_folder: Path, town_key: x25519.Recipient, out_dir: Path)
     )
     write_html_and_pdf(page, html, pdf)
     return Package(town, package, digest, clear_manifest, pdf, str(town_key))
+
+
+def package_towns(
+    exports: Path,
+    recipients: dict[str, x25519.Recipient],
+    out_dir: Path,
+    progress: Callable[[str, int, int], None] = lambda what, done, total: None,
+) -> tuple[list[Package], dict[str, str]]:
+    """Every town of `recipients` in turn, from its export in `exports/<town>/`: the packages made, and
+    per town that failed why (a file that could not be read or written, a 納品書 that would not
+    render); the others go on."""
+    packages: list[Package] = []
+    failed: dict[str, str] = {}
+    towns = list(recipients)
+    for i, town in enumerate(towns):
+        progress(town, i, len(towns))
+        try:
+            packages.append(package_town(exports / town, recipients[town], out_dir))
+        except (OSError, DocumentError) as error:
+            failed[town] = str(error)
+        except (ValueError, KeyError) as error:  # a manifest that is not the export's
+            failed[town] = f"{exports / town / MANIFEST}: unreadable: {error!r}"
+    progress("done", len(towns), len(towns))
+    return packages, failed
 
 
 @dataclass

@@ -58,6 +58,7 @@ class WrittenFile:
     record: str
     rows: int = 0
     sha256: str = ""
+    bytes: int = 0
     gaiji: list[Gaiji] = field(default_factory=list)
     normalised_kana: int = 0  # half-width kana values written full-width
 
@@ -174,6 +175,7 @@ class RecordWriter:
     def _emit(self, data: bytes) -> None:
         self._handle.write(data)
         self._digest.update(data)
+        self.written.bytes += len(data)
 
     def _csv_row(self, values: list[str]) -> bytes:
         self._line.seek(0)

@@ -12,7 +12,7 @@ process (so the demo proves the commands, not a private shortcut):
                 drills' reports and the annual report, network compliance, cost allocation
   6. handover   every town's residents exported in the hand-over layouts (one snapshot each),
                 packaged encrypted to the town's key with its 納品書, delivered over SFTP to each
-                town's server, one package verified
+                town's server with the 年度末データ納品報告書 written, one package verified
 
 A stage that fails stops the chain with the stage and the failing nodes named; the lab is left as it
 is (`municloud lab status` explains it, `municloud lab down` removes it). The commands' progress
@@ -183,7 +183,7 @@ class Demo:
             ("monitor", "monitor up: Prometheus scraping every town's probes", self.stage_monitor),
             ("drills", f"BCP drills: {', '.join(DRILLS)}", self.stage_drills),
             ("reports", "reports: SLA, drills, network compliance, cost allocation", self.stage_reports),
-            ("handover", "fiscal-year hand-over: export, package, deliver, verify", self.stage_handover),
+            ("handover", "fiscal-year hand-over: export, package, deliver and its report, verify", self.stage_handover),
         ]
         key = stages[0][0]
         try:
@@ -344,8 +344,13 @@ class Demo:
         records = sum(f["records"] for t in towns for f in t["files"].values())
         self.announce("  package: encrypted to each town's key, with its 納品書")
         packaged = self.cli_json("handover/package", "handover", "package", "--json")
-        self.announce("  deliver: over SFTP to each town's receiving account, checked on the far side")
-        delivered = self.cli_json("handover/deliver", "handover", "deliver", "--json")
+        self.announce("  deliver: over SFTP to each town's receiving account, checked on the far side; the report")
+        delivered = self.cli_json(
+            "handover/deliver", "handover", "deliver", "--json", "--out", str(self.out / "reports" / "handover")
+        )
+        report = delivered.get("report") or {}
+        files = report.get("files") or {}
+        self.result.reports.append(Report("年度末データ納品報告書 fiscal-year hand-over report", files))
         first = packaged["packages"][0]
         key = self.target.state_dir / "handover" / "keys" / "lab" / f"{first['town']}.key"
         verified = self.cli_json("handover/verify", "handover", "verify", first["path"], "--key", str(key), "--json")
@@ -356,10 +361,13 @@ class Demo:
             }
         )
         folder = Path(first["path"]).parent
+        summary = report.get("summary") or {}
         return (
             f"{len(towns)} towns, {records:,} records exported, packaged in {folder} and delivered to "
-            f"{sum(t['ok'] for t in delivered['towns'])} towns' servers; "
-            f"{first['town']}'s package verified with its key ({verified['records']:,} records)"
+            f"{sum(t['ok'] for t in delivered['towns'])} towns' servers "
+            f"({summary.get('bytes_delivered', 0):,} bytes); "
+            f"{first['town']}'s package verified with its key ({verified['records']:,} records); "
+            f"the report: {files.get('pdf', 'not written')}"
         )
 
 

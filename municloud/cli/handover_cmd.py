@@ -5,24 +5,28 @@ from __future__ import annotations
 import datetime as dt
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from pyrage import x25519
 from rich.table import Table
 
-from handover.delivery import DeliveryRefused, deliver_town, package_files
-from handover.export import export, fiscal_year_of
+from handover.delivery import DeliveryRefused, TownDelivery, check_access, check_package, deliver, package_files
+from handover.export import TownExport, export, parse_fiscal_year, who_exports
 from handover.importing import ImportRefused, import_package
-from handover.layouts import LayoutError, load_layouts
+from handover.layouts import Layout, LayoutError, load_layouts
 from handover.package import (
+    Package,
     TownKeyError,
     identity,
     keys_dir,
-    package_town,
+    package_towns,
     packages_dir,
     recipient,
     verify_package,
 )
+from handover.report import Failure, HandoverReport, build_report, report_folder, reports_root, write_report
+from handover.schedule import handover_job
 from inventory.environment import EnvironmentBinding
 from inventory.loader import Inventory
 from inventory.model.sla import CONTRACT_TZ
@@ -31,10 +35,25 @@ from toolkit.settings import state_dir
 
 from .common import Exit, binding_or_exit, err, fail, invalid_input_exits, out, print_json, progress_bar
 from .options import EnvOption, JsonOption, TownsOption
+from .scheduling import CronOption, InstallOption, print_or_install
+from .written import print_written
 
 FiscalYearOption = Annotated[
-    int | None,
-    typer.Option("--fiscal-year", min=2000, max=2100, help="The fiscal year (April-March); default: the current."),
+    str | None,
+    typer.Option(
+        "--fiscal-year",
+        help="The fiscal year (April-March): YYYY (the year its April is in), 'current' (the default) or "
+        "'previous' (the one that ended last March).",
+    ),
+]
+ReportRootOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--out",
+        "-o",
+        help="Root of the reports' folders: the report goes into <root>/FY<year>/ "
+        "(default: <state>/handover/<env>-reports).",
+    ),
 ]
 
 app = typer.Typer(
@@ -64,52 +83,14 @@ def export_command(
     unknown town, a layout file that breaks its rules: nothing is exported then).
     """
     inventory, binding = binding_or_exit(env)
-    try:
-        layouts = load_layouts()
-    except LayoutError as error:
-        for problem in error.problems:
-            err.print(str(problem), highlight=False, markup=False)
-        fail(f"{len(error.problems)} problem(s) in the hand-over layouts: nothing was exported")
+    layouts = _layouts_or_exit("exported")
     chosen, year = _towns_and_year(inventory, binding, towns, fiscal_year)
-    root = out_dir or state_dir() / "handover" / env
-    with progress_bar(f"handover export FY{year}") as progress:
-        results = export(inventory, binding, layouts, chosen, year, root, state_dir() / "handover" / ".ssh", progress)
+    root = out_dir or _exports_root(env)
+    results = _export(inventory, binding, layouts, chosen, year, root)
     if as_json:
-        print_json(
-            {
-                "fiscal_year": year,
-                "ok": all(r.ok for r in results),
-                "towns": [
-                    {
-                        "town": r.town,
-                        "ok": r.ok,
-                        "error": r.error,
-                        "folder": str(r.folder),
-                        "snapshot": r.snapshot,
-                        "files": {w.path.name: {"records": w.rows, "sha256": w.sha256} for _, w in r.files},
-                        "gaiji": r.gaiji,
-                        "seconds": round(r.seconds, 2),
-                    }
-                    for r in results
-                ],
-            }
-        )
+        print_json({"fiscal_year": year, "ok": all(r.ok for r in results), "towns": [_export_json(r) for r in results]})
     else:
-        table = Table(title=f"handover export: fiscal year {year}, {len(results)} towns")
-        for column in ("town", "files", "records", "外字", "snapshot (WAL)", "seconds", "result"):
-            table.add_column(column)
-        for r in results:
-            table.add_row(
-                f"{r.town} {r.name}",
-                str(len(r.files)),
-                f"{sum(w.rows for _, w in r.files):,}",
-                str(r.gaiji),
-                r.snapshot.get("lsn", ""),
-                f"{r.seconds:.1f}",
-                "ok" if r.ok else f"FAILED: {r.error}",
-                style="" if r.ok else "red",
-            )
-        out.print(table)
+        _export_table(results, year)
         out.print(f"written under {root / str(year)}", highlight=False)
     if not all(r.ok for r in results):
         raise typer.Exit(int(Exit.FAILED))
@@ -132,24 +113,12 @@ def package_command(
     """
     inventory, binding = binding_or_exit(env)
     chosen, year = _towns_and_year(inventory, binding, towns, fiscal_year)
-    exports = state_dir() / "handover" / env / str(year)
-    keys = keys_dir(state_dir(), env)
+    exports = _exports_root(env) / str(year)
     missing = [t for t in chosen if not (exports / t / "manifest.json").exists()]
     if missing:
         fail(f"no export of fiscal year {year} for {', '.join(missing)} under {exports}: run `handover export`")
-    try:
-        recipients = {t: recipient(keys, t, make_if_missing=binding.lab is not None) for t in chosen}
-    except TownKeyError as error:
-        fail(f"nothing was packaged: {error}")
-    packages, failed = [], {}
-    with progress_bar(f"handover package FY{year}") as progress:
-        for i, town in enumerate(chosen):
-            progress(town, i, len(chosen))
-            try:
-                packages.append(package_town(exports / town, recipients[town], packages_dir(env, year)))
-            except (OSError, DocumentError) as error:
-                failed[town] = str(error)
-        progress("done", len(chosen), len(chosen))
+    recipients = _recipients_or_exit(binding, chosen, "packaged")
+    packages, failed = _package(recipients, exports, env, year)
     if as_json:
         print_json(
             {
@@ -160,15 +129,7 @@ def package_command(
             }
         )
     else:
-        table = Table(title=f"handover package: fiscal year {year}")
-        for column in ("town", "package", "size", "SHA-256", "納品書"):
-            table.add_column(column)
-        for p in packages:
-            size = p.path.stat().st_size
-            table.add_row(p.town, p.path.name, f"{size / 1e6:.1f} MB", p.sha256[:16] + "…", str(p.nouhinsho_pdf))
-        for town, reason in failed.items():
-            table.add_row(town, f"FAILED: {reason}", "", "", "", style="red")
-        out.print(table)
+        _package_table(packages, failed, year)
     if failed:
         raise typer.Exit(int(Exit.FAILED))
 
@@ -285,6 +246,7 @@ def deliver_command(
     env: EnvOption = "lab",
     towns: TownsOption = None,
     fiscal_year: FiscalYearOption = None,
+    out_dir: ReportRootOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Deliver each town's package (`handover package` first) over SFTP to the receiving account on the
@@ -293,8 +255,13 @@ def deliver_command(
     back from the far side and checked before it takes its name; a cut transfer resumes, a re-run
     skips what is there and whole, and sends again what differs.
 
-    Exit 0 when every town's files are delivered and verified, 1 when a town failed (the others go on),
-    2 on bad input (an unknown town, a town with no package, a package that is another town's).
+    Then writes the 年度末データ納品報告書 (HTML, PDF, JSON) into <root>/FY<year>/: the summary across
+    towns, then per town (those that failed first, with why) every file with its records, size and
+    SHA-256, the package and its SHA-256, the snapshot, when it was delivered and the far side's check.
+
+    Exit 0 when every town's files are delivered and verified, 1 when a town failed (the others go on)
+    or the report could not be written, 2 on bad input (an unknown town, a town with no package, a
+    package that is another town's, a missing delivery key: nothing is delivered then).
     """
     inventory, binding = binding_or_exit(env)
     chosen, year = _towns_and_year(inventory, binding, towns, fiscal_year)
@@ -303,22 +270,16 @@ def deliver_command(
     missing = sorted({str(p) for t in chosen for p in files[t] if not p.exists()})
     if missing:
         fail(f"nothing was delivered: missing {', '.join(missing[:4])} (`handover package` makes them)")
-    results = []
-    total = sum(p.stat().st_size for t in chosen for p in files[t])
-    with progress_bar(f"handover deliver FY{year}") as progress:
-        sent = 0
-
-        def moved(n: int) -> None:
-            nonlocal sent
-            sent += n
-            progress("sending", sent, max(total, sent))
-
+    started = dt.datetime.now(CONTRACT_TZ)
+    try:
         for town in chosen:
-            try:
-                results.append(deliver_town(binding, town, files[town], moved))
-            except DeliveryRefused as error:
-                fail(f"{town}: {error}")
-        progress("done", total, total)
+            check_package(town, files[town])
+            check_access(binding, town)
+    except DeliveryRefused as error:
+        fail(f"nothing was delivered: {error}")
+    results = _deliver(binding, files, year)
+    report = _report(inventory, binding, chosen, year, results, {}, started)
+    written, problem = _write_report(report, out_dir or reports_root(env))
     if as_json:
         print_json(
             {
@@ -332,33 +293,264 @@ def deliver_command(
                         "error": r.error,
                         "files": [f.__dict__ for f in r.files],
                         "seconds": round(r.seconds, 2),
+                        "finished_at": r.finished_at.isoformat(timespec="seconds") if r.finished_at else None,
                     }
                     for r in results
                 ],
+                "report": _report_json(report, written, problem),
             }
         )
     else:
-        table = Table(title=f"handover deliver: fiscal year {year}")
-        for column in ("town", "server", "files", "what was done", "seconds", "result"):
-            table.add_column(column)
-        for r in results:
-            actions = sorted({f.action.split(" at ")[0] for f in r.files})
-            table.add_row(
-                r.town,
-                r.host,
-                str(len(r.files)),
-                ", ".join(actions),
-                f"{r.seconds:.1f}",
-                "delivered, verified" if r.ok else f"FAILED: {r.error}",
-                style="" if r.ok else "red",
-            )
-        out.print(table)
-    if not all(r.ok for r in results):
+        _deliver_table(results, year)
+        _report_written(written, problem)
+    if not all(r.ok for r in results) or problem:
         raise typer.Exit(int(Exit.FAILED))
 
 
+@app.command("run")
+def run_command(
+    env: EnvOption = "lab",
+    towns: TownsOption = None,
+    fiscal_year: FiscalYearOption = None,
+    out_dir: ReportRootOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The whole hand-over of a fiscal year in one run, as the schedule runs it (`--fiscal-year
+    previous` on April 1st): export every town (all of the environment's without --town), package
+    what was exported, deliver what was packaged, then write the 年度末データ納品報告書 (HTML, PDF,
+    JSON) into <root>/FY<year>/. A town that fails at any step is left there with its reason (the
+    report lists it first) and the others go on.
+
+    Checked before anything is exported: the layouts, the towns, the fiscal year, every town's age
+    public key and delivery key, the pinned host keys. Exit 0 when every town was delivered and
+    verified, 1 when a town failed or the report could not be written, 2 on bad input (nothing is
+    exported then).
+    """
+    inventory, binding = binding_or_exit(env)
+    layouts = _layouts_or_exit("exported")
+    chosen, year = _towns_and_year(inventory, binding, towns, fiscal_year)
+    try:
+        for town in chosen:
+            check_access(binding, town)
+    except DeliveryRefused as error:
+        fail(f"nothing was exported: {error}")
+    recipients = _recipients_or_exit(binding, chosen, "exported")
+    started = dt.datetime.now(CONTRACT_TZ)
+    root = _exports_root(env)
+    exported = _export(inventory, binding, layouts, chosen, year, root)
+    failures = {r.town: Failure("export", r.error or "") for r in exported if not r.ok}
+    ok = [r.town for r in exported if r.ok]
+    packages, failed = _package({t: recipients[t] for t in ok}, root / str(year), env, year) if ok else ([], {})
+    failures |= {t: Failure("package", reason) for t, reason in failed.items()}
+    files = {p.town: package_files(packages_dir(env, year), p.town, year) for p in packages}
+    for town in list(files):
+        try:
+            check_package(town, files[town])
+        except (DeliveryRefused, OSError) as error:
+            failures[town] = Failure("delivery", str(error))
+            del files[town]
+    results = _deliver(binding, files, year) if files else []
+    report = _report(inventory, binding, chosen, year, results, failures, started)
+    written, problem = _write_report(report, out_dir or reports_root(env))
+    if as_json:
+        print_json(_report_json(report, written, problem))
+    else:
+        _run_table(report)
+        _report_written(written, problem)
+    if not report.ok or problem:
+        raise typer.Exit(int(Exit.FAILED))
+
+
+@app.command("schedule")
+def schedule_command(
+    env: EnvOption = "lab",
+    out_dir: ReportRootOption = None,
+    install: InstallOption = False,
+    cron: CronOption = False,
+) -> None:
+    """Print (or --install) the yearly job: on April 1st at 06:00 JST, `handover run --fiscal-year
+    previous` (the fiscal year that ended on March 31st exported, packaged and delivered, its report
+    into <root>/FY<year>/), as a systemd timer (Persistent: run at boot when the host was down then)
+    or, for hosts without systemd, a cron line."""
+    folder = out_dir or reports_root(env)
+    print_or_install(handover_job(env, folder), folder, install, cron)
+
+
+# ---- the steps, shared by the commands and `run` ---------------------------------------------------------
+def _exports_root(env: str) -> Path:
+    return state_dir() / "handover" / env
+
+
+def _layouts_or_exit(what: str) -> dict[str, Layout]:
+    try:
+        return load_layouts()
+    except LayoutError as error:
+        for problem in error.problems:
+            err.print(str(problem), highlight=False, markup=False)
+        fail(f"{len(error.problems)} problem(s) in the hand-over layouts: nothing was {what}")
+
+
+def _recipients_or_exit(binding: EnvironmentBinding, towns: list[str], what: str) -> dict[str, x25519.Recipient]:
+    keys = keys_dir(state_dir(), binding.name)
+    try:
+        return {t: recipient(keys, t, make_if_missing=binding.lab is not None) for t in towns}
+    except TownKeyError as error:
+        fail(f"nothing was {what}: {error}")
+
+
+def _export(
+    inventory: Inventory,
+    binding: EnvironmentBinding,
+    layouts: dict[str, Layout],
+    towns: list[str],
+    year: int,
+    root: Path,
+) -> list[TownExport]:
+    with progress_bar(f"handover export FY{year}") as progress:
+        return export(inventory, binding, layouts, towns, year, root, state_dir() / "handover" / ".ssh", progress)
+
+
+def _package(
+    recipients: dict[str, x25519.Recipient], exports: Path, env: str, year: int
+) -> tuple[list[Package], dict[str, str]]:
+    with progress_bar(f"handover package FY{year}") as progress:
+        return package_towns(exports, recipients, packages_dir(env, year), progress)
+
+
+def _deliver(binding: EnvironmentBinding, files: dict[str, list[Path]], year: int) -> list[TownDelivery]:
+    with progress_bar(f"handover deliver FY{year}") as progress:
+        return deliver(binding, files, progress)
+
+
+def _report(
+    inventory: Inventory,
+    binding: EnvironmentBinding,
+    towns: list[str],
+    year: int,
+    deliveries: list[TownDelivery],
+    failures: dict[str, Failure],
+    started: dt.datetime,
+) -> HandoverReport:
+    return build_report(
+        fiscal_year=year,
+        environment=binding.name,
+        towns=[(t, inventory.town(t).name) for t in towns],
+        packages=packages_dir(binding.name, year),
+        deliveries=deliveries,
+        failures=failures,
+        started=started,
+        finished=dt.datetime.now(CONTRACT_TZ),
+        made_by=who_exports(),
+        every_town=set(towns) == set(binding.towns),
+    )
+
+
+def _write_report(report: HandoverReport, root: Path) -> tuple[dict[str, Path], str | None]:
+    """The report's files, or none and why (the deliveries stand; the command exits 1)."""
+    try:
+        return write_report(report, root), None
+    except (DocumentError, OSError) as error:
+        return {}, f"the report could not be written in {report_folder(root, report.fiscal_year)}: {error}"
+
+
+def _report_json(report: HandoverReport, written: dict[str, Path], problem: str | None) -> dict[str, Any]:
+    return {**report.to_json(), "files": {k: str(v) for k, v in written.items()}, "report_error": problem}
+
+
+def _report_written(written: dict[str, Path], problem: str | None) -> None:
+    if problem:
+        err.print(f"[bold red]error:[/] {problem}", highlight=False)
+    else:
+        print_written(out, "年度末データ納品報告書 / hand-over report", written)
+
+
+def _export_json(r: TownExport) -> dict[str, Any]:
+    return {
+        "town": r.town,
+        "ok": r.ok,
+        "error": r.error,
+        "folder": str(r.folder),
+        "snapshot": r.snapshot,
+        "files": {w.path.name: {"records": w.rows, "bytes": w.bytes, "sha256": w.sha256} for _, w in r.files},
+        "gaiji": r.gaiji,
+        "seconds": round(r.seconds, 2),
+    }
+
+
+def _export_table(results: list[TownExport], year: int) -> None:
+    table = Table(title=f"handover export: fiscal year {year}, {len(results)} towns")
+    for column in ("town", "files", "records", "外字", "snapshot (WAL)", "seconds", "result"):
+        table.add_column(column)
+    for r in results:
+        table.add_row(
+            f"{r.town} {r.name}",
+            str(len(r.files)),
+            f"{sum(w.rows for _, w in r.files):,}",
+            str(r.gaiji),
+            r.snapshot.get("lsn", ""),
+            f"{r.seconds:.1f}",
+            "ok" if r.ok else f"FAILED: {r.error}",
+            style="" if r.ok else "red",
+        )
+    out.print(table)
+
+
+def _package_table(packages: list[Package], failed: dict[str, str], year: int) -> None:
+    table = Table(title=f"handover package: fiscal year {year}")
+    for column in ("town", "package", "size", "SHA-256", "納品書"):
+        table.add_column(column)
+    for p in packages:
+        size = p.path.stat().st_size
+        table.add_row(p.town, p.path.name, f"{size / 1e6:.1f} MB", p.sha256[:16] + "…", str(p.nouhinsho_pdf))
+    for town, reason in failed.items():
+        table.add_row(town, f"FAILED: {reason}", "", "", "", style="red")
+    out.print(table)
+
+
+def _deliver_table(results: list[TownDelivery], year: int) -> None:
+    table = Table(title=f"handover deliver: fiscal year {year}")
+    for column in ("town", "server", "files", "what was done", "seconds", "result"):
+        table.add_column(column)
+    for r in results:
+        actions = sorted({f.action.split(" at ")[0] for f in r.files})
+        table.add_row(
+            r.town,
+            r.host,
+            str(len(r.files)),
+            ", ".join(actions),
+            f"{r.seconds:.1f}",
+            "delivered, verified" if r.ok else f"FAILED: {r.error}",
+            style="" if r.ok else "red",
+        )
+    out.print(table)
+
+
+def _run_table(report: HandoverReport) -> None:
+    """One line per town, those that failed first (as the report)."""
+    table = Table(title=f"handover run: fiscal year {report.fiscal_year}, {len(report.towns)} towns")
+    for column in ("town", "records", "package", "snapshot (WAL)", "delivered at", "result"):
+        table.add_column(column, justify="right" if column in ("records", "package") else "left")
+    for t in report.towns:
+        failure = t.failure
+        table.add_row(
+            f"{t.town} {t.name}",
+            f"{t.records:,}" if t.files else "",
+            f"{t.package_bytes / 1e6:.1f} MB" if t.package_bytes is not None and t.ok else "",
+            t.snapshot.get("lsn", ""),
+            t.delivered_at or "",
+            "delivered, verified" if failure is None else f"FAILED at {failure.stage}: {failure.reason}",
+            style="" if failure is None else "red",
+        )
+    out.print(table)
+    out.print(
+        f"{len(report.delivered)} of {len(report.towns)} towns delivered, {report.records:,} records, "
+        f"{report.bytes_delivered:,} bytes",
+        highlight=False,
+    )
+
+
 def _towns_and_year(
-    inventory: Inventory, binding: EnvironmentBinding, towns: list[str] | None, fiscal_year: int | None
+    inventory: Inventory, binding: EnvironmentBinding, towns: list[str] | None, fiscal_year: str | None
 ) -> tuple[list[str], int]:
     """The towns asked for (all of the environment's by default) and the fiscal year (the current)."""
     with invalid_input_exits():
@@ -366,4 +558,8 @@ def _towns_and_year(
     unknown = [t for t in chosen if t not in binding.towns]
     if unknown:
         fail(f"not in environment {binding.name}: {', '.join(unknown)}")
-    return chosen, fiscal_year or fiscal_year_of(dt.datetime.now(CONTRACT_TZ).date())
+    try:
+        year = parse_fiscal_year(fiscal_year, dt.datetime.now(CONTRACT_TZ).date())
+    except ValueError as error:
+        fail(f"--fiscal-year: {error}")
+    return chosen, year

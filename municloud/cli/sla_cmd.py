@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -18,12 +17,13 @@ from monitoring.server import DEFAULT_PORT, prometheus_url
 from monitoring.sla.calendar import Period, month_period, span_period
 from monitoring.sla.render import file_label, write_report_set
 from monitoring.sla.report import build_report, report_json
-from monitoring.sla.schedule import has_systemd, install_cron, install_systemd, schedule_files
+from monitoring.sla.schedule import sla_job
 from toolkit.documents import DocumentError
 from toolkit.settings import state_dir
 
 from .common import Exit, binding_or_exit, err, fail, out, print_json
 from .options import EnvOption, JsonOption, TownsOption
+from .scheduling import CronOption, InstallOption, print_or_install
 
 app = typer.Typer(
     help=(
@@ -221,22 +221,10 @@ def _drills_table(data) -> None:  # type: ignore[no-untyped-def]
 def schedule(
     env: EnvOption = "lab",
     root: Annotated[Path | None, typer.Option("--out", help="Root of the dated report folders.")] = None,
-    install: Annotated[bool, typer.Option("--install", help="Install it (root): the systemd timer, or cron.")] = False,
-    cron: Annotated[bool, typer.Option("--cron", help="Use cron even where systemd runs.")] = False,
+    install: InstallOption = False,
+    cron: CronOption = False,
 ) -> None:
     """Print (or --install) the monthly job: last month's reports on the 1st at 06:00 JST, as a systemd
     timer or, for hosts without systemd, a cron line."""
     folder = root or state_dir() / "sla-reports"
-    files = schedule_files(env, folder)
-    if not install:
-        typer.echo(f"# /etc/systemd/system/municloud-sla-report.service\n{files.service}")
-        typer.echo(f"# /etc/systemd/system/municloud-sla-report.timer\n{files.timer}")
-        typer.echo(f"# or, without systemd: /etc/cron.d/municloud-sla-report\n{files.cron}")
-        return
-    folder.mkdir(parents=True, exist_ok=True)
-    try:
-        paths = install_cron(files) if cron or not has_systemd() else install_systemd(files)
-    except (OSError, subprocess.CalledProcessError) as error:
-        detail = getattr(error, "stderr", "") or str(error)
-        fail(f"could not install the schedule: {detail}", Exit.FAILED)
-    out.print(f"installed: {', '.join(paths)}")
+    print_or_install(sla_job(env, folder), folder, install, cron)

@@ -66,6 +66,8 @@ def test_the_demo_chain_runs_end_to_end_on_the_small_profile(small_lab: SmallLab
     # every report written, in every format the summary names
     kinds = {r.what: r.files for r in result.reports}
     assert {"SLA report (summary)", "network compliance", "cost allocation"} <= set(kinds)
+    handover = json.loads(Path(kinds["年度末データ納品報告書 fiscal-year hand-over report"]["json"]).read_text("utf-8"))
+    assert handover["summary"]["failed"] == 0 and handover["summary"]["delivered"] == len(target.towns), handover
     assert any(what.startswith("drill-annual") for what in kinds), kinds
     for name in DRILLS:  # one report per drill, each with its own files
         assert [w for w in kinds if w.startswith(f"drill-{name}-")], (name, list(kinds))

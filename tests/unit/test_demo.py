@@ -99,3 +99,36 @@ def test_the_sla_summary_files_are_picked_from_the_report_set(tmp_path: Path) ->
         "csv": str(folder / "sla-2026-11-27T1200-1230.csv"),
         "folder": str(folder),
     }
+
+
+def test_the_handover_stage_lists_the_handover_report_and_sums_it_up(tmp_path: Path) -> None:
+    folder = tmp_path / "demo" / "reports" / "handover" / "FY2026"
+    files = {kind: str(folder / f"handover-FY2026.{kind}") for kind in ("html", "pdf", "json")}
+    package = str(tmp_path / "lab-packages" / "2026" / "ina-FY2026.tar.gz.age")
+    answers = {
+        "handover export": (0, {"towns": [{"town": "ina", "files": {"a.csv": {"records": 1200}}}]}),
+        "handover package": (0, {"packages": [{"town": "ina", "path": package}]}),
+        "handover deliver": (
+            0,
+            {
+                "towns": [{"town": "ina", "ok": True}],
+                "report": {"summary": {"bytes_delivered": 5242880}, "files": files},
+            },
+        ),
+        "handover verify": (0, {"records": 1200}),
+    }
+    asked: list[tuple[str, ...]] = []
+
+    class Recorded(CannedDemo):
+        def cli(self, stage: str, *args: str, timeout: float = 1800) -> subprocess.CompletedProcess[str]:
+            asked.append(args)
+            return super().cli(stage, *args, timeout=timeout)
+
+    demo = Recorded(tmp_path / "demo", answers)
+    summary = demo.stage_handover()
+    deliver = next(a for a in asked if a[:2] == ("handover", "deliver"))
+    assert deliver[deliver.index("--out") + 1] == str(tmp_path / "demo" / "reports" / "handover")
+    assert demo.result.reports[-1].what == "年度末データ納品報告書 fiscal-year hand-over report"
+    assert demo.result.reports[-1].files == files
+    assert "delivered to 1 towns' servers (5,242,880 bytes)" in summary
+    assert summary.endswith(f"the report: {files['pdf']}")
