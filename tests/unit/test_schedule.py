@@ -32,7 +32,7 @@ def test_the_sla_job_runs_last_months_report_on_the_1st_at_6_in_japan() -> None:
     assert "Environment=" not in files.service  # as it was before the schedule was shared
     assert files.cron == (
         "# municloud: last month's SLA reports, the 1st at 06:00 Japan time (any host time zone)\n"
-        f'0 * 1,2 * * root [ "$(TZ=Asia/Tokyo date +\\%d\\%H)" = "0106" ] && {command} >> /srv/sla/cron.log 2>&1\n'
+        f'0 * 1,28-31 * * root [ "$(TZ=Asia/Tokyo date +\\%d\\%H)" = "0106" ] && {command} >> /srv/sla/cron.log 2>&1\n'
     )
 
 
@@ -149,20 +149,22 @@ def test_install_refused_by_systemd_exits_1_naming_why(system: dict, tmp_path: P
 
 
 def _cron_matches(field: str, value: int) -> bool:
-    return field == "*" or value in {int(v) for v in field.split(",")}
+    if field == "*":
+        return True
+    values: set[int] = set()
+    for part in field.split(","):
+        first, _, last = part.partition("-")
+        values.update(range(int(first), int(last or first) + 1))
+    return value in values
 
 
-@pytest.mark.parametrize("offset_hours", [-12, -8, -5, 0, 1, 3, 5.5, 9, 10, 14])
-def test_the_handover_cron_line_runs_once_at_april_1st_6_in_japan_in_any_host_zone(offset_hours: float) -> None:
-    """cron fires in the host's zone; the line's test in Japan's lets exactly one firing through, in the
-    hour of April 1st 06:00 JST (a host at a half-hour offset: the firing at 06:30 JST)."""
-    job = handover_job("prod", Path("/srv/handover"))
+def _runs(job, host: dt.tzinfo, start: dt.datetime, end: dt.datetime) -> list[dt.datetime]:
+    """When the job's cron line lets its command run, on a host in `host`'s zone (every half hour
+    tried: a host at a half-hour offset fires at :30 in Japan)."""
     minute, hour, day, month, weekday = job.cron_days.split()
-    host = dt.timezone(dt.timedelta(hours=offset_hours))
     japan = ZoneInfo(job.zone)
-    moment = dt.datetime(2027, 2, 27, tzinfo=host)
-    ran = []
-    while moment < dt.datetime(2027, 5, 3, tzinfo=host):
+    moment, ran = start.replace(tzinfo=host), []
+    while moment < end.replace(tzinfo=host):
         fires = all(
             _cron_matches(f, v)
             for f, v in ((minute, moment.minute), (hour, moment.hour), (day, moment.day), (month, moment.month))
@@ -170,4 +172,23 @@ def test_the_handover_cron_line_runs_once_at_april_1st_6_in_japan_in_any_host_zo
         if fires and weekday == "*" and moment.astimezone(japan).strftime(job.cron_when[0]) == job.cron_when[1]:
             ran.append(moment.astimezone(japan))
         moment += dt.timedelta(minutes=30)
+    return ran
+
+
+@pytest.mark.parametrize("offset_hours", [-12, -8, -5, 0, 1, 3, 5.5, 9, 10, 14])
+def test_the_handover_cron_line_runs_once_at_april_1st_6_in_japan_in_any_host_zone(offset_hours: float) -> None:
+    """cron fires in the host's zone; the line's test in Japan's lets exactly one firing through, in the
+    hour of April 1st 06:00 JST (a host at a half-hour offset: the firing at 06:30 JST)."""
+    job = handover_job("prod", Path("/srv/handover"))
+    host = dt.timezone(dt.timedelta(hours=offset_hours))
+    ran = _runs(job, host, dt.datetime(2027, 2, 27), dt.datetime(2027, 5, 3))
     assert len(ran) == 1 and (ran[0].month, ran[0].day, ran[0].hour) == (4, 1, 6), ran
+
+
+@pytest.mark.parametrize("offset_hours", [-12, -8, -5, 0, 1, 3, 5.5, 9, 10, 14])
+def test_the_sla_cron_line_runs_once_a_month_on_the_1st_at_6_in_japan_in_any_host_zone(offset_hours: float) -> None:
+    """Every month of a year, in each zone: one run, the 1st at 06:00 JST (a UTC host reaches it on
+    the previous month's last day, 21:00: a line firing on the 1st and 2nd only never ran there)."""
+    host = dt.timezone(dt.timedelta(hours=offset_hours))
+    ran = _runs(sla_job("prod", Path("/srv/sla")), host, dt.datetime(2027, 1, 2), dt.datetime(2028, 1, 3))
+    assert [(r.month, r.day, r.hour) for r in ran] == [(m, 1, 6) for m in [*range(2, 13), 1]], ran
