@@ -218,3 +218,45 @@ def test_a_restarted_primary_is_used_again_at_once_not_through_its_dead_connecti
     answers = [route.read("SELECT pg_is_in_recovery()") for _ in range(40)]
     assert answers == [[(False,)]] * 40  # the standby would answer (True,)
     assert route.primary_ok.is_set()
+
+
+def test_warm_opens_the_pools_before_any_request(dc2_app) -> None:
+    """A started or reloaded service opens its connections at once: a pool opened by the first
+    requests held them all waiting (the DC1 app after the fail-back: every town out for 5-6 s when
+    DC1 rejoined the WAN)."""
+    route, servers, _fake = dc2_app
+    assert not servers["dc1-db"].sessions and route.primary.pool is None
+    route.warm()
+    assert len(servers["dc1-db"].sessions) == route.primary.size
+    assert len(servers["dc2-db"].sessions) == route.local.size  # the local standby's too
+    queries = servers["dc1-db"].queries
+    route.read("SELECT pg_is_in_recovery()")
+    assert len(servers["dc1-db"].sessions) == route.primary.size and servers["dc1-db"].queries == queries + 1
+
+
+def test_warm_leaves_a_database_that_does_not_answer_to_the_first_requests(dc2_app) -> None:
+    route, servers, _fake = dc2_app
+    servers["dc1-db"].up = False
+    route.warm()  # no exception: the service starts all the same
+    assert route.primary.pool is None and len(servers["dc2-db"].sessions) == route.local.size
+
+
+def test_a_reload_opens_the_new_pools_before_the_requests_move_to_them(monkeypatch, tmp_path: Path) -> None:
+    servers = {"dc1-db": FakeServer(in_recovery=False), "dc2-db": FakeServer(in_recovery=False)}
+    module, _ = load_app(monkeypatch, servers)
+    (tmp_path / "pass").write_text("secret\n")
+    database = {"host": "dc1-db", "name": "business", "user": "app", "password_file": str(tmp_path / "pass")}
+    config = {"site": "dc1", "systems": {}, "tenants": {}, "database": database}
+    app = module.App(config)
+    seen = []
+    real_warm = module.Route.warm
+
+    def warm(route) -> None:
+        seen.append(app.current.route is route)  # is the new route already serving?
+        real_warm(route)
+
+    monkeypatch.setattr(module.Route, "warm", warm)
+    app.reconfigure({**config, "database": {**database, "host": "dc2-db"}})
+    assert seen == [False]  # warmed while the old one still served
+    assert app.current.route.primary.host == "dc2-db" and len(servers["dc2-db"].sessions) == 8
+    app.current.route.stop()

@@ -290,6 +290,18 @@ class Route:
                 _later(self.GRACE_SECONDS, lost.close)
                 return
 
+    def warm(self) -> None:
+        """Open the pools now. A pool opens all its connections at its first use, one after the
+        other, each with its TLS and SCRAM exchange: under the towns' load that took seconds while
+        every request waited for a connection (a started service that the towns' traffic reached
+        later, the DC1 app after the fail-back when DC1 rejoined the WAN: every town out for 5-6 s;
+        and each reload, which brings new pools). A database that does not answer is left to the
+        first requests, as before."""
+        for database in (self.primary, self.local):
+            if database is not None:
+                with contextlib.suppress(psycopg2.Error):
+                    database.run("SELECT 1")
+
     def stop(self) -> None:
         """Replaced by a new configuration: the watchers end, the pools close after a grace."""
         self.stopped.set()
@@ -381,7 +393,9 @@ class App:
 
     def reconfigure(self, config: dict) -> None:
         """SIGHUP: a new configuration (another primary, tenants, parameters) without a restart."""
-        old, self.current = self.current, Tenancy(config)
+        new = Tenancy(config)
+        new.route.warm()  # the requests keep the old one until the new one's connections are open
+        old, self.current = self.current, new
         self.audit = AuditLog((config.get("tls") or {}).get("audit_log"))
         old.route.stop()
 
@@ -469,6 +483,8 @@ class Handler(BaseHTTPRequestHandler):
                 self.rfile.read(min(length, 65536))
         source = f"{self.client_address[0]}:{self.client_address[1]}"
         status, body = self.server.app.handle(method, self.path, self.identity, source)
+        if status >= 500:  # the journal says why (the client sees it in the body too)
+            sys.stderr.write(f"{source} {method} {self.path} {status}: {body.get('error', '')}\n")
         data = (json.dumps(body, ensure_ascii=False) + "\n").encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -483,8 +499,8 @@ class Handler(BaseHTTPRequestHandler):
         self._answer("POST")
 
     def log_message(self, format: str, *args) -> None:
-        if args and str(args[1] if len(args) > 1 else "").startswith("5"):
-            sys.stderr.write(f"{self.address_string()} {format % args}\n")
+        """Quiet: a probe's request every 100 ms from every town would flood the journal; the
+        refusals go to the audit log and the 5xx answers are written with their reason (_answer)."""
 
 
 def main() -> int:
@@ -616,6 +632,7 @@ def serve(path: str, config: dict, servers: list[Server]) -> int:
     """One worker: its own application (pools, route, audit log) on the supervisor's sockets,
     until SIGTERM; SIGHUP reads the configuration again (new TLS files, another primary)."""
     app = App(config)
+    threading.Thread(target=app.current.route.warm, daemon=True).start()
     for server in servers:
         server.app = app
         if config.get("tls"):
