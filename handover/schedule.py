@@ -11,22 +11,12 @@ The files are written and installed by toolkit/schedule.py, shared with the othe
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from inventory.environment import BINDING_ENV_VAR
-from toolkit.schedule import Job, municloud_command
-from toolkit.settings import state_dir
+from inventory.environment import SCHEDULED_JOB_VARIABLES
+from toolkit.schedule import Job, job_environment, municloud_command
 
 UNIT = "municloud-handover"
-STATE_VARIABLE = "MUNICLOUD_STATE_DIR"  # the towns' keys, the exports and the packages are under it
-CARRIED = ("MUNICLOUD_INVENTORY", BINDING_ENV_VAR)  # kept for the job when set where it is scheduled
-
-
-def job_environment() -> dict[str, str]:
-    """What the job runs with: this state directory always (the keys and the packages are there), the
-    inventory and the binding when they are set here."""
-    return {STATE_VARIABLE: str(state_dir()), **{n: os.environ[n] for n in CARRIED if os.environ.get(n)}}
 
 
 def command_line(env: str, root: Path) -> str:
@@ -48,5 +38,5 @@ def handover_job(env: str, root: Path) -> Job:
         cron_days="0 * 1,31 3,4 *",
         cron_when=("%m%d%H", "040106"),
         log=root / "cron.log",
-        environment=job_environment(),
+        environment=job_environment(SCHEDULED_JOB_VARIABLES),
     )

@@ -121,6 +121,8 @@ def plan_for(inventory: Inventory, env: EnvironmentConfig) -> AddressPlan:
 
 
 BINDING_ENV_VAR = "MUNICLOUD_BINDING"
+# What a scheduled job (a systemd timer, cron) keeps of where it was scheduled, when set there.
+SCHEDULED_JOB_VARIABLES = ("MUNICLOUD_INVENTORY", BINDING_ENV_VAR)
 
 
 def binding_path(env: EnvironmentConfig) -> Path | None:

@@ -10,17 +10,27 @@ command only when `TZ=<zone> date +<format>` shows it. Nothing here knows what a
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from toolkit.settings import STATE_DIR_VARIABLE, state_dir
 
 SYSTEMD_DIR = Path("/etc/systemd/system")
 CRON_DIR = Path("/etc/cron.d")
 ZONE = "Asia/Tokyo"
+
+
+def job_environment(carried: Sequence[str] = ()) -> dict[str, str]:
+    """What a job runs with: the state directory of where it is scheduled, always (a timer's
+    service starts with systemd's empty environment: it would look in the default one), and the
+    `carried` variables that are set here."""
+    return {STATE_DIR_VARIABLE: str(state_dir()), **{n: os.environ[n] for n in carried if os.environ.get(n)}}
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,12 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+STATE_DIR_VARIABLE = "MUNICLOUD_STATE_DIR"
+
+
 def state_dir() -> Path:
     """Run-time state (lab state, bindings, plans): $MUNICLOUD_STATE_DIR or /var/lib/municloud."""
-    return Path(os.environ.get("MUNICLOUD_STATE_DIR", "/var/lib/municloud"))
+    return Path(os.environ.get(STATE_DIR_VARIABLE, "/var/lib/municloud"))
 
 
 def cache_dir() -> Path:

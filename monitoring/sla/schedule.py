@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from toolkit.schedule import Job, ScheduleFiles, municloud_command
+from inventory.environment import SCHEDULED_JOB_VARIABLES
+from toolkit.schedule import Job, ScheduleFiles, job_environment, municloud_command
 from toolkit.schedule import schedule_files as job_files
 
 UNIT = "municloud-sla-report"
@@ -36,6 +37,7 @@ def sla_job(env: str, root: Path) -> Job:
         cron_days="0 * 1,28-31 * *",
         cron_when=("%d%H", "0106"),
         log=root / "cron.log",
+        environment=job_environment(SCHEDULED_JOB_VARIABLES),
     )
 
 

@@ -23,16 +23,26 @@ def _line(text: str, prefix: str) -> str:
     return next(line for line in text.splitlines() if line.startswith(prefix))
 
 
-def test_the_sla_job_runs_last_months_report_on_the_1st_at_6_in_japan() -> None:
+def test_the_sla_job_runs_last_months_report_on_the_1st_at_6_in_japan(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MUNICLOUD_STATE_DIR", "/var/lib/municloud-test")
+    monkeypatch.delenv("MUNICLOUD_INVENTORY", raising=False)
+    monkeypatch.setenv("MUNICLOUD_BINDING", "/etc/municloud/prod-binding.yaml")
     files = schedule_files(sla_job("prod", Path("/srv/sla")))
     assert _line(files.timer, "OnCalendar=") == "OnCalendar=*-*-01 06:00:00 Asia/Tokyo"
     assert "Persistent=true" in files.timer and "Unit=municloud-sla-report.service" in files.timer
     command = _line(files.service, "ExecStart=").removeprefix("ExecStart=")
     assert command.endswith(" sla report --month previous --env prod --out /srv/sla")
-    assert "Environment=" not in files.service  # as it was before the schedule was shared
+    # A timer's service starts with systemd's empty environment: the state directory and the binding
+    # of where it was scheduled go with it (it read the default state directory before).
+    assert [line for line in files.service.splitlines() if line.startswith("Environment=")] == [
+        "Environment=MUNICLOUD_STATE_DIR=/var/lib/municloud-test",
+        "Environment=MUNICLOUD_BINDING=/etc/municloud/prod-binding.yaml",
+    ]
+    variables = "MUNICLOUD_STATE_DIR=/var/lib/municloud-test MUNICLOUD_BINDING=/etc/municloud/prod-binding.yaml"
     assert files.cron == (
         "# municloud: last month's SLA reports, the 1st at 06:00 Japan time (any host time zone)\n"
-        f'0 * 1,28-31 * * root [ "$(TZ=Asia/Tokyo date +\\%d\\%H)" = "0106" ] && {command} >> /srv/sla/cron.log 2>&1\n'
+        f'0 * 1,28-31 * * root [ "$(TZ=Asia/Tokyo date +\\%d\\%H)" = "0106" ] && {variables} {command} '
+        ">> /srv/sla/cron.log 2>&1\n"
     )
 
 
