@@ -1,13 +1,17 @@
 """Benchmark: what mutual TLS costs the drills' HTTP probe, before the lab's service is switched to it.
 
-The business-systems stand-in runs twice as a process of ours on 127.0.0.1, plain and with `tls:`
-(certificates from a throwaway `pki` CA: ECDSA P-256), answering `/parameters/<town>` (the one
-endpoint that needs no database; a stub psycopg2 is on its path). The drills' own probe
-(`bcp_drills.fastprobe.http_probe`: one fresh connection per probe, so one handshake per probe)
-measures:
-- one probe at a time, 300 each way: median and 99th percentile;
-- the DC drill's load on one app server: 18 towns x one probe per 50 ms (360 a second) for 5 s:
-  failures and the 99th percentile, target no failure and p99 under the probe interval (50 ms).
+The business-systems stand-in runs twice as a process of ours on 127.0.0.1 (its supervisor and
+workers, as in the lab), plain and with `tls:` (certificates from a throwaway `pki` CA: ECDSA
+P-256), answering `/parameters/<town>` (the one endpoint that needs no database; a stub psycopg2 is
+on its path). The drills' own probe (`bcp_drills.fastprobe.http_probe`) measures:
+- one probe at a time, 300 each way, a fresh connection (and handshake) per probe: median and 99th
+  percentile;
+- the DC drill's load on one app server: 18 towns x one probe per 100 ms for 5 s, plain with a
+  connection per probe, TLS with a handshake per probe (how the drills first probed), and TLS on
+  kept-alive connections, one pool per town (how the drills probe now): failures and the 99th
+  percentile, target (for the drills' way) no failure and p99 under the probe interval. The
+  drills' outage figures with TLS are provisioning_full's; the lab's service speaks TLS only, so
+  the same drill without it is no longer measured there.
 Loopback only; both processes are stopped by pid at the end, also on failure.
 """
 
@@ -26,14 +30,14 @@ from pathlib import Path
 
 import yaml
 
-from bcp_drills.fastprobe import client_context, http_probe
+from bcp_drills.fastprobe import KeptConnections, client_context, http_probe
 from inventory.check import load_inventory
 from pki.authority import Authority
 
 APP = Path(__file__).resolve().parents[1] / "playbooks/roles/business_app/files/municloud_business_app.py"
 SEQUENTIAL = 300
 TOWNS = 18
-INTERVAL = 0.05  # the DC drill's HTTP probe, per town
+INTERVAL = 0.1  # the DC drill's HTTP probe, per town
 LOAD_SECONDS = 5.0
 STUB = """class Error(Exception):
     pass
@@ -93,12 +97,15 @@ async def _sequential(port: int, town: str, tls) -> list[float]:
     return times
 
 
-async def _load(port: int, towns: list[str], contexts: dict) -> tuple[int, list[float]]:
-    """Every town's probe on its cadence, not waiting for the others (as fastprobe does)."""
+async def _load(port: int, towns: list[str], contexts: dict, kept: bool = False) -> tuple[int, list[float]]:
+    """Every town's probe on its cadence, not waiting for the others (as fastprobe does); `kept`:
+    on each town's kept-alive connections (fastprobe's KeptConnections), else one per probe."""
+    pools = {t: KeptConnections("127.0.0.1", port, contexts.get(t)) for t in towns} if kept else {}
 
     async def one(town: str) -> tuple[bool, float]:
         start = time.perf_counter()
-        ok, _ = await http_probe("127.0.0.1", port, f"/parameters/{town}", 1.0, tls=contexts.get(town))
+        path = f"/parameters/{town}"
+        ok, _ = await http_probe("127.0.0.1", port, path, 1.0, tls=contexts.get(town), connections=pools.get(town))
         return ok, (time.perf_counter() - start) * 1000
 
     tasks = []
@@ -145,6 +152,7 @@ def run() -> list[dict[str, object]]:
             ids = [t for t, _ in towns]
             failed_plain, load_plain = asyncio.run(_load(plain_port, ids, {}))
             failed_tls, load_tls = asyncio.run(_load(secure_port, ids, contexts))
+            failed_kept, load_kept = asyncio.run(_load(secure_port, ids, contexts, kept=True))
         finally:
             for process in processes:
                 process.terminate()
@@ -169,12 +177,13 @@ def run() -> list[dict[str, object]]:
         {
             "figure": f"DC drill's probe load with TLS: {len(ids)} towns x 1 per {INTERVAL * 1000:.0f} ms for "
             f"{LOAD_SECONDS:.0f} s on one app server",
-            "target": f"no failure, p99 < {INTERVAL * 1000:.0f} ms",
+            "target": f"kept-alive TLS (the drills' way): no failure, p99 < {INTERVAL * 1000:.0f} ms",
             "measured": (
-                f"TLS: {failed_tls} failed of {len(load_tls) + failed_tls}, p99 {_p99(load_tls):.1f} ms; "
-                f"plain: {failed_plain} failed, p99 {_p99(load_plain):.1f} ms"
+                f"TLS kept alive: {failed_kept} failed of {len(load_kept) + failed_kept}, "
+                f"p99 {_p99(load_kept):.1f} ms; TLS, a handshake per probe: {failed_tls} failed, "
+                f"p99 {_p99(load_tls):.1f} ms; plain: {failed_plain} failed, p99 {_p99(load_plain):.1f} ms"
             ),
-            "met": failed_tls == 0 and _p99(load_tls) < INTERVAL * 1000,
+            "met": failed_kept == 0 and _p99(load_kept) < INTERVAL * 1000,
             "profile": profile,
         },
     ]

@@ -435,6 +435,11 @@ class Server(ThreadingHTTPServer):
         isolation proof), not a client: left at that. Otherwise, with TLS, the connection is wrapped
         with the context of now (a reload's new certificate for the next connections) and its
         handshake runs in the handler, so a slow or silent client never holds up the others."""
+        # No Nagle: TLS 1.3's session tickets, the headers and the body are small writes one after
+        # the other, and each waited for the client's delayed ACK (40 ms): a new HTTPS connection
+        # took 48 ms on 127.0.0.1 instead of a few.
+        with contextlib.suppress(OSError):
+            request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         context = self.tls
         if context is not None:
             request.settimeout(HANDSHAKE_SECONDS)
