@@ -27,6 +27,7 @@ from inventory.environment import BINDING_ENV_VAR, EnvironmentBinding, bind_envi
 from inventory.loader import Inventory
 from provisioning.residents import APP_ROLE, REMOTE_ROOT, synthetic_dataset
 from residents.seeding import dataset_files, schema_of
+from toolkit.settings import STATE_DIR_VARIABLE
 
 from .lab_figures import row
 
@@ -64,8 +65,9 @@ def handover_rows(inventory: Inventory, env: dict[str, str], shape: str) -> list
         steps.append((step, seconds, mb))
     total = sum(s for _, s, _ in steps)
     peak = max(mb for _, _, mb in steps)
-    dump_s, dump_bytes = pg_dump_reference(inventory, env)
-    generation_s, residents = generation(inventory, env)
+    binding = bind_environment(inventory, "lab", Path(env[BINDING_ENV_VAR]))
+    dump_s, dump_bytes = pg_dump_reference(inventory, binding, env)
+    generation_s, residents = generation(inventory, binding, env)
     detail = ", ".join(f"{step} {s:.0f} s {mb:.0f} MB" for step, s, mb in steps)
     return [
         row(
@@ -86,10 +88,9 @@ def handover_rows(inventory: Inventory, env: dict[str, str], shape: str) -> list
     ]
 
 
-def pg_dump_reference(inventory: Inventory, env: dict[str, str]) -> tuple[float, int]:
+def pg_dump_reference(inventory: Inventory, binding: EnvironmentBinding, env: dict[str, str]) -> tuple[float, int]:
     """`pg_dump -Fc` of the 18 towns' schemas on the primary, counted in bytes on the far side (a
     user compares the hand-over with the dump they would otherwise take)."""
-    binding = _binding(inventory, env)
     with tempfile.TemporaryDirectory() as workdir, _state_dir(env):
         primary = Primary(inventory, binding, Path(workdir))
         schemas = " ".join(f"-n {schema_of(t)}" for t in binding.towns)
@@ -102,9 +103,9 @@ def pg_dump_reference(inventory: Inventory, env: dict[str, str]) -> tuple[float,
     return seconds, int(done.stdout.strip())
 
 
-def generation(inventory: Inventory, env: dict[str, str]) -> tuple[float, int]:
+def generation(inventory: Inventory, binding: EnvironmentBinding, env: dict[str, str]) -> tuple[float, int]:
     with _state_dir(env):
-        data = synthetic_dataset(inventory, _binding(inventory, env))
+        data = synthetic_dataset(inventory, binding)
     if data is None:
         raise RuntimeError("the bench lab's environment has no synthetic residents")
     scratch = Path(tempfile.mkdtemp(prefix="municloud-bench-residents-"))
@@ -116,19 +117,15 @@ def generation(inventory: Inventory, env: dict[str, str]) -> tuple[float, int]:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _binding(inventory: Inventory, env: dict[str, str]) -> EnvironmentBinding:
-    return bind_environment(inventory, "lab", Path(env[BINDING_ENV_VAR]))
-
-
 @contextmanager
 def _state_dir(env: dict[str, str]) -> Iterator[None]:
     """The bench's state directory for code run in this process (the lab's SSH keys, known hosts)."""
-    saved = os.environ.get("MUNICLOUD_STATE_DIR")
-    os.environ["MUNICLOUD_STATE_DIR"] = env["MUNICLOUD_STATE_DIR"]
+    saved = os.environ.get(STATE_DIR_VARIABLE)
+    os.environ[STATE_DIR_VARIABLE] = env[STATE_DIR_VARIABLE]
     try:
         yield
     finally:
         if saved is None:
-            os.environ.pop("MUNICLOUD_STATE_DIR", None)
+            os.environ.pop(STATE_DIR_VARIABLE, None)
         else:
-            os.environ["MUNICLOUD_STATE_DIR"] = saved
+            os.environ[STATE_DIR_VARIABLE] = saved

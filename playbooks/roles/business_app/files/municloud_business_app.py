@@ -266,10 +266,8 @@ class Route:
             probe.close()
 
     def _watch_promotion(self) -> None:
-        with contextlib.suppress(psycopg2.Error):
-            # The local standby's connections are opened now, not when the primary is lost:
-            # reads move to it without opening a pool in the middle of the outage.
-            self.local.run("SELECT 1")
+        # The local standby's pool is already open (warm): reads move to it without opening one in
+        # the middle of the outage.
         while not self.stopped.wait(self.PROMOTION_POLL_SECONDS):
             local = self.local
             if local is None:
@@ -550,7 +548,7 @@ class Supervisor:
         self.respawns: list[float] = []
 
     def run(self) -> int:
-        for number in range(max(1, int(self.config.get("workers", 2)))):
+        for number in range(workers(self.config)):
             self._start(number)
         while True:
             sig = signal.sigwait(SUPERVISOR_SIGNALS)
@@ -607,11 +605,11 @@ class Supervisor:
             sys.stderr.write(f"reload refused, the configuration stays as it was: {_one_line(exc)}\n")
             return None
         old = self.config
-        if (new["listen"], new["port"], bool(new.get("tls")), new.get("workers", 2)) != (
+        if (new["listen"], new["port"], bool(new.get("tls")), workers(new)) != (
             old["listen"],
             old["port"],
             bool(old.get("tls")),
-            old.get("workers", 2),
+            workers(old),
         ):
             # Other sockets or workers: systemd starts the service again (Restart=always).
             sys.stderr.write("reload: the listen addresses, the port or the workers changed, restarting\n")
@@ -631,6 +629,11 @@ class Supervisor:
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)
         self.workers.clear()
+
+
+def workers(config: dict) -> int:
+    """How many worker processes the configuration asks for (2 unless it says)."""
+    return max(1, int(config.get("workers", 2)))
 
 
 def serve(path: str, config: dict, servers: list[Server]) -> int:
