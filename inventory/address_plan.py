@@ -27,7 +27,7 @@ from .model.addressing import AddressingFile
 from .model.environment import EnvironmentConfig
 from .model.layers import LAYERS, Layer
 from .model.segmentation import SegmentationFile
-from .model.sites import DataCenter
+from .model.sites import DataCenter, site_servers
 from .model.towns import Town
 from .model.wan import CarrierEdge
 from .town_segments import device_total, segment_devices, segment_prefix
@@ -245,7 +245,7 @@ def plan_addresses(
         dc_lans[dc.id] = lan
         hosts = lan.hosts()
         dc_gateways[dc.id] = IPv4Interface((next(hosts), lan.prefixlen))
-        for name in dc.server_names("app") + dc.server_names("db"):
+        for name, _role in dc.servers():
             dc_hosts[name] = IPv4Interface((_next_host(hosts, lan, name), lan.prefixlen))
 
     # Management: ops center, core nodes, then a slot per town.
@@ -253,7 +253,7 @@ def plan_addresses(
     mgmt_hosts = management.hosts()
     ops = IPv4Interface((next(mgmt_hosts), management.prefixlen))
     mgmt: dict[str, IPv4Interface] = {}
-    core_nodes = routers + [n for dc in datacenters for n in dc.server_names("app") + dc.server_names("db")]
+    core_nodes = routers + [name for name, _role in site_servers(datacenters)]
     if len(core_nodes) + 1 > CORE_MGMT_SLOTS - 2:
         raise PlanError("too many core nodes for the management plan", ("datacenters", "datacenters"))
     for name in core_nodes:

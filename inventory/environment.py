@@ -173,8 +173,7 @@ def bind_environment(inventory: Inventory, name: str, binding_file: Path | None 
         hosts.append(host(edge.name, "router", "pe", "carrier", None, None, "frr"))
     for dc in inventory.datacenters:
         hosts.append(host(dc.edge_router.name, "router", "dc-edge", dc.id, None, plan.dc_gateways[dc.id], "frr"))
-        for role in ("app", "db"):
-            hosts += [host(n, "server", role, dc.id, None, plan.dc_hosts[n]) for n in dc.server_names(role)]
+        hosts += [host(n, "server", role, dc.id, None, plan.dc_hosts[n]) for n, role in dc.servers()]
     for town_id in town_ids:
         town = inventory.town(town_id)
         t = plan.towns[town_id]

@@ -43,6 +43,7 @@ PACKAGES = (
     "python3-prometheus-client",
     "python3-psycopg2",
     "postgresql",
+    "pgbackrest",
     "prometheus-node-exporter",
     "systemd-timesyncd",
     "iputils-ping",

@@ -62,8 +62,7 @@ def derive_topology(inventory: Inventory, plan: AddressPlan, towns: Sequence[Tow
         routers.append(RouterSpec(edge, edge, plan.mgmt[edge], loopback(edge), site=dc.id, role="dc-edge"))
         lan = f"{dc.id}-lan"
         lans.append(LanSpec(lan, edge, interface_name("frr", "lan"), plan.dc_gateways[dc.id]))
-        for name in dc.server_names("app") + dc.server_names("db"):
-            role = "app" if name in dc.server_names("app") else "db"
+        for name, role in dc.servers():
             containers.append(
                 ContainerSpec(name, name, plan.mgmt[name], lan, plan.dc_hosts[name], site=dc.id, role=role)
             )

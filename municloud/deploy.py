@@ -120,7 +120,7 @@ def deploy(
         return _record(result)
 
     stage_started("provisioning")
-    limit = ":".join(["role_app", "role_db", *(f"town_{t.replace('-', '_')}" for t in towns)])
+    limit = ":".join(["role_app", "role_db", "role_backup", *(f"town_{t.replace('-', '_')}" for t in towns)])
     provisioned = run_playbook(inventory, binding, "site.yml", limit=limit, events=events)
     result.stages.append(
         StageResult(

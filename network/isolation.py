@@ -32,7 +32,7 @@ from inventory.flow_plan import ConcreteFlow, allowed_by, concrete_flows
 from inventory.loader import Inventory
 
 # The ports probed on every data center server: what a town must never reach there.
-DC_SERVER_PORTS = (("ssh", 22), ("postgresql", 5432), ("node-exporter", 9100))
+DC_SERVER_PORTS = (("ssh", 22), ("postgresql", 5432), ("pgbackrest", 8432), ("node-exporter", 9100))
 SEGMENT_PORT = 445  # SMB towards another segment's PCs: the classic way across, never allowed
 SEGMENTS = ("mynumber", "lgwan", "internet", "lan")
 LAN_NAME = "庁内サーバLAN"
@@ -249,13 +249,12 @@ def targets(inventory: Inventory, binding: EnvironmentBinding, points: Sequence[
             found.append(_target("external", f"{names.get(ext, ext)} tcp/{port}", address, "tcp", port))
         found.append(_target("external", f"{names.get(ext, ext)} ping", address, "icmp"))
     for dc in inventory.datacenters:
-        for role in ("app", "db"):
-            for host in dc.server_names(role):
-                address = plan.dc_hosts[host].ip
-                found += [
-                    _target("dc", f"{host} {what} tcp/{port}", address, "tcp", port) for what, port in DC_SERVER_PORTS
-                ]
-                found.append(_target("dc", f"{host} ping", address, "icmp"))
+        for host, _role in dc.servers():
+            address = plan.dc_hosts[host].ip
+            found += [
+                _target("dc", f"{host} {what} tcp/{port}", address, "tcp", port) for what, port in DC_SERVER_PORTS
+            ]
+            found.append(_target("dc", f"{host} ping", address, "icmp"))
     for p in points:
         label = f"{p.town} {p.segment}"
         found.append(_target("segment", f"{label} tcp/{SEGMENT_PORT}", p.address, "tcp", SEGMENT_PORT, p))

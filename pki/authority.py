@@ -12,6 +12,8 @@ folder under the state directory):
     <state>/pki/<environment>/towns/<town>.pem    a town's key and certificate in one file
     <state>/pki/<environment>/operations.pem      the operations center's (reads heartbeat ids only)
     <state>/pki/<environment>/service.pem         the service's key and certificate (its addresses)
+    <state>/pki/<environment>/hosts/<host>.pem    a data-center server's (server and client: pgBackRest's
+                                                  TLS between the database and the backup servers)
 
 A town's key and certificate share one file so that a rotation replaces both at once (one rename):
 a client that reads the file mid-rotation gets the old pair or the new, never one of each. The CA
@@ -26,7 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 from pathlib import Path
@@ -103,6 +105,9 @@ class Authority:
 
     def town_path(self, town: str) -> Path:
         return self.root / "towns" / f"{town}.pem"
+
+    def host_path(self, host: str) -> Path:
+        return self.root / "hosts" / f"{host}.pem"
 
     @property
     def service_path(self) -> Path:
@@ -231,12 +236,22 @@ class Authority:
             self.service_path, subject, x509.SubjectAlternativeName(entries), ExtendedKeyUsageOID.SERVER_AUTH, days, now
         )
 
+    def issue_host(
+        self, host: str, addresses: Iterable[IPv4Address], days: int = DEFAULT_DAYS, now: dt.datetime | None = None
+    ) -> Path:
+        """A data-center server's key and certificate, for the TLS services it runs and as their
+        client (pgBackRest between the database and the backup servers, which checks the peer's
+        name or address against the SAN and the client's CN against its `tls-server-auth`)."""
+        san = x509.SubjectAlternativeName([x509.DNSName(host), *(x509.IPAddress(a) for a in addresses)])
+        usages = (ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH)
+        return self._issue(self.host_path(host), _subject(host), san, usages, days, now)
+
     def _issue(
         self,
         path: Path,
         subject: x509.Name,
         san: x509.SubjectAlternativeName,
-        usage: x509.ObjectIdentifier,
+        usage: x509.ObjectIdentifier | tuple[x509.ObjectIdentifier, ...],
         days: int,
         now: dt.datetime | None,
     ) -> Path:
@@ -255,7 +270,7 @@ class Authority:
             .not_valid_before(now - dt.timedelta(minutes=5))
             .not_valid_after(not_after)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+            .add_extension(x509.ExtendedKeyUsage(list(usage) if isinstance(usage, tuple) else [usage]), critical=False)
             .add_extension(san, critical=False)
             .add_extension(
                 x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),  # type: ignore[arg-type]
@@ -283,15 +298,8 @@ class Authority:
                 self.issue_town(town, name, days)
                 issued.append(town)
         try:
-            cert = self._checked(self.service_identity(), None)
-            covered = set(
-                cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(
-                    x509.IPAddress
-                )
-            )
-            if not set(service_addresses) <= covered:
-                raise PkiError(self.service_path, "does not name every address the service answers on")
-        except (PkiError, x509.ExtensionNotFound):
+            self._naming(self.service_identity(), service_addresses)
+        except PkiError:
             self.issue_service(sorted(set(service_addresses)), days=days)
             issued.append("service")
         try:
@@ -300,6 +308,28 @@ class Authority:
             self.issue_operations(days)
             issued.append("operations")
         return issued
+
+    def ensure_hosts(self, hosts: Mapping[str, Sequence[IPv4Address]], days: int = DEFAULT_DAYS) -> list[str]:
+        """A usable certificate for each of `hosts` (name -> the addresses it answers on), issued
+        where missing, unusable or lacking one of the addresses; the hosts issued, in order."""
+        issued = []
+        for host, addresses in hosts.items():
+            try:
+                self._naming(self.host_path(host), addresses)
+            except PkiError:
+                self.issue_host(host, sorted(set(addresses)), days)
+                issued.append(host)
+        return issued
+
+    def _naming(self, path: Path, addresses: Iterable[IPv4Address]) -> None:
+        """Raises PkiError unless the certificate at `path` is usable and names every address."""
+        cert = self._checked(path, None)
+        try:
+            san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        except x509.ExtensionNotFound:
+            raise PkiError(path, "names no address (no subject alternative name)") from None
+        if not set(addresses) <= set(san.get_values_for_type(x509.IPAddress)):
+            raise PkiError(path, "does not name every address it answers on")
 
     # ---- checking -------------------------------------------------------------------------------
     def town_identity(self, town: str, now: dt.datetime | None = None) -> Path:
@@ -317,19 +347,23 @@ class Authority:
         self._checked(self.operations_path, now)
         return self.operations_path
 
-    def states(self, towns: Sequence[str], now: dt.datetime | None = None) -> list[CertificateState]:
-        """Every certificate of the environment for `towns`: the CA's, the towns', the service's and
-        the operations center's (what `pki status` shows and the exporter serves)."""
+    def states(
+        self, towns: Sequence[str], now: dt.datetime | None = None, hosts: Sequence[str] = ()
+    ) -> list[CertificateState]:
+        """Every certificate of the environment for `towns`: the CA's, the towns', the service's,
+        the operations center's and those of `hosts` (what `pki status` shows and the exporter serves)."""
         return [
             self.state("ca", self.ca_cert_path, now),
             *(self.state(t, self.town_path(t), now) for t in towns),
             self.state("service", self.service_path, now),
             self.state("operations", self.operations_path, now),
+            *(self.state(h, self.host_path(h), now, kind="host") for h in hosts),
         ]
 
-    def state(self, subject: str, path: Path, now: dt.datetime | None = None) -> CertificateState:
-        """One certificate's state; `subject` is "ca", "service", "operations" or a town's id (whose
-        certificate must name it). The CA's is read as a certificate only: a watcher never reads its key."""
+    def state(self, subject: str, path: Path, now: dt.datetime | None = None, kind: str = "") -> CertificateState:
+        """One certificate's state; `subject` is "ca", "service", "operations", a host's name (`kind`
+        "host") or a town's id (whose certificate must name it). The CA's is read as a certificate
+        only: a watcher never reads its key."""
         now = now or _now()
         try:
             cert = _load_certificates(path)[0]
@@ -341,7 +375,8 @@ class Authority:
                 problem = f"expired on {cert.not_valid_after_utc:%Y-%m-%d %H:%M} UTC"
         else:
             try:
-                self._checked(path, now, None if subject in ("service", "operations") else subject)
+                named = subject in ("service", "operations") or kind == "host"
+                self._checked(path, now, None if named else subject)
             except PkiError as error:
                 problem = error.reason
         left = (cert.not_valid_after_utc - now).total_seconds() / 86400

@@ -12,6 +12,8 @@ from inventory.loader import Inventory
 
 from .authority import DEFAULT_DAYS, Authority
 
+BACKUP_TLS_ROLES = ("db", "backup")
+
 
 def service_addresses(
     inventory: Inventory, plan: AddressPlan, binding: EnvironmentBinding | None = None
@@ -31,4 +33,15 @@ def ensure_environment(
     center, issued where missing or unusable (`Authority.ensure_issued`); the subjects issued."""
     authority = Authority(binding.name)
     towns = {t: inventory.town(t).name for t in binding.towns}
-    return authority, authority.ensure_issued(towns, service_addresses(inventory, binding.plan, binding), days)
+    issued = authority.ensure_issued(towns, service_addresses(inventory, binding.plan, binding), days)
+    return authority, issued + authority.ensure_hosts(backup_tls_hosts(binding), days)
+
+
+def backup_tls_hosts(binding: EnvironmentBinding) -> dict[str, list[IPv4Address]]:
+    """The servers that speak pgBackRest's TLS (the database and the backup servers) and the
+    addresses each answers on: its data address (the peers) and its management address."""
+    return {
+        h.name: [a for a in (h.data_address.ip if h.data_address else None, h.mgmt_address) if a is not None]
+        for h in binding.servers()
+        if h.role in BACKUP_TLS_ROLES
+    }

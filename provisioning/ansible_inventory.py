@@ -8,6 +8,11 @@ from typing import Any
 from inventory.address_plan import operations_servers
 from inventory.environment import EnvironmentBinding
 from inventory.loader import Inventory
+from inventory.model.sites import WEEKDAYS
+from toolkit.schedule import ZONE
+
+# pgBackRest's name for the business database's cluster in every repository.
+BACKUP_STANZA = "main"
 
 
 def _group(name: str) -> str:
@@ -56,6 +61,8 @@ def ansible_inventory(inventory: Inventory, binding: EnvironmentBinding) -> dict
             if h.kind == "server":
                 v["gateway"] = str(plan.dc_gateways[h.site].ip)
                 v["dc_role"] = next(dc.role for dc in inventory.datacenters if dc.id == h.site)
+            if h.role == "backup":
+                v.update(repository_vars(inventory, h.site))
         hostvars[h.name] = v
 
     for name, values in hostvars.items():
@@ -86,8 +93,58 @@ def ansible_inventory(inventory: Inventory, binding: EnvironmentBinding) -> dict
         "replication_mode": inventory.datacenters_file.replication.mode,
         "replication_slot": inventory.datacenters_file.replication.slot_name,
         "tenants": tenants,
+        **backup_vars(inventory, binding),
     }
     groups.setdefault("windows_clients", {"hosts": {}})  # production PCs over WinRM; none in the lab
     if binding.key_file is not None:
         all_vars["ansible_ssh_private_key_file"] = str(binding.key_file)
     return {"all": {"vars": all_vars, "children": groups}}
+
+
+def repository_number(inventory: Inventory, site: str) -> int:
+    """pgBackRest's index of a site's repository: the sites in the inventory's order, from 1 (the
+    same on every host, so that `--repo=N` means one repository wherever it is given)."""
+    return 1 + [dc.id for dc in inventory.datacenters].index(site)
+
+
+def backup_vars(inventory: Inventory, binding: EnvironmentBinding) -> dict[str, Any]:
+    """What every host of the backups needs: the repositories (site by site) and the database
+    servers they back up, with the addresses they speak TLS on; the retention and WAL timeout."""
+    policy = inventory.datacenters_file.database_backup
+    servers = binding.servers()
+
+    def on(role: str) -> list[dict[str, Any]]:
+        return [
+            {"host": h.name, "site": h.site, "address": str(h.data_address.ip)}
+            for h in servers
+            if h.role == role and h.data_address is not None
+        ]
+
+    repos = [{**r, "index": repository_number(inventory, r["site"])} for r in on("backup")]
+    return {
+        "pgbackrest_stanza": BACKUP_STANZA,
+        "pgbackrest_repos": repos,
+        "pgbackrest_db_hosts": on("db"),
+        "pgbackrest_retention_full": policy.retention_full,
+        "pgbackrest_archive_timeout_s": policy.archive_timeout_s,
+    }
+
+
+def repository_vars(inventory: Inventory, site: str) -> dict[str, Any]:
+    """A backup server's own: its repository's index and when its backups run (systemd OnCalendar,
+    in Japan's time; each later site starts `stagger_minutes` after the one before)."""
+    policy = inventory.datacenters_file.database_backup
+    number = repository_number(inventory, site)
+    hours, minutes = (int(x) for x in policy.at.split(":"))
+    # A start pushed past midnight moves to the next day's weekday.
+    shift, start = divmod(hours * 60 + minutes + (number - 1) * policy.stagger_minutes, 24 * 60)
+    at = f"{start // 60:02d}:{start % 60:02d}:00"
+
+    def days(names: list[str]) -> str:
+        return ",".join(WEEKDAYS[(WEEKDAYS.index(d) + shift) % 7] for d in names)  # type: ignore[arg-type]
+
+    return {
+        "pgbackrest_repo": number,
+        "pgbackrest_full_calendar": f"{days([policy.full_weekday])} *-*-* {at} {ZONE}",
+        "pgbackrest_diff_calendar": f"{days(policy.differential_weekdays())} *-*-* {at} {ZONE}",
+    }

@@ -12,7 +12,9 @@ import yaml
 
 from toolkit.settings import state_dir
 
-SECRET_NAMES = ("postgresql_app_password", "postgresql_replication_password")
+# pgbackrest_cipher_pass: the backup repositories' encryption passphrase. Lose it and every backup
+# is lost with it: keep a copy where the environment's other recovery secrets are kept.
+SECRET_NAMES = ("postgresql_app_password", "postgresql_replication_password", "pgbackrest_cipher_pass")
 
 
 def secrets_file(environment: str) -> Path:

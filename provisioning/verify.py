@@ -25,6 +25,7 @@ from inventory.loader import Inventory
 from pki.authority import Authority
 from toolkit.settings import state_dir
 
+from .ansible_inventory import BACKUP_STANZA, repository_number
 from .db_state import primary_site
 from .residents import synthetic_dataset
 from .runner import ssh_args
@@ -99,6 +100,13 @@ def verification_plan(
         "time_servers": [str(a) for a in operations_servers(plan, inventory.datacenters)],
         "db_primary_site": primary_site(inventory, binding.name).site,
         "replication_slot": inventory.datacenters_file.replication.slot_name.replace("-", "_"),
+        "backups": {
+            "stanza": BACKUP_STANZA,
+            "max_backup_age_hours": inventory.datacenters_file.database_backup.max_backup_age_hours,
+            "repositories": {
+                h.name: repository_number(inventory, h.site) for h in binding.servers() if h.role == "backup"
+            },
+        },
         "database": BUSINESS_DATABASE,
         "tenants": {
             t: {

@@ -23,7 +23,7 @@ from .tags import TENANT_TIER, TagCatalog
 ROOT_FOLDER = "municloud"
 # The port groups a server of each role has, besides management; DC1's and DC2's databases
 # replicate over the replication network.
-ROLE_NETWORKS = {"app": ("app",), "db": ("db", "replication")}
+ROLE_NETWORKS = {"app": ("app",), "db": ("db", "replication", "backup"), "backup": ("backup",)}
 
 
 def layer_of(network: DcNetwork) -> str:

@@ -22,7 +22,7 @@ from .towns import ClientCounts
 # (令和6年10月: LGWAN接続系 may use chosen cloud services by local breakout). Only α is built.
 GuidelineModel = Literal["alpha", "alpha-prime", "beta", "beta-prime"]
 BUILT_MODELS: tuple[GuidelineModel, ...] = ("alpha",)
-ServiceKind = Literal["business", "database", "management", "lgwan", "internet", "diagnostic"]
+ServiceKind = Literal["business", "database", "backup", "management", "lgwan", "internet", "diagnostic"]
 Percent = Annotated[int, Field(ge=0, le=100)]
 Port = Annotated[int, Field(ge=1, le=65535)]
 DEVICE_KINDS = ("pcs", "printers", "multifunction", "scanners")  # ClientCounts' fields

@@ -55,8 +55,7 @@ def host_names_are_unique(files: LoadedFiles) -> Iterator[Finding]:
     for i, t in enumerate(files.towns.towns):
         names += [(s.name, ("towns", i, "servers", j, "name"), "towns") for j, s in enumerate(t.servers)]
     for i, dc in enumerate(files.datacenters.datacenters):
-        names += [(n, ("datacenters", i, "server_tiers"), "datacenters") for n in dc.server_names("app")]
-        names += [(n, ("datacenters", i, "server_tiers"), "datacenters") for n in dc.server_names("db")]
+        names += [(n, ("datacenters", i, "server_tiers"), "datacenters") for n, _role in dc.servers()]
     seen: set[object] = set()
     for name, loc, file_key in names:
         if name in seen:

@@ -128,6 +128,7 @@ def _pair_refusals(
     src: Endpoint, dst: Endpoint, service: Service, policy: SegmentationFile, resident: set[str]
 ) -> Iterator[str]:
     pair = f"{src} -> {dst} on {service.id} ({service.label})"
+    db_and_backup = {src.name, dst.name} == {"db", "backup"}
     name = {s.id: s.name for s in policy.town_segments}  # the layers as the policy file writes them
     if "other-town" in (src.kind, dst.kind):
         yield f"towns apart: {pair} would let one town reach another town's segment"
@@ -164,7 +165,7 @@ def _pair_refusals(
             yield (f"core business systems on the service's port only: {pair} is not the business systems' service")
         elif not (src.kind == "town" and _layer(src, policy, resident) == RESIDENT_DATA):
             yield (f"core business systems from the {name[RESIDENT_DATA]} only: {pair} comes from {src}")
-    if service.kind == "database" or (dst.kind in ("dc", "peer-dc") and dst.name == "db"):
+    if service.kind == "database" or (dst.kind in ("dc", "peer-dc") and dst.name == "db" and not db_and_backup):
         # The app servers of both sites (DC2's writes to the primary in DC1), the other site's database.
         allowed = (src.kind == "dc" and src.name == "app" and dst.kind in ("dc", "peer-dc")) or (
             src.kind == "dc" and src.name == "db" and dst.kind == "peer-dc"
@@ -173,6 +174,14 @@ def _pair_refusals(
             yield (
                 f"the database from the application servers and the other site's database only: {pair} is not "
                 "dc:app -> dc:db or peer-dc:db, or dc:db -> peer-dc:db, on the database's service"
+            )
+    if service.kind == "backup" or (dst.kind in ("dc", "peer-dc") and dst.name == "backup"):
+        # The WAL archive and the backups between the database servers and the backup servers of
+        # both sites (either way: the database pushes WAL, the backup server pulls a backup).
+        if service.kind != "backup" or src.kind != "dc" or dst.kind not in ("dc", "peer-dc") or not db_and_backup:
+            yield (
+                f"backups between the database servers and the backup servers only: {pair} is not "
+                "dc:db <-> dc:backup or peer-dc:backup on the backup's service"
             )
     if src.kind in ("town", "other-town") and dst.kind in ("dc", "peer-dc"):
         yield f"towns reach the data centers on the service address only: {pair} goes to a data center network"

@@ -1,7 +1,7 @@
 """The database pair: the primary where the record says, the other a streaming standby over the
 DC interconnect through the agreed slot, every tenant's schema present (on the standby too, by
-replication), the lab's synthetic residents in every tenant (on the standby too), a backup timer
-on both."""
+replication), the lab's synthetic residents in every tenant (on the standby too). Their backups:
+test_backups.py."""
 
 from __future__ import annotations
 
@@ -40,11 +40,6 @@ def test_every_tenant_has_its_schema(server, verify_plan) -> None:
     schemas = set(server.sql("SELECT nspname FROM pg_namespace", verify_plan["database"]).split())
     missing = [t for t in verify_plan["tenants"] if "town_" + t.replace("-", "_") not in schemas]
     assert not missing, f"no schema for {missing}"
-
-
-def test_base_backups_are_scheduled(server) -> None:
-    timer = server.host.service("municloud-pg-backup.timer")
-    assert timer.is_enabled and timer.is_running
 
 
 def test_every_tenant_holds_its_residents(server, verify_plan) -> None:

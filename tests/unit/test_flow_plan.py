@@ -69,6 +69,17 @@ def test_the_database_from_the_app_servers_and_the_other_sites_database(setup) -
     assert _allowed(setup, h["dc1-app1"], h["dc1-db1"], 22) is None
 
 
+def test_backups_between_the_database_and_the_backup_servers_of_both_sites(setup) -> None:
+    plan, _ = setup
+    h = {name: a.ip for name, a in plan.dc_hosts.items()}
+    for db in ("dc1-db1", "dc2-db1"):
+        for backup in ("dc1-backup1", "dc2-backup1"):
+            assert _allowed(setup, h[db], h[backup], 8432) == "wal-archive"
+            assert _allowed(setup, h[backup], h[db], 8432) == "database-backup"
+            assert _allowed(setup, h[backup], h[db], 5432) is None  # pgBackRest's own protocol only
+    assert _allowed(setup, h["dc1-app1"], h["dc1-backup1"], 8432) is None  # the app never reads a backup
+
+
 def test_ssh_and_the_exporters_from_the_operations_center_only(setup) -> None:
     plan, _ = setup
     ops = plan.ops_address.ip

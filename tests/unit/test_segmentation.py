@@ -207,6 +207,20 @@ CASES: dict[str, Case] = {
         "",
         "a town hall is entered from outside only for management: service -> town:mynumber",
     ),
+    "the app servers reading the backups": (
+        "segmentation.yaml",
+        _add_flow(**{"from": "dc:app", "to": "dc:backup", "service": "pgbackrest"}),
+        "flow 'x'",
+        "",
+        "backups between the database servers and the backup servers only: dc:app -> dc:backup",
+    ),
+    "the backup servers on the database's own port": (
+        "segmentation.yaml",
+        _add_flow(**{"from": "dc:backup", "to": "dc:db", "service": "postgresql"}),
+        "flow 'x'",
+        "",
+        "the database from the application servers and the other site's database only: dc:backup -> dc:db",
+    ),
 }
 
 
@@ -289,6 +303,7 @@ def test_the_services_ports_are_the_playbooks() -> None:
     assert ports["business-systems"] == all_vars["business_app_port"]
     assert ports["node-exporter"] == all_vars["node_exporter_port"]
     assert ports["probe-exporter"] == all_vars["probe_exporter_port"]
+    assert ports["pgbackrest"] == all_vars["pgbackrest_tls_port"]
 
 
 def test_more_devices_move_no_lan_circuit_or_loopback(edit: Edit, inv_dir) -> None:

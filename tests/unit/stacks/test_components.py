@@ -45,8 +45,8 @@ def test_dc_has_both_sites_with_tenants_pools_port_groups(inv: Inventory, dc_run
 def test_dc_vms_sized_named_and_addressed_from_the_inventory(inv: Inventory, dc_run: MockedRun) -> None:
     plan = environment_plan(inv, "prod")
     vms = {r.name: r.inputs for r in dc_run.of_type(VM)}
-    expected = {n for dc in inv.datacenters for role in ("app", "db") for n in dc.server_names(role)}
-    assert set(vms) == expected == {"dc1-app1", "dc1-db1", "dc2-app1", "dc2-db1"}
+    expected = {n for dc in inv.datacenters for n, _role in dc.servers()}
+    assert set(vms) == expected == {"dc1-app1", "dc1-db1", "dc1-backup1", "dc2-app1", "dc2-db1", "dc2-backup1"}
     for dc in inv.datacenters:
         for tier in dc.server_tiers:
             for name in dc.server_names(tier.role):
@@ -59,11 +59,16 @@ def test_dc_vms_sized_named_and_addressed_from_the_inventory(inv: Inventory, dc_
                 nics = vm["clone"]["customize"]["networkInterfaces"]
                 assert nics[0]["ipv4Address"] == str(plan.mgmt[name].ip)
                 assert nics[1]["ipv4Address"] == str(plan.dc_hosts[name].ip)
-    # The database NICs: management, db, replication; DC2 is DC1's standby.
+    # The database NICs: management, db, replication, backup (its WAL archive); DC2 is DC1's standby.
     assert [n["networkId"] for n in vms["dc2-db1"]["networkInterfaces"]] == [
         "DistributedPortGroup-dc2-pg-management-id",
         "DistributedPortGroup-dc2-pg-db-id",
         "DistributedPortGroup-dc2-pg-replication-id",
+        "DistributedPortGroup-dc2-pg-backup-id",
+    ]
+    assert [n["networkId"] for n in vms["dc1-backup1"]["networkInterfaces"]] == [
+        "DistributedPortGroup-dc1-pg-management-id",
+        "DistributedPortGroup-dc1-pg-backup-id",
     ]
     assert "standby of dc1-db1" in vms["dc2-db1"]["annotation"]
     assert dc_run.outputs["hosts"]["dc2-db1"]["standby_of"] == "dc1-db1"
