@@ -147,6 +147,7 @@ def alerting_rules(inventory: Inventory, towns: list[str] | None = None) -> dict
         },
     ]
     rules += certificate_alerts()
+    rules += backup_alerts(inventory)
     for town in [inventory.town(t) for t in towns] if towns is not None else inventory.towns:
         rules.append(
             {
@@ -158,6 +159,60 @@ def alerting_rules(inventory: Inventory, towns: list[str] | None = None) -> dict
             }
         )
     return {"groups": [{"name": "municloud-sla-alerts", "interval": "30s", "rules": rules}]}
+
+
+def backup_alerts(inventory: Inventory) -> list[dict[str, Any]]:
+    """The database's backups (pgBackRest, exported by each backup and database server's node
+    exporter): a repository that cannot be read, whose newest backup or archived WAL is older than
+    datacenters.yaml allows, and WAL waiting on a database server (a repository out of reach). The
+    repositories' newest archived segment is exported for the reports, not alerted on."""
+    policy = inventory.datacenters_file.database_backup
+    backup_age_s = policy.max_backup_age_hours * 3600
+    archive_age_s = policy.max_archive_age_minutes * 60
+    return [
+        {
+            "alert": "MunicloudBackupRepositoryUnreadable",
+            "expr": "municloud_pgbackrest_up == 0",
+            "for": "5m",
+            "labels": {"severity": "page"},
+            "annotations": {
+                "summary": "pgBackRest cannot read repository {{ $labels.repo }} ({{ $labels.site }})",
+                "description": "On its backup server: pgbackrest --stanza=main info, and its log in /var/log/pgbackrest.",
+            },
+        },
+        {
+            "alert": "MunicloudBackupTooOld",
+            "expr": (
+                f'time() - max by (repo, site) (municloud_pgbackrest_last_backup_timestamp_seconds{{type="any"}})'
+                f" > {backup_age_s}"
+                ' or (municloud_pgbackrest_backups == 0 and municloud_pgbackrest_up == 1)'
+            ),
+            "for": "10m",
+            "labels": {"severity": "page"},
+            "annotations": {
+                "summary": "Repository {{ $labels.repo }} ({{ $labels.site }}) has no backup younger than "
+                f"{policy.max_backup_age_hours} h",
+                "description": "Its timers: systemctl status 'municloud-pgbackrest-*' on the site's backup server.",
+            },
+        },
+        {
+            # Measured where the WAL is made: an idle database archives nothing, and a repository's
+            # newest segment growing old says nothing then. A segment waits here until every
+            # repository has it (pgBackRest fails archive_command while one is out of reach).
+            "alert": "MunicloudWalArchiveBehind",
+            "expr": f"municloud_wal_oldest_ready_age_seconds > {archive_age_s}",
+            "for": "2m",
+            "labels": {"severity": "page"},
+            "annotations": {
+                "summary": "{{ $labels.site }}'s database holds WAL a repository has not taken for "
+                "{{ $value | humanizeDuration }}",
+                "description": (
+                    "Point-in-time recovery from that repository ends where it stopped. The database keeps "
+                    "the WAL until the repository is back (nothing is lost meanwhile): watch pg_wal's disk."
+                ),
+            },
+        },
+    ]
 
 
 def certificate_alerts() -> list[dict[str, Any]]:

@@ -3,6 +3,7 @@ database failover and fail-back of the BCP."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,11 +17,14 @@ from inventory.environment import EnvironmentBinding
 from inventory.loader import Inventory
 from provisioning.db_state import primary_site
 from provisioning.failover import failback, failover
+from provisioning.remote import RemoteError
+from provisioning.restore import JST, Restorer, RestoreRefused, RestoreResult, jst_text
 from provisioning.runner import Events, PlaybookResult, TaskFailure, run_playbook
 from provisioning.verify import CheckResult, VerifyResult, run_verify
+from toolkit.settings import state_dir
 
 from .common import Exit, binding_or_exit, err, fail, invalid_input_exits, out, print_json
-from .options import EnvOption, JsonOption, ReportFolderOption, TownOption, WorkersOption
+from .options import EnvOption, JsonOption, ReportFolderOption, TownOption, WorkersOption, YesOption
 from .written import print_written
 
 if TYPE_CHECKING:
@@ -339,4 +343,107 @@ def verify_table(result: VerifyResult) -> Table:
             "; ".join(failed),
             style="red" if failed else "",
         )
+    return table
+
+
+def _restore_point(text: str) -> dt.datetime:
+    """An ISO time; without a zone it is Japan's (what the operators' clocks and reports show)."""
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a time (e.g. 2026-12-07T09:30:00, Japan's time)") from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=JST)
+
+
+@db_app.command("restore")
+def db_restore(
+    to: Annotated[
+        str,
+        typer.Option("--to", help="The moment to restore to: an ISO time, Japan's unless it names a zone."),
+    ],
+    env: EnvOption = "lab",
+    town: TownOption = None,
+    repo_site: Annotated[
+        str | None,
+        typer.Option(
+            "--repository", help="The site whose backup server's repository to restore from (default: the primary's)."
+        ),
+    ] = None,
+    overwrite_only_copy: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite-only-copy",
+            help="Restore the whole cluster even when no standby holds a second copy of the present.",
+        ),
+    ] = False,
+    yes: YesOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Point-in-time recovery from pgBackRest's repositories (the WAL archive), for what replication
+    copied to the standby too: a dropped table, an encrypted schema, a bad migration.
+
+    With --town: the cluster is restored beside the primary (a scratch directory and port on its
+    server), the town's schema taken from it and put in place of the damaged one in one
+    transaction; the other towns keep their service; the damaged schema is kept, renamed, as the
+    evidence. Without: the primary is restored in place and the standby rebuilt from it (every town
+    is out meanwhile). Says what was lost: the heartbeat rows written after the restore point.
+
+    Exit 0 restored, 1 a step failed (named; a town's restore leaves its schema as it was, a
+    cluster's restarts the untouched standby), 2 refused (a time outside what the repository holds,
+    with the range; no standby holding a second copy; nothing was changed).
+    """
+    if not yes:
+        fail("a restore replaces data: give --yes")
+    target = _restore_point(to)
+    inventory, binding = binding_or_exit(env)
+    workdir = state_dir() / "restore" / env
+    with invalid_input_exits():
+        restorer = Restorer(inventory, binding, workdir, repo_site, progress=lambda step: err.print(f"  {step}"))
+    try:
+        if town is not None:
+            result = restorer.restore_town(town, target)
+        else:
+            with progress_events("postgresql (the standby's rebuild)") as events:
+                result = restorer.restore_cluster(target, events, overwrite_only_copy)
+    except RestoreRefused as error:
+        fail(f"restore refused, nothing was changed: {error}")
+    except RemoteError as error:
+        fail(str(error), Exit.FAILED)
+    if as_json:
+        print_json(restore_summary(result))
+    else:
+        out.print(restore_table(result))
+    if result.standby is not None and not result.standby.ok:
+        fail("the primary is restored, but the standby's rebuild failed: `municloud provision` again", Exit.FAILED)
+
+
+def restore_summary(result: RestoreResult) -> dict[str, object]:
+    return {
+        "scope": result.scope,
+        "restore_point": result.target.isoformat(),
+        "repository": {"index": result.repo, "site": result.site},
+        "available": [result.window.earliest.isoformat(), result.window.latest.isoformat()],
+        "lost_writes": result.lost_writes,
+        "last_restored_write": {t: w.isoformat() if w else None for t, w in result.last_restored_write.items()},
+        "damaged_schema_kept_as": result.damaged_schema,
+        "steps": [{"step": s, "seconds": round(t, 1)} for s, t in result.steps],
+        "seconds": round(result.seconds, 1),
+    }
+
+
+def restore_table(result: RestoreResult) -> Table:
+    table = Table(
+        title=f"db restore {result.scope} to {jst_text(result.target)} from repository {result.repo} ({result.site})"
+    )
+    table.add_column("town")
+    table.add_column("last restored write (JST)")
+    table.add_column("writes lost", justify="right")
+    for town, lost in result.lost_writes.items():
+        last = result.last_restored_write.get(town)
+        table.add_row(
+            town, jst_text(last) if last else "none", "unknown (table destroyed)" if lost is None else str(lost)
+        )
+    table.caption = " · ".join(f"{s} {t:.1f} s" for s, t in result.steps) + (
+        f" · the damaged schema kept as {result.damaged_schema}" if result.damaged_schema else ""
+    )
     return table
