@@ -4,6 +4,7 @@ sends the drill to its rollbacks."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from provisioning.db_state import primary_site
 from provisioning.failover import failback, failover
+from provisioning.restore import Restorer, jst_text, psql_command, schema_of
 from provisioning.runner import Events
 
 from .drill import current
@@ -392,3 +394,130 @@ def no_fault_in_force() -> bool:
     if faults:
         drill.observe(f"steady state: faults in force: {[f['id'] for f in faults]}")
     return not faults
+
+
+# ---- the town's data destroyed, and restored from the WAL archive ----------------------------------------
+
+DESTRUCTIONS = {
+    # every table of the town's schema dropped (the schema left empty)
+    "drop": "DO $$ DECLARE t record; BEGIN FOR t IN SELECT tablename FROM pg_tables WHERE schemaname = '{s}' "
+    "LOOP EXECUTE format('DROP TABLE %I.%I CASCADE', '{s}', t.tablename); END LOOP; END $$;",
+    # every table of the town's schema emptied (what an encrypting attacker leaves is as useless)
+    "truncate": "DO $$ DECLARE t record; BEGIN FOR t IN SELECT tablename FROM pg_tables WHERE schemaname = '{s}' "
+    "LOOP EXECUTE format('TRUNCATE %I.%I CASCADE', '{s}', t.tablename); END LOOP; END $$;",
+}
+
+
+def _the_town() -> str:
+    drill = current()
+    if len(drill.selected) != 1:
+        raise ValueError(f"this step acts on one town's data, not on {len(drill.selected)}: choose it with --town")
+    return drill.selected[0]
+
+
+def _restorer() -> Restorer:
+    drill = current()
+    return Restorer(drill.inventory, drill.binding, drill.out_dir / "restore")
+
+
+def destroy_town_data(how: str = "drop") -> str:
+    """The town's tables dropped or emptied on the primary, in one statement, while the probes and
+    the heartbeat writes run (what ransomware or a wrong migration does)."""
+    if how not in DESTRUCTIONS:
+        raise ValueError(f"how must be one of {', '.join(DESTRUCTIONS)}, not '{how}'")
+    drill = current()
+    town = _the_town()
+    restorer = _restorer()
+    drill.faulted([town])
+    drill.incident_at = time.time()
+    restorer.sql(DESTRUCTIONS[how].format(s=schema_of(town)))
+    tables = restorer.sql(f"SELECT count(*) FROM pg_tables WHERE schemaname = '{schema_of(town)}'")
+    return f"{schema_of(town)} on {restorer.primary.name}: {how} ({tables} table(s) left)"
+
+
+def await_damage_on_standby(timeout_seconds: float = 10) -> str:
+    """The damage is on the standby too (streaming replication copies it): replication is no
+    backup. Fails if the standby still holds the town's heartbeat rows after `timeout_seconds`."""
+    drill = current()
+    restorer = _restorer()
+    if restorer.standby is None:
+        raise RuntimeError("no standby to look at: the primary has no partner site in this binding")
+    table = f"{schema_of(_the_town())}.writes"
+    deadline = time.time() + timeout_seconds
+    while True:
+        rows = restorer.standby.run(psql_command(), "psql on the standby", input=f"SELECT to_regclass('{table}')")
+        if rows.strip():  # the table is there: is it emptied?
+            rows = restorer.standby.run(psql_command(), "psql on the standby", input=f"SELECT count(*) FROM {table}")
+        if rows.strip() in ("", "0"):
+            after = time.time() - (drill.incident_at or 0)
+            return f"the standby ({restorer.standby.name}) holds the damage {after:.1f} s after it"
+        if time.time() > deadline:
+            raise RuntimeError(f"the standby still holds {rows} heartbeat row(s) after {timeout_seconds:.0f} s")
+        time.sleep(0.2)
+
+
+def restore_town_before_incident(margin_seconds: float = 1.0) -> str:
+    """Point-in-time recovery of the town's schema to `margin_seconds` before the damage, from the
+    primary site's repository; the other towns are not touched. Also the drill's rollback: it does
+    nothing when no data was destroyed or the method restored it already."""
+    drill = current()
+    if drill.incident_at is None:
+        return "nothing to restore: no town's data was destroyed"
+    if drill.restore is not None:
+        return f"already restored to {jst_text(dt.datetime.fromtimestamp(drill.restore['restore_point'], dt.UTC))}"
+    target = dt.datetime.fromtimestamp(drill.incident_at - margin_seconds, dt.UTC)
+    result = _restorer().restore_town(_the_town(), target)
+    drill.restore = {
+        "town": result.scope,
+        "restore_point": result.target.timestamp(),
+        "repository": result.repo,
+        "repository_site": result.site,
+        "available_from": result.window.earliest.timestamp(),
+        "damaged_schema_kept_as": result.damaged_schema,
+        "seconds": round(result.seconds, 1),
+        "steps": [{"step": s, "seconds": round(t, 1)} for s, t in result.steps],
+    }
+    return (
+        f"{result.scope} restored to {jst_text(result.target)} in {result.seconds:.1f} s "
+        f"(the damaged schema kept as {result.damaged_schema})"
+    )
+
+
+def measure_restore_rpo() -> dict[str, object]:
+    """After the restore: which heartbeat writes the town saw committed before the damage are in its
+    restored schema. RPO: from the damage back to the newest of them that survived."""
+    drill = current()
+    if drill.incident_at is None:
+        raise RuntimeError("no incident recorded: destroy_town_data did not run")
+    town = _the_town()
+    app = next(
+        h
+        for h in drill.binding.servers()
+        if h.site == primary_site(drill.inventory, drill.binding.name).site and h.role == "app"
+    )
+    drill.refresh()
+    stream = drill.writes[town]
+    acks = {int(s.detail): s.at for s in stream.samples if s.ok and s.detail.isdigit() and s.at < drill.incident_at}
+    with urllib.request.urlopen(
+        f"https://{app.mgmt_address}:{SERVICE_PORT}/writes/{town}/ids?since={min(acks, default=1) - 1}",
+        timeout=10,
+        context=drill.operations_tls(),
+    ) as answer:
+        present = set(json.loads(answer.read())["ids"])
+    kept = [at for i, at in acks.items() if i in present]
+    lost = [i for i in acks if i not in present]
+    rpo_ms = (drill.incident_at - max(kept)) * 1000 if kept else None
+    refused = max([(o.ms or (time.time() - o.start) * 1000) for o in stream.outages(drill.incident_at)] or [0.0])
+    drill.rpo = {
+        "writes_sent": len(stream.samples),
+        "writes_acked": len(acks),
+        "writes_lost": len(lost),
+        # here the span is the RPO itself: the damage back to the newest write the restore kept
+        "lost_span_ms": round(rpo_ms, 1) if rpo_ms is not None else None,
+        "writes_refused_ms": round(refused, 1),
+        "by_town": {town: {"acked": len(acks), "lost": len(lost)}},
+        "restore": drill.restore,
+    }
+    if rpo_ms is None:
+        raise RuntimeError(f"none of {town}'s {len(acks)} acknowledged writes before the damage came back")
+    return drill.rpo

@@ -38,6 +38,8 @@ class Drill:
     fault_at: dict[str, float] = field(default_factory=dict)  # town -> when the fault reached it
     first_fault_at: float | None = None
     rpo: dict[str, Any] | None = None
+    incident_at: float | None = None  # when a town's data was destroyed (the data-destruction drill)
+    restore: dict[str, Any] | None = None  # the point-in-time restore that undid it
     observations: list[str] = field(default_factory=list)
     stop_condition: dict[str, Any] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)

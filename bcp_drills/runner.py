@@ -145,6 +145,11 @@ def run_drill(
     """Run `scenario` and return its journal (also written to `out_dir/journal.json`)."""
     lab = Lab(state_dir=binding.lab.state_dir, prefix=binding.lab.prefix) if binding.lab is not None else None
     selected = list(towns or binding.towns)
+    limit = scenario.towns_at_most
+    if limit is not None and len(selected) > limit:
+        if towns:
+            raise ValueError(f"{scenario.name} is aimed at {limit} town(s) at most, not {len(selected)}: use --town")
+        selected = selected[:limit]
     out_dir.mkdir(parents=True, exist_ok=True)
     pki = Authority(binding.name)
     for town in binding.towns:  # every probe speaks TLS with its town's certificate: checked first

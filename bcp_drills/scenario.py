@@ -37,6 +37,10 @@ ACTIVITY_KINDS: dict[str, str] = {
     "await_recovery": "check",
     "await_probe_gap": "check",
     "measure_rpo": "check",
+    "destroy_town_data": "fault",
+    "await_damage_on_standby": "check",
+    "restore_town_before_incident": "restore",
+    "measure_restore_rpo": "check",
     "wait": "wait",
     "heal": "restore",
     "manual": "manual",
@@ -82,6 +86,9 @@ class Scenario(InventoryModel):
     # Which towns the fault is expected to take out: the towns chosen with --town (all by default),
     # every town, or none (a server loss: only the probe data stops, the business systems stay up).
     affects: Literal["selected-towns", "all-towns", "none"]
+    # The most towns the fault may be aimed at (one town's data destroyed, not every town's): without
+    # --town, the first of the environment's towns; more with --town is refused.
+    towns_at_most: Annotated[int, Field(ge=1)] | None = None
     probe: Literal["tcp", "http"] = "tcp"
     # up to 100 ms: the DC drill's HTTPS requests of 18 towns every 50 ms saturated the lab's stand-in
     probe_interval_ms: Annotated[int, Field(ge=10, le=100)] = 20

@@ -107,7 +107,7 @@ def _pg_time(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f+00")
 
 
-def _psql(database: str = DATABASE, port: int | None = None) -> str:
+def psql_command(database: str = DATABASE, port: int | None = None) -> str:
     where = f" -p {port}" if port else ""
     return f"cd / && runuser -u postgres -- psql -XqAt -v ON_ERROR_STOP=1{where} -d {database}"
 
@@ -144,7 +144,7 @@ class Restorer:
             self.steps.append((name, time.monotonic() - started))
 
     def sql(self, query: str, port: int | None = None, timeout: float = 120) -> str:
-        return self.primary.run(_psql(port=port), "psql", input=query, timeout=timeout).strip()
+        return self.primary.run(psql_command(port=port), "psql", input=query, timeout=timeout).strip()
 
     def pgbackrest(self, remote: Remote, args: str, what: str, timeout: float = 600) -> str:
         return remote.run(
@@ -214,13 +214,14 @@ class Restorer:
             self.step("restore the cluster beside the primary", lambda: self._scratch_restore(target))
             _, last = self.heartbeats([town], target, port=SCRATCH_PORT)[town]
             self.step("copy the town's schema across", lambda: self._copy_schema(schema, restored))
+            present = self.sql(f"SELECT count(*) FROM pg_namespace WHERE nspname = '{schema}'") == "1"
+            keep = f"ALTER SCHEMA {schema} RENAME TO {damaged}; " if present else ""
             self.step(
                 "put the restored schema in place",
-                lambda: self.sql(
-                    f"BEGIN; ALTER SCHEMA {schema} RENAME TO {damaged}; "
-                    f"ALTER SCHEMA {restored} RENAME TO {schema}; COMMIT;"
-                ),
+                lambda: self.sql(f"BEGIN; {keep}ALTER SCHEMA {restored} RENAME TO {schema}; COMMIT;"),
             )
+            if not present:
+                damaged = None  # the schema itself was dropped: nothing left to keep
         finally:
             self.step("remove the scratch cluster", self._scratch_remove)
         result.lost_writes[town] = lost

@@ -68,6 +68,8 @@ def run(
             if t not in binding.towns:
                 raise KeyError(f"town '{t}' is not in environment '{env}' ({', '.join(binding.towns)})")
     scenario = found[name]
+    if scenario.towns_at_most is not None and town and len(town) > scenario.towns_at_most:
+        fail(f"'{name}' is aimed at {scenario.towns_at_most} town(s) at most: give fewer --town")
     if binding.lab is None and not dry_run:
         if scenario.destructive and not yes:
             fail(f"'{name}' injects faults into {env}: add --yes to confirm")
