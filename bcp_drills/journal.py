@@ -65,8 +65,27 @@ class TownWrites(_Record):
     lost: Annotated[int, Field(ge=0)]
 
 
+class RestoreStep(_Record):
+    step: str
+    seconds: NonNegative
+
+
+class RestoreRecord(_Record):
+    """The point-in-time restore that undid a town's data destruction (the data-destruction drill)."""
+
+    town: str
+    restore_point: float  # Unix time
+    repository: Annotated[int, Field(ge=1)]
+    repository_site: str
+    available_from: float  # the oldest moment the repository could restore to
+    damaged_schema_kept_as: str | None
+    seconds: NonNegative
+    steps: list[RestoreStep] = []
+
+
 class WritesRecord(_Record):
-    """The heartbeat writes through the app during a data-center drill (the RPO actual)."""
+    """The heartbeat writes through the app during a data-center or data-destruction drill (the RPO
+    actual; in the latter the lost span is the damage back to the newest write the restore kept)."""
 
     writes_sent: Annotated[int, Field(ge=0)]
     writes_acked: Annotated[int, Field(ge=0)]
@@ -74,6 +93,7 @@ class WritesRecord(_Record):
     lost_span_ms: NonNegative | None
     writes_refused_ms: NonNegative | None
     by_town: dict[str, TownWrites] = {}
+    restore: RestoreRecord | None = None
 
 
 class PlannedOutageRecord(_Record):
