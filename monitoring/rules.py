@@ -177,7 +177,7 @@ def backup_alerts(inventory: Inventory) -> list[dict[str, Any]]:
             "labels": {"severity": "page"},
             "annotations": {
                 "summary": "pgBackRest cannot read repository {{ $labels.repo }} ({{ $labels.site }})",
-                "description": "On its backup server: pgbackrest --stanza=main info, and its log in /var/log/pgbackrest.",
+                "description": "On its backup server: pgbackrest --stanza=main info; its log: /var/log/pgbackrest.",
             },
         },
         {

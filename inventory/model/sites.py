@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from .base import Asn, Hostname, InventoryModel, NonEmptyText, Slug, Vlan
-
 
 # The roles of a data center's servers, in the order their addresses are given: the business
 # systems' application servers, the database servers, and the backup servers that hold the database
@@ -100,7 +100,7 @@ class DatabaseBackup(InventoryModel):
 
     retention_full: Annotated[int, Field(ge=1, le=12)]  # full backups kept (with their differentials, WAL)
     full_weekday: Weekday
-    at: Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]  # HH:MM, Japan's time
+    at: str  # HH:MM, Japan's time
     # The second site's backups start this much later: the two repositories do not read the primary at once.
     stagger_minutes: Annotated[int, Field(ge=0, le=360)] = 120
     # A WAL segment is archived at least this often while there are writes: the most that is lost
@@ -110,6 +110,13 @@ class DatabaseBackup(InventoryModel):
     # newest archived WAL older than this.
     max_backup_age_hours: Annotated[int, Field(ge=25, le=24 * 8)]
     max_archive_age_minutes: Annotated[int, Field(ge=2, le=24 * 60)]
+
+    @field_validator("at")
+    @classmethod
+    def _time_of_day(cls, value: str) -> str:
+        if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", value):
+            raise ValueError(f"'{value}' is not a time of day: HH:MM, 00:00 to 23:59 (Japan's time)")
+        return value
 
     @model_validator(mode="after")
     def _archive_alert_after_timeout(self) -> DatabaseBackup:

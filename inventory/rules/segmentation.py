@@ -175,14 +175,15 @@ def _pair_refusals(
                 f"the database from the application servers and the other site's database only: {pair} is not "
                 "dc:app -> dc:db or peer-dc:db, or dc:db -> peer-dc:db, on the database's service"
             )
-    if service.kind == "backup" or (dst.kind in ("dc", "peer-dc") and dst.name == "backup"):
-        # The WAL archive and the backups between the database servers and the backup servers of
-        # both sites (either way: the database pushes WAL, the backup server pulls a backup).
-        if service.kind != "backup" or src.kind != "dc" or dst.kind not in ("dc", "peer-dc") or not db_and_backup:
-            yield (
-                f"backups between the database servers and the backup servers only: {pair} is not "
-                "dc:db <-> dc:backup or peer-dc:backup on the backup's service"
-            )
+    # The WAL archive and the backups between the database servers and the backup servers of both
+    # sites (either way: the database pushes WAL, the backup server pulls a backup).
+    backup_flow = service.kind == "backup" or (dst.kind in ("dc", "peer-dc") and dst.name == "backup")
+    allowed_backup = service.kind == "backup" and src.kind == "dc" and dst.kind in ("dc", "peer-dc") and db_and_backup
+    if backup_flow and not allowed_backup:
+        yield (
+            f"backups between the database servers and the backup servers only: {pair} is not "
+            "dc:db <-> dc:backup or peer-dc:backup on the backup's service"
+        )
     if src.kind in ("town", "other-town") and dst.kind in ("dc", "peer-dc"):
         yield f"towns reach the data centers on the service address only: {pair} goes to a data center network"
 

@@ -108,7 +108,14 @@ def test_fast_probe_records_every_probe_in_order(tmp_path: Path) -> None:
 
 def test_shipped_scenarios_are_valid_and_destructive() -> None:
     found = scenarios()
-    assert set(found) == {"wan-primary-circuit-loss", "carrier-edge-loss", "dc-site-loss", "town-server-loss"}
+    assert set(found) == {
+        "wan-primary-circuit-loss",
+        "carrier-edge-loss",
+        "dc-site-loss",
+        "town-server-loss",
+        "data-destruction",
+    }
+    assert found["data-destruction"].towns_at_most == 1
     assert all(s.destructive and s.rollbacks for s in found.values())
 
 

@@ -61,7 +61,7 @@ def repository_lines(stanza: str, repo: int, repo_path: Path, site: str) -> list
         "# HELP municloud_pgbackrest_backups Backups this repository holds",
         "# TYPE municloud_pgbackrest_backups gauge",
         _line("municloud_pgbackrest_backups", labels, len(backups)),
-        "# HELP municloud_pgbackrest_last_archive_timestamp_seconds When the newest WAL segment reached this repository",
+        "# HELP municloud_pgbackrest_last_archive_timestamp_seconds When the newest WAL segment arrived here",
         "# TYPE municloud_pgbackrest_last_archive_timestamp_seconds gauge",
     ]
     archive = repo_path / "archive" / stanza
