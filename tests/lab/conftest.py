@@ -88,6 +88,7 @@ LAB_GROUPS = {
     "test_network.py": "lab-b",
     "test_provisioning.py": "lab-b",
     "test_handover.py": "lab-b",
+    "test_backups.py": "lab-b",
     "test_small_lab.py": "lab-b",
     "test_whole_demo.py": "lab-b",
 }

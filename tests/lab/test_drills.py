@@ -45,7 +45,13 @@ def _ping_outage_ms(path: Path, after: float) -> float:
 
 
 def test_scenarios_are_valid_and_listed(small_lab: SmallLab) -> None:
-    assert set(scenarios()) == {"wan-primary-circuit-loss", "carrier-edge-loss", "dc-site-loss", "town-server-loss"}
+    assert set(scenarios()) == {
+        "wan-primary-circuit-loss",
+        "carrier-edge-loss",
+        "dc-site-loss",
+        "town-server-loss",
+        "data-destruction",
+    }
     listed = municloud_cli("drill", "list", "--json")
     assert listed.returncode == 0 and "wan-primary-circuit-loss" in listed.stdout
 
