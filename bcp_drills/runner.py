@@ -260,6 +260,7 @@ def analyse(drill: Drill, journal: dict[str, Any], started: float, ended: float)
     outages = []
     planned_outages = []
     per_town_ms: dict[str, float | None] = {}
+    further: dict[str, int] = {}  # unplanned outages after the first recovery, per town (target 0)
     planned = _planned_outages(journal)
     for town in drill.towns:
         stream = drill.streams[town]
@@ -286,6 +287,7 @@ def analyse(drill: Drill, journal: dict[str, Any], started: float, ended: float)
                     f"{town}: the outage during step '{step.step}' lasted {_length(later)}, over the "
                     f"{step.seconds:g} s it may cause"
                 )
+        further[town] = len(unplanned)
         if unplanned:
             longest = max(unplanned, key=lambda o: o.ms if o.ms is not None else float("inf"))
             at = datetime.fromtimestamp(longest.start).strftime("%H:%M:%S.%f")[:-3]
@@ -391,6 +393,7 @@ def analyse(drill: Drill, journal: dict[str, Any], started: float, ended: float)
         "fault_at": drill.first_fault_at,
         "outages": outages,
         "outage_ms_by_town": per_town_ms,
+        "further_outages_by_town": further,
         "planned_outages": planned_outages,
         "outage_ms_median": round(statistics.median(measured), 1) if measured else None,
         "outage_ms_p95": round(_p95(measured), 1) if measured else None,

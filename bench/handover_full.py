@@ -96,7 +96,7 @@ def pg_dump_reference(inventory: Inventory, binding: EnvironmentBinding, env: di
         schemas = " ".join(f"-n {schema_of(t)}" for t in binding.towns)
         command = f"cd / && runuser -u postgres -- pg_dump -Fc {schemas} {DATABASE} | wc -c"
         started = time.monotonic()
-        done = subprocess.run([*primary.ssh, command], capture_output=True, text=True, timeout=900)
+        done = subprocess.run([*primary.remote.argv, command], capture_output=True, text=True, timeout=900)
         seconds = time.monotonic() - started
     if done.returncode != 0:
         raise RuntimeError(f"pg_dump on {primary.host.name} failed: {done.stderr[-500:]}")

@@ -111,3 +111,32 @@ def test_data_destruction_is_undone_for_one_town_and_no_other_town_is_out(
     assert report.returncode == 0, report.stderr
     html = next((tmp_path / "report").glob("*.html")).read_text()
     assert "ポイントインタイム復旧" in html and f"town_{town}__damaged_" in html
+
+
+def test_the_whole_cluster_is_restored_to_a_moment_and_the_standby_rebuilt(provisioned_lab: SmallLab) -> None:
+    """Refused while the primary has no second copy of the present (its standby stopped); then
+    restored in place, the writes after the moment counted as lost, the standby streaming again."""
+    provisioned_lab.ssh("dc2-db1", "systemctl stop postgresql@15-main")
+    try:
+        refused = municloud_cli("db", "restore", "--to", "2030-01-01T00:00:00", "--yes")
+        assert refused.returncode == 2 and "no streaming standby" in refused.stderr, refused.stderr
+    finally:
+        provisioned_lab.ssh("dc2-db1", "systemctl start postgresql@15-main")
+    time.sleep(3)  # the standby reconnects
+    _sql(provisioned_lab, "dc1-db1", "INSERT INTO town_ina.writes (site) VALUES ('kept')")
+    time.sleep(1.5)
+    moment = _sql(
+        provisioned_lab, "dc1-db1", "SELECT to_char(now() AT TIME ZONE 'Asia/Tokyo', 'YYYY-MM-DD\"T\"HH24:MI:SS')"
+    )
+    time.sleep(1.5)
+    _sql(provisioned_lab, "dc1-db1", "INSERT INTO town_ina.writes (site) VALUES ('lost'), ('lost')")
+    result = municloud_cli("db", "restore", "--to", moment, "--yes", "--json")
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    summary = json.loads(result.stdout)
+    assert summary["scope"] == "cluster" and summary["lost_writes"]["ina"] == 2, summary
+    for host in ("dc1-db1", "dc2-db1"):
+        sites = _sql(
+            provisioned_lab, host, "SELECT string_agg(site, ',') FROM town_ina.writes WHERE site IN ('kept', 'lost')"
+        )
+        assert sites == "kept", (host, sites)
+    assert _sql(provisioned_lab, "dc1-db1", "SELECT state FROM pg_stat_replication") == "streaming"
