@@ -30,14 +30,14 @@ Municloud = Callable[..., tuple[float, subprocess.CompletedProcess[str]]]
 def restore_rows(
     inventory: Inventory, env: dict[str, str], shape: str, drill: Drill, municloud: Municloud
 ) -> list[dict[str, object]]:
-    town = max(inventory.towns, key=lambda t: t.residents)
+    town = max(inventory.towns, key=lambda t: t.population)
     record = drill(env, "data-destruction", "--town", town.id)
     rpo = record.get("rpo") or {}
     restore = rpo.get("restore") or {}
     served_ms = record["outage_ms_by_town"].get(town.id)
     others = [ms for t, ms in record["outage_ms_by_town"].items() if t != town.id and ms is not None]
     one = row(
-        f"PITR of one town ({town.id}, {town.residents:,} residents): served again from the damage",
+        f"PITR of one town ({town.id}, {town.population:,} residents): served again from the damage",
         "< 5 min, other towns no outage",
         (
             f"{served_ms / 1000:.0f} s (restore {restore.get('seconds', '?')} s), RPO "
