@@ -307,7 +307,15 @@ runuser -u postgres -- pgbackrest --stanza={BACKUP_STANZA} --repo={self.repo} --
   --type=time --target={shlex.quote(_pg_time(target))} --target-action=promote restore
 systemctl start {SERVICE}
 for i in $(seq 1 900); do
-  [ "$(runuser -u postgres -- psql -XqAt -d postgres -c 'SELECT pg_is_in_recovery()' 2>/dev/null)" = f ] && exit 0
+  if [ "$(runuser -u postgres -- psql -XqAt -d postgres -c 'SELECT pg_is_in_recovery()' 2>/dev/null)" = f ]; then
+    # pgBackRest wrote the recovery settings into postgresql.auto.conf, which pg_basebackup copies
+    # to the standby: left there, the rebuilt standby would stop at the same target and promote
+    # itself (two primaries). The primary needs none of them once it is promoted.
+    runuser -u postgres -- psql -XqAt -d postgres \
+      -c 'ALTER SYSTEM RESET recovery_target_time' -c 'ALTER SYSTEM RESET recovery_target_action' \
+      -c 'ALTER SYSTEM RESET restore_command' -c 'SELECT pg_reload_conf()' >/dev/null
+    exit 0
+  fi
   sleep 1
 done
 echo 'the primary did not finish recovery in 900 s' >&2; exit 1

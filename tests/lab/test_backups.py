@@ -140,3 +140,14 @@ def test_the_whole_cluster_is_restored_to_a_moment_and_the_standby_rebuilt(provi
         )
         assert sites == "kept", (host, sites)
     assert _sql(provisioned_lab, "dc1-db1", "SELECT state FROM pg_stat_replication") == "streaming"
+    # The rebuilt standby stays one: no restore target came with its copy (it would promote itself).
+    assert (
+        "recovery_target"
+        not in provisioned_lab.ssh("dc1-db1", "cat /var/lib/postgresql/15/main/postgresql.auto.conf").stdout
+    )
+    _sql(provisioned_lab, "dc1-db1", "INSERT INTO town_ina.writes (site) VALUES ('after the restore')")
+    time.sleep(3)
+    assert _sql(provisioned_lab, "dc2-db1", "SELECT pg_is_in_recovery()") == "t"
+    assert (
+        _sql(provisioned_lab, "dc2-db1", "SELECT count(*) FROM town_ina.writes WHERE site = 'after the restore'") == "1"
+    )
