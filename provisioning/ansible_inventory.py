@@ -63,6 +63,8 @@ def ansible_inventory(inventory: Inventory, binding: EnvironmentBinding) -> dict
                 v["dc_role"] = next(dc.role for dc in inventory.datacenters if dc.id == h.site)
             if h.role == "backup":
                 v.update(repository_vars(inventory, h.site))
+            if h.role == "db":  # a standby fetches WAL from its own site's repository (restore_command)
+                v["pgbackrest_local_repo"] = repository_number(inventory, h.site)
         hostvars[h.name] = v
 
     for name, values in hostvars.items():

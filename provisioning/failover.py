@@ -3,21 +3,29 @@ which site holds the primary. Shared by `municloud db failover|failback` and the
 
 from __future__ import annotations
 
+import subprocess
+
 from inventory.environment import EnvironmentBinding
 from inventory.loader import Inventory
+from toolkit.settings import state_dir
 
 from .db_state import primary_site, record_primary_site
+from .remote import Remote, RemoteError, psql_command, server
 from .runner import Events, PlaybookResult, run_playbook
 
 
 def failover(
     inventory: Inventory, binding: EnvironmentBinding, to: str, events: Events | None = None
 ) -> PlaybookResult:
-    """Promote the standby in `to` and point its app servers at it (dc_failover.yml)."""
+    """Promote the standby in `to` and point its app servers at it (dc_failover.yml). A run that
+    failed after the promotion (a later play) still records `to`: its database is a primary now,
+    and the fail-back (a drill's rollback) must start from there, not from the lost site."""
     _known_site(inventory, to)
     result = run_playbook(inventory, binding, "dc_failover.yml", extravars={"failover_to": to}, events=events)
     if result.ok:
         record_primary_site(inventory, binding.name, to, f"failover to {to}")
+    elif _is_primary(binding, to):
+        record_primary_site(inventory, binding.name, to, f"failover to {to} (promoted; a later step failed)")
     return result
 
 
@@ -36,6 +44,16 @@ def failback(
     if result.ok:
         record_primary_site(inventory, binding.name, to, f"fail-back to {to}")
     return result
+
+
+def _is_primary(binding: EnvironmentBinding, site: str) -> bool:
+    """Whether the database server of `site` answers as a primary (False when it cannot be asked)."""
+    remote = Remote(binding, server(binding, site, "db"), state_dir() / "failover" / binding.name)
+    try:
+        answer = remote.run(f"{psql_command('postgres')} -c 'SELECT pg_is_in_recovery()'", "psql", timeout=30)
+    except (RemoteError, subprocess.TimeoutExpired):
+        return False
+    return answer.strip() == "f"
 
 
 def _known_site(inventory: Inventory, site: str) -> None:

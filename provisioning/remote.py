@@ -50,6 +50,13 @@ class Remote:
         )
 
 
+def psql_command(database: str = "business", port: int | None = None) -> str:
+    """psql as postgres on a database server (the playbooks' postgresql_database by default), the
+    script on stdin or in -c arguments appended; quiet, unaligned, stopping at the first error."""
+    where = f" -p {port}" if port else ""
+    return f"cd / && runuser -u postgres -- psql -XqAt -v ON_ERROR_STOP=1{where} -d {database}"
+
+
 def server(binding: EnvironmentBinding, site: str, role: str) -> BoundHost:
     """The first server of `role` at `site` (KeyError naming both when there is none)."""
     for host in binding.servers():

@@ -35,7 +35,7 @@ from inventory.loader import Inventory
 
 from .ansible_inventory import BACKUP_STANZA, repository_number
 from .db_state import primary_site
-from .remote import Remote, server
+from .remote import Remote, psql_command, server
 from .runner import Events, PlaybookResult, run_playbook
 
 POSTGRESQL_VERSION = 15  # the playbooks' postgresql_version
@@ -105,11 +105,6 @@ def _pg_time(moment: dt.datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError("a restore point needs its time zone")
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f+00")
-
-
-def psql_command(database: str = DATABASE, port: int | None = None) -> str:
-    where = f" -p {port}" if port else ""
-    return f"cd / && runuser -u postgres -- psql -XqAt -v ON_ERROR_STOP=1{where} -d {database}"
 
 
 class Restorer:
