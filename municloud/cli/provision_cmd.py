@@ -4,6 +4,7 @@ database failover and fail-back of the BCP."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,6 +16,9 @@ from rich.table import Table
 
 from inventory.environment import EnvironmentBinding
 from inventory.loader import Inventory
+from monitoring.incidents import NoIncident, latest_incident
+from monitoring.promapi import PrometheusAPI, PrometheusError
+from monitoring.server import prometheus_url
 from provisioning.db_state import primary_site
 from provisioning.failover import failback, failover
 from provisioning.remote import RemoteError
@@ -358,9 +362,17 @@ def _restore_point(text: str) -> dt.datetime:
 @db_app.command("restore")
 def db_restore(
     to: Annotated[
-        str,
+        str | None,
         typer.Option("--to", help="The moment to restore to: an ISO time, Japan's unless it names a zone."),
-    ],
+    ] = None,
+    before_incident: Annotated[
+        bool,
+        typer.Option(
+            "--before-incident",
+            help="With --town: the last probe round before the town's latest incident in Prometheus "
+            "(`monitor up`), when every system of the town answered.",
+        ),
+    ] = False,
     env: EnvOption = "lab",
     town: TownOption = None,
     repo_site: Annotated[
@@ -390,12 +402,17 @@ def db_restore(
 
     Exit 0 restored, 1 a step failed (named; a town's restore leaves its schema as it was, a
     cluster's restarts the untouched standby), 2 refused (a time outside what the repository holds,
-    with the range; no standby holding a second copy; nothing was changed).
+    with the range; no standby holding a second copy; no incident in the town's probe data; nothing
+    was changed).
     """
     if not yes:
         fail("a restore replaces data: give --yes")
-    target = _restore_point(to)
+    if (to is None) == (not before_incident):
+        fail("give the moment: --to TIME, or --before-incident with --town")
+    if before_incident and town is None:
+        fail("--before-incident reads one town's probes: give --town")
     inventory, binding = binding_or_exit(env)
+    target = _restore_point(to) if to is not None else _before_incident(env, town)  # type: ignore[arg-type]
     workdir = state_dir() / "restore" / env
     with invalid_input_exits():
         restorer = Restorer(inventory, binding, workdir, repo_site, progress=lambda step: err.print(f"  {step}"))
@@ -415,6 +432,21 @@ def db_restore(
         out.print(restore_table(result))
     if result.standby is not None and not result.standby.ok:
         fail("the primary is restored, but the standby's rebuild failed: `municloud provision` again", Exit.FAILED)
+
+
+def _before_incident(env: str, town: str) -> dt.datetime:
+    url = prometheus_url(env)
+    if url is None:
+        fail(f"--before-incident reads the probes from Prometheus, not running for {env}: `municloud monitor up`")
+    try:
+        incident = latest_incident(PrometheusAPI(url), town, time.time())
+    except (NoIncident, PrometheusError) as error:
+        fail(f"no moment before an incident: {error}")
+    moment = dt.datetime.fromtimestamp(incident.last_good, dt.UTC)
+    failed = jst_text(dt.datetime.fromtimestamp(incident.first_bad, dt.UTC))
+    state = "still going on" if incident.ongoing else "over"
+    err.print(f"{town}'s latest incident: the probes failed from {failed} ({state}); restoring to {jst_text(moment)}")
+    return moment
 
 
 def restore_summary(result: RestoreResult) -> dict[str, object]:
