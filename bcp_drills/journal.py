@@ -149,6 +149,8 @@ class DrillRecord(_Record):
     observations: list[str]
     verdict: Verdict
     planned_outages: list[PlannedOutageRecord] = []  # journals before the field have none
+    # how often each town's streams probed ("service", "writes"): the outages' resolution
+    probe_interval_ms: dict[str, Annotated[int, Field(gt=0)]] = {}
 
     @model_validator(mode="after")
     def _consistent(self) -> DrillRecord:

@@ -14,6 +14,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 SERVICE_PORT = 8080  # the business app (playbooks' group_vars: business_app_port)
+HEARTBEAT_INTERVAL_MS = 200  # a town's heartbeat writes (the RPO is counted in them)
+
+# The drill's own load on the one service: every town's HTTPS probes and heartbeat writes, and the
+# probe processes that send them, all on the lab's machine. On the full lab (18 towns, reads every
+# 100 ms, writes every 200 ms: 270 requests a second) they took most of a core of two, and the
+# service under test answered slower than the probes wait (towns "out" again and again after the
+# first recovery). A town's interval widens so that all towns together stay within these rates; the
+# journal records the intervals used (the outages' resolution).
+MAX_REQUESTS_PER_SECOND = {"http": 100, "write": 40}
+
+
+def stream_interval_ms(kind: str, wanted_ms: int, towns: int) -> int:
+    """A town's probe interval: `wanted_ms`, widened when `towns` probing at it would exceed the
+    kind's budget (tcp probes are a connection each, not a request: never widened)."""
+    budget = MAX_REQUESTS_PER_SECOND.get(kind)
+    if budget is None or towns <= 0:
+        return wanted_ms
+    return max(wanted_ms, -(-towns * 1000 // budget))
 
 
 @dataclass
@@ -59,6 +77,7 @@ class Stream:
     kind: str  # tcp | http | write
     path: Path
     process: subprocess.Popen[bytes] | None = None
+    interval_ms: int | None = None  # how often it probed (None: not started by this drill)
     _offset: int = 0
     samples: list[Sample] = field(default_factory=list)
     # The stop-condition watcher and the steps both read: one at a time, or the offset tears lines.
@@ -183,7 +202,7 @@ def start_stream(
         cwd=Path(__file__).resolve().parent.parent,
         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
     )
-    return Stream(town, kind, path, process)
+    return Stream(town, kind, path, process, interval_ms)
 
 
 def stop_streams(streams: list[Stream], grace: float = 3.0) -> None:

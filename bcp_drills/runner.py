@@ -32,7 +32,15 @@ from pki.authority import Authority
 from . import drill as context
 from .drill import Drill
 from .journal import JOURNAL_FILE
-from .probes import Outage, PlannedOutage, planned_during, start_stream, stop_streams
+from .probes import (
+    HEARTBEAT_INTERVAL_MS,
+    Outage,
+    PlannedOutage,
+    planned_during,
+    start_stream,
+    stop_streams,
+    stream_interval_ms,
+)
 from .scenario import Scenario, Step
 
 
@@ -202,6 +210,8 @@ def run_drill(
 def _start_probes(drill: Drill) -> None:
     scenario = drill.scenario
     host = str(drill.binding.plan.service_address)
+    every = stream_interval_ms(scenario.probe, scenario.probe_interval_ms, len(drill.towns))
+    heartbeat = stream_interval_ms("write", HEARTBEAT_INTERVAL_MS, len(drill.towns))
     for town in drill.towns:
         netns = drill.binding.clients[f"{town}-pcs"].netns
         systems = [s.id for s in drill.inventory.subscribed_systems(drill.inventory.town(town))]
@@ -210,7 +220,7 @@ def _start_probes(drill: Drill) -> None:
             scenario.probe,
             netns,
             host,
-            scenario.probe_interval_ms,
+            every,
             scenario.max_duration_seconds,
             drill.out_dir,
             systems,
@@ -218,7 +228,14 @@ def _start_probes(drill: Drill) -> None:
         )
         if scenario.heartbeat_writes:
             drill.writes[town] = start_stream(
-                town, "write", netns, host, 200, scenario.max_duration_seconds, drill.out_dir, tls=drill.town_tls(town)
+                town,
+                "write",
+                netns,
+                host,
+                heartbeat,
+                scenario.max_duration_seconds,
+                drill.out_dir,
+                tls=drill.town_tls(town),
             )
 
 
@@ -394,6 +411,11 @@ def analyse(drill: Drill, journal: dict[str, Any], started: float, ended: float)
         "outages": outages,
         "outage_ms_by_town": per_town_ms,
         "further_outages_by_town": further,
+        "probe_interval_ms": {
+            kind: next((s.interval_ms for s in streams.values() if s.interval_ms), None)
+            for kind, streams in (("service", drill.streams), ("writes", drill.writes))
+            if streams
+        },
         "planned_outages": planned_outages,
         "outage_ms_median": round(statistics.median(measured), 1) if measured else None,
         "outage_ms_p95": round(_p95(measured), 1) if measured else None,

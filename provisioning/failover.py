@@ -4,6 +4,8 @@ which site holds the primary. Shared by `municloud db failover|failback` and the
 from __future__ import annotations
 
 import subprocess
+import time
+from dataclasses import dataclass
 
 from inventory.environment import EnvironmentBinding
 from inventory.loader import Inventory
@@ -13,20 +15,47 @@ from .db_state import primary_site, record_primary_site
 from .remote import Remote, RemoteError, psql_command, server
 from .runner import Events, PlaybookResult, run_playbook
 
+PROMOTE = "/usr/local/sbin/municloud-db-promote"  # the postgresql role installs it on every database server
+
+
+@dataclass
+class FailoverResult:
+    """The failover: the promotion over one SSH round trip (the critical path: writes are accepted
+    when it returns), then dc_failover.yml (the app servers' configuration, the new primary's
+    settings; its own promotion finds a primary then). `promotion_error` says why the direct
+    promotion did not happen: the playbook's first play promoted instead, Ansible's start-up in the RTO."""
+
+    playbook: PlaybookResult
+    promoted_after: float | None  # seconds from the start to the promotion (None: the playbook promoted)
+    promotion_error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.playbook.ok
+
 
 def failover(
     inventory: Inventory, binding: EnvironmentBinding, to: str, events: Events | None = None
-) -> PlaybookResult:
-    """Promote the standby in `to` and point its app servers at it (dc_failover.yml). A run that
-    failed after the promotion (a later play) still records `to`: its database is a primary now,
-    and the fail-back (a drill's rollback) must start from there, not from the lost site."""
+) -> FailoverResult:
+    """Promote the standby in `to` and point its app servers at it. A run that failed after the
+    promotion (a later play) still records `to`: its database is a primary now, and the fail-back (a
+    drill's rollback) must start from there, not from the lost site."""
     _known_site(inventory, to)
+    began = time.monotonic()
+    promoted_after: float | None = None
+    error = ""
+    remote = Remote(binding, server(binding, to, "db"), state_dir() / "failover" / binding.name)
+    try:
+        remote.run(PROMOTE, "the promotion", timeout=90)
+        promoted_after = time.monotonic() - began
+    except (RemoteError, subprocess.TimeoutExpired) as failed:
+        error = str(failed)
     result = run_playbook(inventory, binding, "dc_failover.yml", extravars={"failover_to": to}, events=events)
     if result.ok:
         record_primary_site(inventory, binding.name, to, f"failover to {to}")
-    elif _is_primary(binding, to):
+    elif promoted_after is not None or _is_primary(binding, to):
         record_primary_site(inventory, binding.name, to, f"failover to {to} (promoted; a later step failed)")
-    return result
+    return FailoverResult(result, promoted_after, error)
 
 
 def failback(

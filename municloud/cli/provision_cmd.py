@@ -184,7 +184,11 @@ def db_failover(
     inventory, binding = binding_or_exit(env)
     with invalid_input_exits(), progress_events("dc_failover") as events:
         result = failover(inventory, binding, to, events)
-    report(result, as_json)
+    if result.promotion_error:
+        err.print(f"[yellow]the direct promotion failed, the playbook promoted[/]: {result.promotion_error}")
+    report(result.playbook, as_json)
+    if result.promoted_after is not None and not as_json:
+        out.print(f"writes accepted in {to} {result.promoted_after:.1f} s after the start (the promotion)")
     out.print(f"database primary now in {to}")
 
 

@@ -6,6 +6,7 @@ from the WAL archive while the others keep their service."""
 from __future__ import annotations
 
 import json
+import shlex
 import time
 from pathlib import Path
 
@@ -19,7 +20,7 @@ PSQL = "cd / && runuser -u postgres -- psql -XqAt -v ON_ERROR_STOP=1 -d business
 
 
 def _sql(lab: SmallLab, host: str, query: str) -> str:
-    result = lab.ssh(host, f'{PSQL} "{query}"')
+    result = lab.ssh(host, f"{PSQL} {shlex.quote(query)}")
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
 

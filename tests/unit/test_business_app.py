@@ -26,6 +26,7 @@ class FakeServer:
         self.rows: list[int] = []
         self.sessions: list[socket.socket] = []  # the server's end of each client connection
         self.queries = 0
+        self.attempts = 0  # statements and connections tried, the server up or not
 
     def restart(self) -> None:
         """Every session ends (its client's socket turns readable, as after a real restart)."""
@@ -56,6 +57,7 @@ def fake_psycopg2(servers: dict[str, FakeServer]) -> types.ModuleType:
             pass
 
         def execute(self, sql: str, params: tuple = ()) -> None:
+            self.server.attempts += 1
             if not self.server.up or self.conn.dead():
                 raise OperationalError("server closed the connection unexpectedly")
             self.server.queries += 1
@@ -115,6 +117,7 @@ def fake_psycopg2(servers: dict[str, FakeServer]) -> types.ModuleType:
                 self.idle.append(self._connect())
 
         def _connect(self) -> Connection:
+            self.server.attempts += 1
             if not self.server.up:
                 raise OperationalError(f"connection to {self.server} timed out")
             return Connection(self.server)
@@ -205,6 +208,21 @@ def test_a_lost_primary_with_an_unpromoted_standby_takes_no_write_until_it_is_ba
     assert _until(lambda: route.primary_ok.is_set())
     assert route.read("SELECT pg_is_in_recovery()") == [(False,)]  # reads back on the primary
     assert _write(route)
+
+
+def test_writes_are_refused_at_once_while_the_primary_is_lost(dc2_app) -> None:
+    """Once the primary is known lost, a write does not try it again (a connect timeout per write
+    held a thread and a pool slot each: the towns' heartbeats starved the reads from the standby);
+    the watch alone tries it, and a write is taken again as soon as it is back."""
+    route, servers, _fake = dc2_app
+    servers["dc1-db"].up = False
+    assert not _write(route)  # the first one finds it lost
+    tried = servers["dc1-db"].attempts
+    refused = [_write(route) for _ in range(200)]
+    assert not any(refused) and not servers["dc2-db"].rows
+    assert servers["dc1-db"].attempts - tried <= 2, "writes kept trying the lost primary"
+    servers["dc1-db"].up = True
+    assert _until(lambda: _write(route)), "writes were not taken again once the primary was back"
 
 
 def test_a_restarted_primary_is_used_again_at_once_not_through_its_dead_connections(dc2_app) -> None:

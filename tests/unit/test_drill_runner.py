@@ -241,3 +241,15 @@ def test_http_probes_keep_their_connections_alive(tmp_path: Path) -> None:
     samples = Stream("local", "http", out).read()
     assert 15 <= len(samples) <= 30 and all(s.ok for s in samples), [s.detail for s in samples if not s.ok]
     assert len(seen) <= 3  # kept alive: a connection or so, not one per probe
+
+
+def test_probe_intervals_widen_with_the_towns_so_the_drill_does_not_load_the_service_it_measures() -> None:
+    from bcp_drills.probes import MAX_REQUESTS_PER_SECOND, stream_interval_ms
+
+    assert stream_interval_ms("http", 100, 4) == 100  # the small lab: as the scenario asks
+    assert stream_interval_ms("http", 100, 18) == 180  # the full lab: 100 requests a second in all
+    assert stream_interval_ms("write", 200, 18) == 450
+    assert stream_interval_ms("tcp", 20, 18) == 20  # a connection, not a request: never widened
+    for towns in (1, 7, 18, 1700):
+        for kind in ("http", "write"):
+            assert towns * 1000 / stream_interval_ms(kind, 50, towns) <= MAX_REQUESTS_PER_SECOND[kind]

@@ -242,6 +242,16 @@ class Route:
             return local.run(sql, params)
 
     def write(self, sql: str, params: tuple = ()) -> list[tuple]:
+        if self.local is not None and not self.primary_ok.is_set():
+            # Refused at once while the primary is lost (the watch tries it every second and the
+            # local standby's promotion is seen within a poll). Each write trying the lost primary
+            # itself held a thread and a pool slot for the connect timeout: the towns' heartbeats
+            # piled up hundreds of them, their clients opened new TLS connections meanwhile, and the
+            # reads this site serves from its standby starved (full lab: towns out again for
+            # seconds after DC2 first served them).
+            raise psycopg2.OperationalError(
+                f"the primary {self.primary.host} is lost: writes wait for it or for this site's promotion"
+            )
         try:
             return self.primary.run(sql, params)
         except psycopg2.Error:
