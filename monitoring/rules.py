@@ -185,7 +185,7 @@ def backup_alerts(inventory: Inventory) -> list[dict[str, Any]]:
             "expr": (
                 f'time() - max by (repo, site) (municloud_pgbackrest_last_backup_timestamp_seconds{{type="any"}})'
                 f" > {backup_age_s}"
-                ' or (municloud_pgbackrest_backups == 0 and municloud_pgbackrest_up == 1)'
+                " or (municloud_pgbackrest_backups == 0 and municloud_pgbackrest_up == 1)"
             ),
             "for": "10m",
             "labels": {"severity": "page"},
