@@ -8,7 +8,9 @@ SLA probes. Run as its own process inside the town's network (the lab's client n
 to a file the drill reads while it runs (its stop conditions) and at the end (the outages).
 Modes:
   tcp     a TCP connection to the service address and port: the network path only
-  http    GET /health/<town>/<system>: the path, the app and the town's schema in the database
+  http    GET /health/<town>/<system>: the path, the app and the town's schema in the database;
+          an answered probe's line carries the site that answered and how long it took
+          ("dc2 14ms"): a slow service and a moved route look different in the stream
   write   POST /write/<town>: a heartbeat write, the line carries the committed id (RPO)
 With --ca and --cert the http and write probes speak HTTPS with the town's client certificate
 (mutual TLS, the CA pinned). They keep their connections alive (HTTP/1.1): a probe takes an idle
@@ -138,6 +140,7 @@ async def http_probe(
                 writer.close()
         return head + body
 
+    started = time.monotonic()
     try:
         data = await asyncio.wait_for(exchange(), timeout)
         head, _, body = data.partition(b"\r\n\r\n")
@@ -146,7 +149,8 @@ async def http_probe(
             return False, f"http {status}"
         if method == "POST":
             return True, str(json.loads(body)["id"])
-        return True, ""
+        site = json.loads(body).get("site", "?") if body.startswith(b"{") else "?"
+        return True, f"{site} {(time.monotonic() - started) * 1000:.0f}ms"
     except (TimeoutError, OSError, ValueError, KeyError, IndexError, asyncio.IncompleteReadError) as error:
         return False, type(error).__name__  # ssl.SSLError is an OSError
 
