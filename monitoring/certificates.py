@@ -16,12 +16,18 @@ from __future__ import annotations
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from inventory.loader import Inventory
 from pki.authority import Authority
+from pki.environment import watched_hosts
 
 
 class CertificateCollector(Collector):
-    def __init__(self, authority: Authority, towns: list[str]) -> None:
+    """The CA's, the towns', the service's, the operations center's and the database and backup
+    servers' certificates (pgBackRest's TLS: one expired stops the WAL archive)."""
+
+    def __init__(self, authority: Authority, inventory: Inventory, towns: list[str]) -> None:
         self.authority = authority
+        self.inventory = inventory
         self.towns = towns
 
     def collect(self):  # type: ignore[no-untyped-def]
@@ -34,7 +40,8 @@ class CertificateCollector(Collector):
             "municloud_certificate_usable", "1 when the certificate is usable, 0 when not", labels=["subject"]
         )
         if self.authority.ca_cert_path.exists():
-            for state in self.authority.states(self.towns):
+            hosts = watched_hosts(self.inventory, self.authority)
+            for state in self.authority.states(self.towns, hosts=hosts):
                 if state.not_after is not None:
                     expiry.add_metric([state.subject], state.not_after.timestamp())
                 usable.add_metric([state.subject], 0 if state.problem else 1)

@@ -228,8 +228,9 @@ def certificate_alerts() -> list[dict[str, Any]]:
                 "summary": "The certificate of {{ $labels.subject }} expires in {{ $value | humanizeDuration }}",
                 "description": (
                     "Renew it without an outage: municloud pki rotate --town {{ $labels.subject }} for a town's, "
-                    "municloud pki rotate --service for the service's or the operations center's; the CA's "
-                    "own: plan a new CA and reissue every certificate before it expires."
+                    "municloud pki rotate --service for the service's or the operations center's, municloud "
+                    "provision --limit role_db,role_backup for a database or backup server's (pgBackRest's "
+                    "TLS); the CA's own: plan a new CA and reissue every certificate before it expires."
                 ),
             },
         },

@@ -311,11 +311,16 @@ class Authority:
 
     def ensure_hosts(self, hosts: Mapping[str, Sequence[IPv4Address]], days: int = DEFAULT_DAYS) -> list[str]:
         """A usable certificate for each of `hosts` (name -> the addresses it answers on), issued
-        where missing, unusable or lacking one of the addresses; the hosts issued, in order."""
+        where missing, unusable, lacking one of the addresses or expiring within the warning's
+        days (provisioning renews them: the expiry alert tells the operator to provision); the
+        hosts issued, in order."""
         issued = []
         for host, addresses in hosts.items():
+            state = self.state(host, self.host_path(host), kind="host")
             try:
                 self._naming(self.host_path(host), addresses)
+                if state.expiring:
+                    raise PkiError(self.host_path(host), "expires soon")
             except PkiError:
                 self.issue_host(host, sorted(set(addresses)), days)
                 issued.append(host)

@@ -45,3 +45,11 @@ def backup_tls_hosts(binding: EnvironmentBinding) -> dict[str, list[IPv4Address]
         for h in binding.servers()
         if h.role in BACKUP_TLS_ROLES
     }
+
+
+def watched_hosts(inventory: Inventory, authority: Authority) -> list[str]:
+    """The servers whose certificates `pki status` and the exporter watch: every database and backup
+    server of the inventory once provisioning has issued any of theirs (a missing one is a problem
+    then), none before (nothing issued yet is nothing to watch)."""
+    names = [name for dc in inventory.datacenters for name, _role in dc.servers(BACKUP_TLS_ROLES)]
+    return names if any(authority.host_path(name).exists() for name in names) else []

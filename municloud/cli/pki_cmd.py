@@ -12,7 +12,7 @@ from inventory.environment import bind_environment, environment_plan
 from inventory.loader import Inventory
 from inventory.problems import InventoryError
 from pki.authority import DEFAULT_DAYS, EXPIRY_WARNING_DAYS, Authority, CertificateState, PkiError
-from pki.environment import service_addresses
+from pki.environment import service_addresses, watched_hosts
 
 from .common import Exit, err, fail, invalid_input_exits, inventory_or_exit, out, print_json
 from .options import EnvOption, JsonOption, TownsOption
@@ -107,7 +107,7 @@ def status(env: EnvOption = "lab", towns: TownsOption = None, as_json: JsonOptio
     inv = inventory_or_exit()
     selected = _towns(inv, towns)
     authority = Authority(env)
-    states = authority.states(selected)
+    states = authority.states(selected, hosts=watched_hosts(inv, authority))
     if as_json:
         print_json(
             {"environment": env, "ca": str(authority.ca_cert_path), "certificates": [s.as_dict() for s in states]}

@@ -119,6 +119,9 @@ def test_database_and_backup_servers_get_a_certificate_for_their_name_and_addres
     assert os.stat(authority.host_path("dc1-backup1")).st_mode & 0o077 == 0
     moved = {**hosts, "dc1-backup1": [IPv4Address("198.18.99.9")]}
     assert authority.ensure_hosts(moved) == ["dc1-backup1"]  # a new address: a new certificate
+    authority.issue_host("dc2-db1", hosts["dc2-db1"], days=10)  # usable, but within the expiry warning
+    assert authority.ensure_hosts(hosts) == ["dc1-backup1", "dc2-db1"]  # renewed by the next provisioning
+    assert authority.ensure_hosts(hosts) == []
 
 
 def test_the_backup_alerts_take_their_limits_from_the_inventory() -> None:

@@ -6,19 +6,28 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import subprocess
+from functools import cache
+from ipaddress import IPv4Address
 
 import pytest
 import yaml
 from prometheus_client import CollectorRegistry, generate_latest
 
+from inventory.check import load_inventory
+from inventory.loader import Inventory
 from monitoring.certificates import CertificateCollector
 from monitoring.rules import certificate_alerts
 from pki.authority import Authority
 
 
+@cache
+def _inventory() -> Inventory:
+    return load_inventory()
+
+
 def _scrape(authority: Authority, towns: list[str]) -> str:
     registry = CollectorRegistry()
-    registry.register(CertificateCollector(authority, towns))
+    registry.register(CertificateCollector(authority, _inventory(), towns))
     return generate_latest(registry).decode()
 
 
@@ -42,6 +51,20 @@ def test_each_certificate_has_its_expiry_and_whether_it_is_usable(tmp_path) -> N
     assert 'municloud_certificate_usable{subject="ca"} 1.0' in text
     path.write_text("garbage")
     assert 'municloud_certificate_usable{subject="ina"} 0.0' in _scrape(authority, ["ina"])
+
+
+def test_the_database_and_backup_servers_certificates_are_watched_once_provisioning_issued_them(tmp_path) -> None:
+    """pgBackRest's TLS between the database and the backup servers: an expired host certificate
+    stops the WAL archive, so each is watched like a town's, and a missing one is a problem once
+    any was issued (before provisioning none is expected)."""
+    authority = Authority("lab", tmp_path / "pki")
+    authority.ensure_ca()
+    assert "dc1-backup1" not in _scrape(authority, ["ina"])  # nothing issued yet: nothing to watch
+    authority.issue_host("dc1-db1", [IPv4Address("198.18.0.35")], days=10)
+    text = _scrape(authority, ["ina"])
+    assert 'municloud_certificate_usable{subject="dc1-db1"} 1.0' in text
+    hosts = {"dc1-db1", "dc2-db1", "dc1-backup1", "dc2-backup1"}
+    assert {h for h in hosts if f'municloud_certificate_usable{{subject="{h}"}} 0.0' in text} == hosts - {"dc1-db1"}
 
 
 @pytest.mark.skipif(not shutil.which("promtool"), reason="needs promtool (Debian's prometheus)")
@@ -77,8 +100,9 @@ def test_promtool_sees_the_alerts_fire_for_a_certificate_expiring_within_30_days
                                     "summary": "The certificate of ina expires in 19d 23h 45m 0s",
                                     "description": "Renew it without an outage: municloud pki rotate --town ina for "
                                     "a town's, municloud pki rotate --service for the service's or the operations "
-                                    "center's; the CA's own: plan a new CA and reissue every certificate before it "
-                                    "expires.",
+                                    "center's, municloud provision --limit role_db,role_backup for a database or "
+                                    "backup server's (pgBackRest's TLS); the CA's own: plan a new CA and reissue "
+                                    "every certificate before it expires.",
                                 },
                             }
                         ],
