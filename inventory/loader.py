@@ -15,6 +15,7 @@ from pathlib import Path
 from pydantic import BaseModel, ValidationError
 
 from .model.addressing import AddressingFile
+from .model.contacts import ContactsFile
 from .model.costs import CostsFile
 from .model.environment import EnvironmentConfig
 from .model.segmentation import SegmentationFile
@@ -41,6 +42,7 @@ FILES: dict[str, tuple[str, type[BaseModel]]] = {
     "vsphere": ("vsphere.yaml", VsphereFile),
     "costs": ("costs.yaml", CostsFile),
     "segmentation": ("segmentation.yaml", SegmentationFile),
+    "contacts": ("contacts.yaml", ContactsFile),
 }
 ENVIRONMENTS_DIR = "environments"
 
@@ -86,6 +88,7 @@ class Inventory:
     environments: dict[str, EnvironmentConfig]
     vsphere: VsphereFile
     segmentation: SegmentationFile
+    contacts: ContactsFile
 
     @cached_property
     def town_by_id(self) -> dict[str, Town]:
@@ -239,6 +242,7 @@ def assemble_inventory(files: LoadedFiles) -> Inventory:
         environments=dict(files.environments),
         vsphere=files.models["vsphere"],  # type: ignore[arg-type]
         segmentation=files.models["segmentation"],  # type: ignore[arg-type]
+        contacts=files.models["contacts"],  # type: ignore[arg-type]
     )
 
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from . import contract, costs, identity, network, segmentation, subscriptions, vsphere  # noqa: F401  (each registers its rules)
+from . import contacts, contract, costs, identity, network, segmentation, subscriptions, vsphere  # noqa: F401  (each registers its rules)
 from .registry import INVENTORY_RULES, Finding, Rule, RuleSet, run_rules
 
 __all__ = ["INVENTORY_RULES", "Finding", "Rule", "RuleSet", "run_rules"]
