@@ -32,6 +32,7 @@ BURN_ALERTS = (
     ("ticket", "3d", "6h", 1.0),
 )
 PROBE_JOB = "municloud-probe"
+TOWN_CUT_OFF = "MunicloudTownCutOff"  # a town's circuits all down: inhibits that town's other alerts
 
 
 MINUTE_GROUP = "municloud-sla-minutes"
@@ -109,7 +110,7 @@ def alerting_rules(inventory: Inventory, towns: list[str] | None = None) -> dict
                         f" and municloud:probe_error_ratio:rate{short}{sel} > {threshold}"
                     ),
                     "for": "2m" if severity == "page" else "15m",
-                    "labels": {"severity": severity, "tier": tier.id, "window": f"{long}/{short}"},
+                    "labels": {"severity": severity, "kind": "service", "tier": tier.id, "window": f"{long}/{short}"},
                     "annotations": {
                         "summary": "{{ $labels.town }}/{{ $labels.system }} burns its error budget fast",
                         "description": (
@@ -125,7 +126,7 @@ def alerting_rules(inventory: Inventory, towns: list[str] | None = None) -> dict
             "alert": "MunicloudProbeExporterDown",
             "expr": f'up{{job="{PROBE_JOB}"}} == 0',
             "for": "2m",
-            "labels": {"severity": "page"},
+            "labels": {"severity": "page", "kind": "probe-data"},
             "annotations": {
                 "summary": "No probe data from {{ $labels.town }}: its exporter does not answer",
                 "description": "The SLA minutes of {{ $labels.town }} have no data: they count as no-data minutes.",
@@ -135,26 +136,27 @@ def alerting_rules(inventory: Inventory, towns: list[str] | None = None) -> dict
             "alert": "MunicloudProbeDataAbsent",
             "expr": f'absent_over_time(municloud_probe_last_run_timestamp_seconds{{job="{PROBE_JOB}"}}[5m])',
             "for": "1m",
-            "labels": {"severity": "page"},
+            "labels": {"severity": "page", "kind": "probe-data"},
             "annotations": {"summary": "No probe data from any town for 5 minutes"},
         },
         {
             "alert": "MunicloudProbeRoundsStalled",
             "expr": "time() - municloud_probe_last_run_timestamp_seconds > 120",
             "for": "1m",
-            "labels": {"severity": "page"},
+            "labels": {"severity": "page", "kind": "probe-data"},
             "annotations": {"summary": "{{ $labels.town }}'s probes have not run for over 2 minutes"},
         },
     ]
     rules += certificate_alerts()
     rules += backup_alerts(inventory)
+    rules += wan_alerts()
     for town in [inventory.town(t) for t in towns] if towns is not None else inventory.towns:
         rules.append(
             {
                 "alert": "MunicloudTownProbeDataAbsent",
                 "expr": f'absent_over_time(municloud_probe_success{{town="{town.id}"}}[5m])',
                 "for": "5m",
-                "labels": {"severity": "ticket", "town": town.id},
+                "labels": {"severity": "ticket", "kind": "probe-data", "town": town.id},
                 "annotations": {"summary": f"No probe data from {town.id} ({town.name}) for 5 minutes"},
             }
         )
@@ -169,79 +171,129 @@ def backup_alerts(inventory: Inventory) -> list[dict[str, Any]]:
     policy = inventory.datacenters_file.database_backup
     backup_age_s = policy.max_backup_age_hours * 3600
     archive_age_s = policy.max_archive_age_minutes * 60
-    return [
-        {
-            "alert": "MunicloudBackupRepositoryUnreadable",
-            "expr": "municloud_pgbackrest_up == 0",
-            "for": "5m",
-            "labels": {"severity": "page"},
-            "annotations": {
-                "summary": "pgBackRest cannot read repository {{ $labels.repo }} ({{ $labels.site }})",
-                "description": "On its backup server: pgbackrest --stanza=main info; its log: /var/log/pgbackrest.",
+    return of_kind(
+        "backup",
+        [
+            {
+                "alert": "MunicloudBackupRepositoryUnreadable",
+                "expr": "municloud_pgbackrest_up == 0",
+                "for": "5m",
+                "labels": {"severity": "page"},
+                "annotations": {
+                    "summary": "pgBackRest cannot read repository {{ $labels.repo }} ({{ $labels.site }})",
+                    "description": "On its backup server: pgbackrest --stanza=main info; its log: /var/log/pgbackrest.",
+                },
             },
-        },
-        {
-            "alert": "MunicloudBackupTooOld",
-            "expr": (
-                f'time() - max by (repo, site) (municloud_pgbackrest_last_backup_timestamp_seconds{{type="any"}})'
-                f" > {backup_age_s}"
-                " or (municloud_pgbackrest_backups == 0 and municloud_pgbackrest_up == 1)"
-            ),
-            "for": "10m",
-            "labels": {"severity": "page"},
-            "annotations": {
-                "summary": "Repository {{ $labels.repo }} ({{ $labels.site }}) has no backup younger than "
-                f"{policy.max_backup_age_hours} h",
-                "description": "Its timers: systemctl status 'municloud-pgbackrest-*' on the site's backup server.",
-            },
-        },
-        {
-            # Measured where the WAL is made: an idle database archives nothing, and a repository's
-            # newest segment growing old says nothing then. A segment waits here until every
-            # repository has it (pgBackRest fails archive_command while one is out of reach).
-            "alert": "MunicloudWalArchiveBehind",
-            "expr": f"municloud_wal_oldest_ready_age_seconds > {archive_age_s}",
-            "for": "2m",
-            "labels": {"severity": "page"},
-            "annotations": {
-                "summary": "{{ $labels.site }}'s database holds WAL a repository has not taken for "
-                "{{ $value | humanizeDuration }}",
-                "description": (
-                    "Point-in-time recovery from that repository ends where it stopped. The database keeps "
-                    "the WAL until the repository is back (nothing is lost meanwhile): watch pg_wal's disk."
+            {
+                "alert": "MunicloudBackupTooOld",
+                "expr": (
+                    f'time() - max by (repo, site) (municloud_pgbackrest_last_backup_timestamp_seconds{{type="any"}})'
+                    f" > {backup_age_s}"
+                    " or (municloud_pgbackrest_backups == 0 and municloud_pgbackrest_up == 1)"
                 ),
+                "for": "10m",
+                "labels": {"severity": "page"},
+                "annotations": {
+                    "summary": "Repository {{ $labels.repo }} ({{ $labels.site }}) has no backup younger than "
+                    f"{policy.max_backup_age_hours} h",
+                    "description": "Its timers: systemctl status 'municloud-pgbackrest-*' on the site's backup server.",
+                },
             },
-        },
-    ]
+            {
+                # Measured where the WAL is made: an idle database archives nothing, and a repository's
+                # newest segment growing old says nothing then. A segment waits here until every
+                # repository has it (pgBackRest fails archive_command while one is out of reach).
+                "alert": "MunicloudWalArchiveBehind",
+                "expr": f"municloud_wal_oldest_ready_age_seconds > {archive_age_s}",
+                "for": "2m",
+                "labels": {"severity": "page"},
+                "annotations": {
+                    "summary": "{{ $labels.site }}'s database holds WAL a repository has not taken for "
+                    "{{ $value | humanizeDuration }}",
+                    "description": (
+                        "Point-in-time recovery from that repository ends where it stopped. The database keeps "
+                        "the WAL until the repository is back (nothing is lost meanwhile): watch pg_wal's disk."
+                    ),
+                },
+            },
+        ],
+    )
 
 
 def certificate_alerts() -> list[dict[str, Any]]:
     """A certificate of the environment's PKI that expires within 30 days, or cannot be used: a town
     whose certificate lapses is cut off from its tenant (mutual TLS), so it is warned of a month ahead."""
-    return [
-        {
-            "alert": "MunicloudCertificateExpiresSoon",
-            "expr": f"municloud_certificate_not_after_timestamp_seconds - time() < {EXPIRY_WARNING_DAYS} * 86400",
-            "for": "10m",
-            "labels": {"severity": "ticket"},
-            "annotations": {
-                "summary": "The certificate of {{ $labels.subject }} expires in {{ $value | humanizeDuration }}",
-                "description": (
-                    "Renew it without an outage: municloud pki rotate --town {{ $labels.subject }} for a town's, "
-                    "municloud pki rotate --service for the service's or the operations center's, municloud "
-                    "provision --limit role_db,role_backup for a database or backup server's (pgBackRest's "
-                    "TLS); the CA's own: plan a new CA and reissue every certificate before it expires."
+    return of_kind(
+        "certificate",
+        [
+            {
+                "alert": "MunicloudCertificateExpiresSoon",
+                "expr": f"municloud_certificate_not_after_timestamp_seconds - time() < {EXPIRY_WARNING_DAYS} * 86400",
+                "for": "10m",
+                "labels": {"severity": "ticket"},
+                "annotations": {
+                    "summary": "The certificate of {{ $labels.subject }} expires in {{ $value | humanizeDuration }}",
+                    "description": (
+                        "Renew it without an outage: municloud pki rotate --town {{ $labels.subject }} for a town's, "
+                        "municloud pki rotate --service for the service's or the operations center's, municloud "
+                        "provision --limit role_db,role_backup for a database or backup server's (pgBackRest's "
+                        "TLS); the CA's own: plan a new CA and reissue every certificate before it expires."
+                    ),
+                },
+            },
+            {
+                "alert": "MunicloudCertificateUnusable",
+                "expr": "municloud_certificate_usable == 0",
+                "for": "5m",
+                "labels": {"severity": "page"},
+                "annotations": {
+                    "summary": "The certificate of {{ $labels.subject }} cannot be used",
+                    "description": "municloud pki status says why (missing, expired, another CA's or another town's).",
+                },
+            },
+        ],
+    )
+
+
+def wan_alerts() -> list[dict[str, Any]]:
+    """A town's circuits as its CE router reports them (the WAN exporter): one circuit down (the
+    town runs on the other, at its bandwidth), or the town cut off: both down, or its router out of
+    reach (in production it is reached over the same circuits). The town's service and probe alerts
+    are then this one's consequence: Alertmanager inhibits them (monitoring/alerting.py)."""
+    return of_kind(
+        "wan",
+        [
+            {
+                "alert": "MunicloudWanCircuitDown",
+                "expr": (
+                    "municloud_wan_bgp_session_up == 0"
+                    " unless on (town) max by (town) (municloud_wan_bgp_session_up) == 0"
                 ),
+                "for": "2m",
+                "labels": {"severity": "ticket"},
+                "annotations": {
+                    "summary": "{{ $labels.town }}'s {{ $labels.circuit }} circuit is down: "
+                    "the town runs on its other one",
+                    "description": "Ask the carrier about the circuit (peer {{ $labels.peer }}).",
+                },
             },
-        },
-        {
-            "alert": "MunicloudCertificateUnusable",
-            "expr": "municloud_certificate_usable == 0",
-            "for": "5m",
-            "labels": {"severity": "page"},
-            "annotations": {
-                "summary": "The certificate of {{ $labels.subject }} cannot be used",
-                "description": "municloud pki status says why (missing, expired, another CA's or another town's).",
+            {
+                "alert": TOWN_CUT_OFF,
+                "expr": (
+                    "max by (town) (municloud_wan_bgp_session_up) == 0 or max by (town) (municloud_wan_router_up) == 0"
+                ),
+                "for": "1m",
+                "labels": {"severity": "page"},
+                "annotations": {
+                    "summary": "{{ $labels.town }} is cut off from the data centers: both circuits down "
+                    "or its router unreachable",
+                    "description": "The town's counters cannot use the business systems. Call the carrier's NOC.",
+                },
             },
-        },
-    ]
+        ],
+    )
+
+
+def of_kind(kind: str, rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`rules` labelled with their `kind`: Alertmanager routes by it (monitoring/alerting.py)."""
+    return [{**rule, "labels": {**rule["labels"], "kind": kind}} for rule in rules]

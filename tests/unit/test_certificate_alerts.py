@@ -95,7 +95,7 @@ def test_promtool_sees_the_alerts_fire_for_a_certificate_expiring_within_30_days
                         "alertname": "MunicloudCertificateExpiresSoon",
                         "exp_alerts": [
                             {
-                                "exp_labels": {"severity": "ticket", "subject": "ina"},
+                                "exp_labels": {"severity": "ticket", "kind": "certificate", "subject": "ina"},
                                 "exp_annotations": {
                                     "summary": "The certificate of ina expires in 19d 23h 45m 0s",
                                     "description": "Renew it without an outage: municloud pki rotate --town ina for "
@@ -112,7 +112,7 @@ def test_promtool_sees_the_alerts_fire_for_a_certificate_expiring_within_30_days
                         "alertname": "MunicloudCertificateUnusable",
                         "exp_alerts": [
                             {
-                                "exp_labels": {"severity": "page", "subject": "service"},
+                                "exp_labels": {"severity": "page", "kind": "certificate", "subject": "service"},
                                 "exp_annotations": {
                                     "summary": "The certificate of service cannot be used",
                                     "description": "municloud pki status says why (missing, expired, another CA's "

@@ -1,0 +1,182 @@
+"""Who receives which alert: Alertmanager's configuration, generated from the inventory's contacts
+(contacts.yaml) and checked with `amtool check-config`.
+
+Every alerting rule (monitoring/rules.py) says its `kind`; the routes send each kind to the parties
+it concerns, each party its own message:
+  service      a town's business systems (burn rate): that town's officers, the vendor, the secretariat
+  probe-data   a town's probes silent (its server, its exporter): that town's officers, the vendor
+  wan          a town's circuits: the carrier's NOC, that town's officers
+  datacenter   a data center lost: the vendor, the secretariat and every town's officers, one
+               message each for the whole site (grouped by site, not by town or system)
+  backup, certificate, anything else: the vendor's on-call (the root route: nothing goes unrouted)
+A still-firing alert is sent again after its tier's interval (contacts.yaml's repeat_minutes).
+Inhibition: a town cut off from the WAN silences that town's service and probe-data alerts (they
+are its consequence); a data center lost silences the service alerts it causes in every town.
+
+Receivers are named after the party: `vendor`, `secretariat`, `carrier`, `town-<id>`.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from inventory.loader import Inventory
+from inventory.model.contacts import DEFAULT_REPEAT, Person
+
+from .rules import TOWN_CUT_OFF
+
+KINDS = ("service", "probe-data", "wan", "datacenter", "backup", "certificate")
+PARTY_RECEIVERS = {"vendor_oncall": "vendor", "secretariat": "secretariat", "carrier_noc": "carrier"}
+GROUP_WAIT = "30s"
+GROUP_INTERVAL = "5m"
+
+
+class AlertingError(ValueError):
+    """The configuration cannot be made or is refused (samples in production, amtool's verdict)."""
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    """How the messages leave: the relay (`host:port`), the sender, and whether the relay must speak
+    STARTTLS. In the lab, the mail server the lab starts (no TLS, no login); in production the relay
+    and its login come from the environment (never from the repository)."""
+
+    smarthost: str
+    sender: str
+    require_tls: bool = True
+    username: str | None = None
+    password: str | None = None
+
+
+def town_receiver(town: str) -> str:
+    return f"town-{town}"
+
+
+def alertmanager_config(
+    inventory: Inventory, mail: MailSettings, production: bool = False, templates: Iterable[str] = ()
+) -> dict[str, Any]:
+    """Alertmanager's configuration for `inventory`'s contacts. In production sample contacts are
+    refused: the alerts would go to the reserved domain, that is to no one."""
+    contacts = inventory.contacts
+    if production and contacts.sample:
+        raise AlertingError(
+            "contacts.yaml holds SAMPLE addresses (`sample: true`): give the real ones and set sample: false "
+            "before alerts go out in production"
+        )
+    towns = [t.id for t in inventory.towns]
+    receivers = [_receiver(PARTY_RECEIVERS[key], party.people, mail) for key, party in contacts.parties().items()]
+    receivers += [_receiver(town_receiver(t), contacts.towns[t].it_officers, mail) for t in towns]
+    repeat = contacts.repeat_minutes
+    tiers = [t.id for t in inventory.sla.tiers]
+
+    def per_town(parties: list[str], group_by: list[str]) -> list[dict[str, Any]]:
+        """Each town's alerts to its officers, and to `parties`, each a message of its own."""
+        routes: list[dict[str, Any]] = [
+            {"receiver": town_receiver(t), "matchers": [f'town="{t}"'], "group_by": group_by, "continue": True}
+            for t in towns
+        ]
+        routes += [{"receiver": p, "group_by": group_by, "continue": True} for p in parties]
+        routes[-1]["continue"] = False
+        return routes
+
+    def by_tier(routes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """`routes` under one branch per tier, each repeating at its tier's interval."""
+        branches = [
+            {"matchers": [f'tier="{tier}"'], "repeat_interval": f"{repeat[tier]}m", "routes": routes} for tier in tiers
+        ]
+        return [*branches, {"repeat_interval": f"{repeat[DEFAULT_REPEAT]}m", "routes": routes}]
+
+    everyone = [town_receiver(t) for t in towns]
+    route = {
+        "receiver": "vendor",
+        "group_by": ["alertname", "kind"],
+        "group_wait": GROUP_WAIT,
+        "group_interval": GROUP_INTERVAL,
+        "repeat_interval": f"{repeat[DEFAULT_REPEAT]}m",
+        "routes": [
+            {
+                "matchers": ['kind="datacenter"'],
+                "routes": [
+                    {"receiver": r, "group_by": ["kind", "site"], "continue": True}
+                    for r in ["vendor", "secretariat", *everyone]
+                ],
+            },
+            {
+                "matchers": ['kind="service"'],
+                "routes": by_tier(per_town(["vendor", "secretariat"], ["kind", "town", "tier"])),
+            },
+            {"matchers": ['kind="probe-data"'], "routes": per_town(["vendor"], ["kind", "town"])},
+            {"matchers": ['kind="wan"'], "routes": per_town(["carrier"], ["kind", "town"])},
+        ],
+    }
+    route["routes"][0]["routes"][-1]["continue"] = False
+    config: dict[str, Any] = {
+        "global": {"smtp_smarthost": mail.smarthost, "smtp_from": mail.sender, "smtp_require_tls": mail.require_tls},
+        "route": route,
+        "inhibit_rules": [
+            {
+                "source_matchers": [f'alertname="{TOWN_CUT_OFF}"'],
+                "target_matchers": ['kind=~"service|probe-data"'],
+                "equal": ["town"],
+            },
+            {"source_matchers": ['kind="datacenter"'], "target_matchers": ['kind="service"']},
+        ],
+        "receivers": receivers,
+        "templates": list(templates),
+    }
+    if mail.username:
+        config["global"]["smtp_auth_username"] = mail.username
+        config["global"]["smtp_auth_password"] = mail.password or ""
+    return config
+
+
+def _receiver(name: str, people: list[Person], mail: MailSettings) -> dict[str, Any]:
+    if not people:  # the inventory's rules make this impossible; a route must reach someone
+        raise AlertingError(f"receiver {name} has no one to send to")
+    return {
+        "name": name,
+        "email_configs": [{"to": ", ".join(p.email for p in people), "send_resolved": True}],
+    }
+
+
+def write_config(config: dict[str, Any], path: Path) -> Path:
+    """Written with owner-only permissions (a production relay's password may be in it), then checked."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)
+    header = "# Generated by municloud from the inventory's contacts (monitoring/alerting.py); do not edit.\n"
+    path.write_text(header + yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    check_config(path)
+    return path
+
+
+def check_config(path: Path) -> None:
+    """`amtool check-config`: AlertingError with amtool's words when Alertmanager would refuse it."""
+    amtool = shutil.which("amtool")
+    if amtool is None:
+        raise AlertingError("amtool is not installed (Debian's prometheus-alertmanager; `make setup` installs it)")
+    done = subprocess.run([amtool, "check-config", str(path)], capture_output=True, text=True, timeout=60)
+    if done.returncode != 0:
+        raise AlertingError(f"{path}: amtool check-config refused it: {(done.stdout + done.stderr).strip()[-1500:]}")
+
+
+def receivers_for(path: Path, labels: dict[str, str]) -> list[str]:
+    """The receivers an alert with `labels` reaches under the configuration at `path`, in route
+    order (`amtool config routes test`): who is told, as Alertmanager itself decides it."""
+    amtool = shutil.which("amtool")
+    if amtool is None:
+        raise AlertingError("amtool is not installed (Debian's prometheus-alertmanager; `make setup` installs it)")
+    args = [f"{k}={v}" for k, v in sorted(labels.items())]
+    done = subprocess.run(
+        [amtool, "config", "routes", "test", f"--config.file={path}", *args], capture_output=True, text=True, timeout=60
+    )
+    if done.returncode != 0:
+        raise AlertingError(f"amtool config routes test failed: {(done.stdout + done.stderr).strip()[-800:]}")
+    return [r.strip() for r in done.stdout.strip().split(",") if r.strip()]
