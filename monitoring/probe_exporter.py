@@ -15,6 +15,9 @@ Metrics, labelled town, system, tier:
   municloud_probes_total             probes made   } counters: they survive scrapes that
   municloud_probe_failures_total     probes failed } Prometheus missed, so no outage is lost
   municloud_probe_last_run_timestamp_seconds (town)  when the last round finished
+  municloud_probe_answered_from (town, site)         the systems the data center `site` answered in
+                                                     the last round (the health answer names it): the
+                                                     service off its primary site is an alert
 
 Runs on Debian's python3 with python3-prometheus-client (0.16 in bookworm) and python3-yaml:
 the town servers have no PyPI. The probe_agent role installs it as a systemd service with its
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import json
 import os
 import signal
 import ssl
@@ -106,6 +110,13 @@ class Prober:
         self.last_run = Gauge(
             "municloud_probe_last_run_timestamp_seconds", "End of the last probe round", ("town",), registry=registry
         )
+        self.answered_from = Gauge(
+            "municloud_probe_answered_from",
+            "Systems the data center answered in the last round",
+            ("town", "site"),
+            registry=registry,
+        )
+        self.sites_seen: set[str] = set()
         for system, tier in config.systems:  # every series exists from the start, at zero
             for metric in (self.probes, self.failures):
                 metric.labels(config.town, system, tier)
@@ -131,26 +142,28 @@ class Prober:
             local.context = context
         return local.connection
 
-    def probe(self, system: str, context: ssl.SSLContext | None = None) -> tuple[bool, float]:
-        """One GET; on a kept-alive connection the service may have closed (a restart, a reload),
-        once more on a new one before it counts as failed."""
+    def probe(self, system: str, context: ssl.SSLContext | None = None) -> tuple[bool, float, str | None]:
+        """One GET: (answered 200, seconds, the data center that answered). On a kept-alive
+        connection the service may have closed (a restart, a reload): once more on a new one before
+        it counts as failed."""
         path = f"{urllib.parse.urlsplit(self.config.target).path}/health/{self.config.town}/{system}"
         started = time.monotonic()
-        ok = False
+        ok, site = False, None
         for fresh in (False, True):
             connection = self._connection(context, fresh)
             reused = connection.sock is not None
             try:
                 connection.request("GET", path)
                 answer = connection.getresponse()
-                answer.read()
+                body = answer.read()
                 ok = answer.status == 200
+                site = _site(body) if ok else None
                 break
             except (OSError, http.client.HTTPException):  # ssl.SSLError is an OSError
                 connection.close()
                 if not reused:
                     break
-        return ok, time.monotonic() - started
+        return ok, time.monotonic() - started, site
 
     def round(self) -> None:
         town = self.config.town
@@ -158,15 +171,21 @@ class Prober:
             context = self.tls.context() if self.tls else None
         except (OSError, ssl.SSLError) as error:  # no usable certificate: every probe of the round fails
             sys.stderr.write(f"the town's TLS files cannot be used: {error}\n")
-            results = [(s, (False, 0.0)) for s in self.config.systems]
+            results = [(s, (False, 0.0, None)) for s in self.config.systems]
         else:
             results = list(self.pool.map(lambda s: (s, self.probe(s[0], context)), self.config.systems))
-        for (system, tier), (ok, seconds) in results:
+        answered: dict[str, int] = {}
+        for (system, tier), (ok, seconds, site) in results:
             self.probes.labels(town, system, tier).inc()
             if not ok:
                 self.failures.labels(town, system, tier).inc()
             self.success.labels(town, system, tier).set(1 if ok else 0)
             self.duration.labels(town, system, tier).observe(seconds)
+            if site is not None:
+                answered[site] = answered.get(site, 0) + 1
+        self.sites_seen |= set(answered)
+        for site in self.sites_seen:  # a site that answered before and not now: 0, not a stale count
+            self.answered_from.labels(town, site).set(answered.get(site, 0))
         self.last_run.labels(town).set(time.time())
 
     def run_forever(self, stop: threading.Event) -> None:
@@ -181,6 +200,15 @@ class Prober:
                 next_start = time.monotonic()
                 delay = 0
             stop.wait(delay)
+
+
+def _site(body: bytes) -> str | None:
+    """The data center named in a health answer ({"site": "dc1", ...}), None when it names none."""
+    try:
+        site = json.loads(body).get("site")
+    except (ValueError, AttributeError):
+        return None
+    return site if isinstance(site, str) and site else None
 
 
 def main(argv: list[str] | None = None) -> int:

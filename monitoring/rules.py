@@ -33,6 +33,7 @@ BURN_ALERTS = (
 )
 PROBE_JOB = "municloud-probe"
 TOWN_CUT_OFF = "MunicloudTownCutOff"  # a town's circuits all down: inhibits that town's other alerts
+DATACENTER_NOT_SERVING = "MunicloudDataCenterNotServing"  # the primary site answers no town
 
 
 MINUTE_GROUP = "municloud-sla-minutes"
@@ -150,6 +151,7 @@ def alerting_rules(inventory: Inventory, towns: list[str] | None = None) -> dict
     rules += certificate_alerts()
     rules += backup_alerts(inventory)
     rules += wan_alerts()
+    rules += datacenter_alerts(inventory)
     for town in [inventory.town(t) for t in towns] if towns is not None else inventory.towns:
         rules.append(
             {
@@ -290,6 +292,35 @@ def wan_alerts() -> list[dict[str, Any]]:
                     "description": "The town's counters cannot use the business systems. Call the carrier's NOC.",
                 },
             },
+        ],
+    )
+
+
+def datacenter_alerts(inventory: Inventory) -> list[dict[str, Any]]:
+    """The primary data center answering no town while another site answers them (its standby: the
+    primary site lost or cut off, or drained): the whole cloud's matter, one alert for the site
+    (Alertmanager tells the vendor, the secretariat and every town once, and holds back the towns'
+    service alerts it causes). Read from the towns' probes, which say which site answered."""
+    dc = inventory.primary_dc
+    return of_kind(
+        "datacenter",
+        [
+            {
+                "alert": DATACENTER_NOT_SERVING,
+                "expr": (
+                    f'sum(municloud_probe_answered_from{{site!="{dc.id}"}}) > 0'
+                    f' unless on () sum(municloud_probe_answered_from{{site="{dc.id}"}}) > 0'
+                ),
+                "for": "1m",
+                "labels": {"severity": "page", "site": dc.id},
+                "annotations": {
+                    "summary": f"{dc.id} ({dc.name}) answers no town: the service runs from the other data center",
+                    "description": (
+                        "Reads come from the other site's standby; writes are refused until the BCP manager "
+                        "declares the disaster and `municloud db failover` promotes it."
+                    ),
+                },
+            }
         ],
     )
 
