@@ -15,7 +15,7 @@ demo: setup
 # The lab tests run one after another on one small lab per session (tests/lab/conftest.py).
 # `make lab-test-parallel` runs them on two pytest-xdist workers, each with its own labs (test slot
 # $MUNICLOUD_TEST_LAB_SLOT + worker index, files grouped by conftest's LAB_GROUPS: the SLA test's
-# quiet minutes on one, everything else on the other). It takes about 25 minutes instead of 33, but
+# quiet minutes on one, everything else on the other). It took 26 minutes instead of 33, but
 # on 2 cores the second lab's load made the data-destruction drill's stop condition trip (another
 # town out for 1.1 s while one town was restored), so CI keeps the serial run until the drills hold
 # beside a second lab.
