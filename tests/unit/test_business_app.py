@@ -210,6 +210,20 @@ def test_a_lost_primary_with_an_unpromoted_standby_takes_no_write_until_it_is_ba
     assert _write(route)
 
 
+def test_the_standby_sites_app_knows_the_primary_is_lost_before_any_request(dc2_app) -> None:
+    """Its watch asks the primary while it answers too, so the towns' first requests after a cut go
+    straight to the local standby instead of each waiting out the lost primary's timeouts."""
+    route, servers, _fake = dc2_app
+    assert _until(lambda: servers["dc1-db"].attempts > 0)  # asked without any request
+    servers["dc1-db"].up = False  # DC1 cut off: nobody has asked anything yet
+    assert _until(lambda: not route.primary_ok.is_set()), "the lost primary went unnoticed until a request came"
+    queries = servers["dc1-db"].queries
+    assert route.read("SELECT pg_is_in_recovery()") == [(True,)]  # the first request: the standby, at once
+    assert servers["dc1-db"].queries == queries
+    servers["dc1-db"].up = True
+    assert _until(lambda: route.primary_ok.is_set())
+
+
 def test_writes_are_refused_at_once_while_the_primary_is_lost(dc2_app) -> None:
     """Once the primary is known lost, a write does not try it again (a connect timeout per write
     held a thread and a pool slot each: the towns' heartbeats starved the reads from the standby);
