@@ -18,6 +18,7 @@ Receivers are named after the party: `vendor`, `secretariat`, `carrier`, `town-<
 
 from __future__ import annotations
 
+import copy
 import shutil
 import subprocess
 from collections.abc import Iterable
@@ -79,19 +80,22 @@ def alertmanager_config(
     def per_town(parties: list[str], group_by: list[str]) -> list[dict[str, Any]]:
         """Each town's alerts to its officers, and to `parties`, each a message of its own."""
         routes: list[dict[str, Any]] = [
-            {"receiver": town_receiver(t), "matchers": [f'town="{t}"'], "group_by": group_by, "continue": True}
+            {"receiver": town_receiver(t), "matchers": [f'town="{t}"'], "group_by": list(group_by), "continue": True}
             for t in towns
         ]
-        routes += [{"receiver": p, "group_by": group_by, "continue": True} for p in parties]
+        routes += [{"receiver": p, "group_by": list(group_by), "continue": True} for p in parties]
         routes[-1]["continue"] = False
         return routes
 
     def by_tier(routes: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """`routes` under one branch per tier, each repeating at its tier's interval."""
+        # each branch its own copy: one list shared would be written once in YAML and referred to
+        # (&id001), which nobody reading the generated file should have to follow
         branches = [
-            {"matchers": [f'tier="{tier}"'], "repeat_interval": f"{repeat[tier]}m", "routes": routes} for tier in tiers
+            {"matchers": [f'tier="{tier}"'], "repeat_interval": f"{repeat[tier]}m", "routes": copy.deepcopy(routes)}
+            for tier in tiers
         ]
-        return [*branches, {"repeat_interval": f"{repeat[DEFAULT_REPEAT]}m", "routes": routes}]
+        return [*branches, {"repeat_interval": f"{repeat[DEFAULT_REPEAT]}m", "routes": copy.deepcopy(routes)}]
 
     everyone = [town_receiver(t) for t in towns]
     route = {

@@ -110,6 +110,7 @@ def test_every_receiver_sends_to_the_inventorys_addresses(config_file) -> None:
     )
     assert receivers["carrier"]["email_configs"][0]["to"] == inv.contacts.carrier_noc.people[0].email
     assert os.stat(config_file).st_mode & 0o077 == 0  # a production relay's password may be in it
+    assert "&id" not in config_file.read_text(encoding="utf-8")  # written out whole, no YAML references
 
 
 def test_production_refuses_sample_contacts() -> None:
