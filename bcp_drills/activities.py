@@ -151,10 +151,10 @@ def db_failover(to: str = "dc2") -> str:
         failures = [f"{f.host}: {f.task}: {f.message}" for f in result.playbook.failures]
         raise RuntimeError(f"dc_failover.yml failed: {failures}")
     if result.promoted_after is None:
-        timings = (
-            f"primary in {to} after {ended - began:.1f} s; the direct promotion failed ({result.promotion_error}), "
+        why = result.promotion_error
+        return (
+            f"primary in {to} after {ended - began:.1f} s; the direct promotion failed ({why}), the playbook promoted"
         )
-        return timings + "the playbook promoted"
     timings = f"primary in {to}: writes accepted after {result.promoted_after:.1f} s (the promotion)"
     if plays:
         playbook_began = began + result.promoted_after

@@ -163,10 +163,7 @@ def write_config(config: dict[str, Any], path: Path) -> Path:
 
 def check_config(path: Path) -> None:
     """`amtool check-config`: AlertingError with amtool's words when Alertmanager would refuse it."""
-    amtool = shutil.which("amtool")
-    if amtool is None:
-        raise AlertingError("amtool is not installed (Debian's prometheus-alertmanager; `make setup` installs it)")
-    done = subprocess.run([amtool, "check-config", str(path)], capture_output=True, text=True, timeout=60)
+    done = subprocess.run([_amtool(), "check-config", str(path)], capture_output=True, text=True, timeout=60)
     if done.returncode != 0:
         raise AlertingError(f"{path}: amtool check-config refused it: {(done.stdout + done.stderr).strip()[-1500:]}")
 
@@ -174,13 +171,20 @@ def check_config(path: Path) -> None:
 def receivers_for(path: Path, labels: dict[str, str]) -> list[str]:
     """The receivers an alert with `labels` reaches under the configuration at `path`, in route
     order (`amtool config routes test`): who is told, as Alertmanager itself decides it."""
-    amtool = shutil.which("amtool")
-    if amtool is None:
-        raise AlertingError("amtool is not installed (Debian's prometheus-alertmanager; `make setup` installs it)")
     args = [f"{k}={v}" for k, v in sorted(labels.items())]
     done = subprocess.run(
-        [amtool, "config", "routes", "test", f"--config.file={path}", *args], capture_output=True, text=True, timeout=60
+        [_amtool(), "config", "routes", "test", f"--config.file={path}", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     if done.returncode != 0:
         raise AlertingError(f"amtool config routes test failed: {(done.stdout + done.stderr).strip()[-800:]}")
     return [r.strip() for r in done.stdout.strip().split(",") if r.strip()]
+
+
+def _amtool() -> str:
+    amtool = shutil.which("amtool")
+    if amtool is None:
+        raise AlertingError("amtool is not installed (Debian's prometheus-alertmanager; `make setup` installs it)")
+    return amtool

@@ -69,9 +69,8 @@ def _next_hop(driver: object, platform: str, prefix: str) -> IPv4Address | None:
     return IPv4Address(match.group(1)) if match else None
 
 
-def read_town(driver: Driver, binding: EnvironmentBinding, town: str) -> TownReading:
+def read_town(driver: Driver, binding: EnvironmentBinding, town: str, router: BoundHost) -> TownReading:
     """One reading of the town's CE router through an open session (DeviceError when it fails)."""
-    router = _router(binding, town)
     plan = binding.plan.towns[town]
     peers = {"primary": plan.primary.a.ip, "backup": plan.backup.a.ip}
     reading = TownReading(town, router.name, False, peers={c: str(a) for c, a in peers.items()})
@@ -107,16 +106,16 @@ class WanCollector(Collector):
         self.sessions: dict[str, Driver] = {}  # town -> its router's open session (one reader per town at a time)
 
     def read(self, town: str) -> TownReading:
+        router = _router(self.binding, town)
         driver = self.sessions.pop(town, None)
         try:
             if driver is None:
-                driver = self.fleet.driver(_router(self.binding, town).name)
+                driver = self.fleet.driver(router.name)
                 driver.open()
-            reading = read_town(driver, self.binding, town)
+            reading = read_town(driver, self.binding, town, router)
         except Exception as error:  # any failure to read: the router is down for the exporter, with why
             if driver is not None:
                 driver.close()
-            router = _router(self.binding, town)
             return TownReading(town, router.name, False, error=str(error)[:300])
         self.sessions[town] = driver
         return reading

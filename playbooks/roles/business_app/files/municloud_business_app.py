@@ -244,8 +244,8 @@ class Route:
 
     def write(self, sql: str, params: tuple = ()) -> list[tuple]:
         if self.local is not None and not self.primary_ok.is_set():
-            # Refused at once while the primary is lost (the watch tries it every second and the
-            # local standby's promotion is seen within a poll). Each write trying the lost primary
+            # Refused at once while the primary is lost (the watch asks it every PRIMARY_RETRY_SECONDS
+            # and the local standby's promotion is seen within a poll). Each write trying the lost primary
             # itself held a thread and a pool slot for the connect timeout: the towns' heartbeats
             # piled up hundreds of them, their clients opened new TLS connections meanwhile, and the
             # reads this site serves from its standby starved (full lab: towns out again for
@@ -269,7 +269,11 @@ class Route:
         (full lab: towns out again for up to 0.7 s after their first recovery). Reads go back to
         the primary as soon as it answers again."""
         probe = Database(
-            {**self.primary.cfg, "tcp_user_timeout_ms": self.PRIMARY_PROBE_TIMEOUT_MS, "statement_timeout_ms": 1000},
+            {
+                **self.primary.cfg,
+                "tcp_user_timeout_ms": self.PRIMARY_PROBE_TIMEOUT_MS,
+                "statement_timeout_ms": self.PRIMARY_PROBE_TIMEOUT_MS,
+            },
             size=1,
         )
         try:
