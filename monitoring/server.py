@@ -94,6 +94,12 @@ def prometheus_url(env: str) -> str | None:
     return prom.url if prom and prom.alive() else None
 
 
+def alertmanager_url(env: str) -> str | None:
+    """The URL of the environment's running Alertmanager, if `monitor up` started one."""
+    am = read_record(MonitorPaths.for_env(env)).get("alertmanager")
+    return am.url if am and am.alive() else None
+
+
 def _spawn(name: str, argv: list[str], paths: MonitorPaths, env: dict[str, str] | None = None) -> ProcRef:
     log = paths.log(name).open("ab")
     process = subprocess.Popen(
