@@ -5,7 +5,9 @@ For one (town, system) over the period:
   scheduled minutes  = minutes in the calendar's service hours, minus declared maintenance
   outage             = a run of consecutive *down* minutes (a minute is down when at least the
                        contract's share of its probes failed); its length is the run's minutes x 60 s,
-                       measured whole even across the period's edges or outside service hours
+                       measured whole even across the period's edges or outside service hours (the
+                       engine reads a margin each side; a run still down at the margin's edge is
+                       flagged as beginning before / continuing past it, its length a lower bound)
   downtime minutes   = the scheduled minutes of every outage at least `min_outage_seconds` long
   no-data minutes    = scheduled minutes for which Prometheus holds no probe data
   availability       = against_provider (default): (scheduled - downtime - no-data) / scheduled
@@ -54,12 +56,20 @@ class SeriesMinutes:
 
 @dataclass(frozen=True)
 class Outage:
+    """A run of down minutes as the engine saw it in its window (the period and a margin each side).
+    A run already down at the window's first minute began at `start` or before (`began_before`); one
+    still down at its last minute goes on past `end` (`continues`): the engine read no further, so
+    `start`/`end` are then the window's edges and `length_seconds` is a lower bound. Only the
+    period's minutes are ever counted, so neither changes what counts."""
+
     start: datetime
     end: datetime
-    length_seconds: int
+    length_seconds: int  # as seen in the window (at least this long when it began before or continues)
     scheduled_minutes: int  # of them inside the period's scheduled minutes
     counted: bool
     reason: str  # why it counts or not, in words
+    began_before: bool = False  # already down at the window's first minute: began at `start` or earlier
+    continues: bool = False  # still down at the window's last minute: continues past `end`
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -69,6 +79,8 @@ class Outage:
             "scheduled_minutes": self.scheduled_minutes,
             "counted": self.counted,
             "reason": self.reason,
+            "began_before": self.began_before,
+            "continues": self.continues,
         }
 
 
@@ -250,7 +262,9 @@ def evaluate(
             ok, reason = True, f"{sched} scheduled minute(s) counted"
         if ok:
             counted[lo:hi] = True
-        outages.append(Outage(window.moment(lo), window.moment(hi), length, sched, ok, reason))
+        # a run at the window's edge goes on beyond what the engine read: say so, never show it ending there
+        began_before, continues = lo == 0, hi == window.minutes
+        outages.append(Outage(window.moment(lo), window.moment(hi), length, sched, ok, reason, began_before, continues))
 
     downtime = int((counted & scheduled).sum())
     no_data = int((missing & scheduled).sum())

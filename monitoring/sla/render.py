@@ -26,6 +26,10 @@ def _when(moment: datetime) -> str:
     return moment.astimezone(CONTRACT_TZ).strftime("%Y-%m-%d %H:%M")
 
 
+def _clock(moment: datetime) -> str:
+    return moment.astimezone(CONTRACT_TZ).strftime("%H:%M")
+
+
 def _length(seconds: int) -> str:
     hours, rest = divmod(seconds, 3600)
     return f"{hours} h {rest // 60:02d} min" if hours else f"{rest // 60} min"
@@ -47,6 +51,9 @@ def _town_context(report: SlaReportData, town: TownReport, detail: bool) -> dict
                     "scheduled_minutes": o.scheduled_minutes,
                     "counted": o.counted,
                     "reason": o.reason,
+                    # the window's edges: the engine read no further, so the outage is open there
+                    "began_before": _clock(o.start) if o.began_before else None,
+                    "continues": _clock(o.end) if o.continues else None,
                 }
             )
         gaps += [

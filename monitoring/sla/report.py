@@ -4,7 +4,9 @@ The JSON is what `municloud cost invoice --sla-report` reads (costs/sla_report.p
 per town and system, `availability_percent` (null when nothing was measured) and `credit_percent`;
 every other key is detail for people and other tools: the minutes behind each number, the formula
 with the system's own numbers, incidents and data gaps, and the BCP drills of the period (`drills`,
-see monitoring/sla/drills.py).
+see monitoring/sla/drills.py). An incident's `began_before` / `continues` say that it was already down
+at the first minute the engine read (the period's start minus the margin) / still down at the last
+one (the period's end plus the margin): its `start` / `end` are then those edges, not its own.
 
 Two views: "contract" (the contract's service calendars and maintenance windows: the numbers the
 credits come from) and "every-minute" (every minute of the period scheduled, for every system: a
@@ -47,7 +49,9 @@ METHOD = [
     "(recording rule municloud:sla_minute:bad). / 停止分: その分のプローブ結果の{share:.0%}以上が失敗",
     "An outage is a run of consecutive down minutes; it counts only when it lasts at least {min_outage} s "
     "(its whole length, also outside service hours). Downtime is the scheduled minutes of the outages "
-    "that count. / 障害: 連続する停止分。{min_outage}秒以上のものだけを数える",
+    "that count. An outage still down at the edge of the margin read around the period is shown as "
+    "beginning before / continuing past that time (its length: at least). / 障害: 連続する停止分。"
+    "{min_outage}秒以上のものだけを数える。読み取り範囲の端で停止中の障害は「以前に開始」「以降も継続」と表示",
     "Minutes without probe data are shown as no-data, never as up: {no_data_text}. / データ欠測: {no_data_ja}",
     "Availability = (scheduled - downtime - no-data) / scheduled (policy against_provider), or "
     "(scheduled - no-data - downtime) / (scheduled - no-data) (policy excluded); null when nothing is "
