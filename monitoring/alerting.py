@@ -19,6 +19,7 @@ Receivers are named after the party: `vendor`, `secretariat`, `carrier`, `town-<
 from __future__ import annotations
 
 import copy
+import os
 import shutil
 import subprocess
 from collections.abc import Iterable
@@ -28,15 +29,17 @@ from typing import Any
 
 import yaml
 
+from inventory.environment import EnvironmentBinding
 from inventory.loader import Inventory
 from inventory.model.contacts import DEFAULT_REPEAT, Person
 
+from .mail_templates import EMAIL_FIELDS, write_mail_template
 from .rules import TOWN_CUT_OFF
 
 KINDS = ("service", "probe-data", "wan", "datacenter", "backup", "certificate")
 PARTY_RECEIVERS = {"vendor_oncall": "vendor", "secretariat": "secretariat", "carrier_noc": "carrier"}
-GROUP_WAIT = "30s"
-GROUP_INTERVAL = "5m"
+GROUP_WAIT = "30s"  # the alerts one cause raises together (a DC's towns) go out in one message
+GROUP_INTERVAL = "5m"  # a group's changes (and a failed delivery's retry) at most this often
 
 
 class AlertingError(ValueError):
@@ -56,15 +59,54 @@ class MailSettings:
     password: str | None = None
 
 
+def mail_settings(binding: EnvironmentBinding, lab_server: str) -> MailSettings:
+    """How `binding`'s environment sends its alerts: a lab to its own mail server at `lab_server`
+    (host:port, monitoring/mailbox.py); any other to the relay its environment variables name."""
+    mail = binding.config.alert_mail
+    if mail is None:
+        raise AlertingError(f"inventory/environments/{binding.name}.yaml: alert_mail: say how the alert e-mails leave")
+    if binding.lab is not None or binding.config.kind == "lab":
+        return MailSettings(lab_server, mail.sender, require_tls=False)
+    missing = [v for v in (mail.relay_env, mail.username_env, mail.password_env) if v and not os.environ.get(v)]
+    if missing or not mail.relay_env:
+        raise AlertingError(
+            f"the alerts of '{binding.name}' leave through the relay its environment variables name: "
+            f"set {', '.join(missing)} (inventory/environments/{binding.name}.yaml alert_mail)"
+        )
+    return MailSettings(
+        os.environ[mail.relay_env],
+        mail.sender,
+        require_tls=mail.require_tls,
+        username=os.environ.get(mail.username_env) if mail.username_env else None,
+        password=os.environ.get(mail.password_env) if mail.password_env else None,
+    )
+
+
+def write_alertmanager_files(
+    inventory: Inventory, binding: EnvironmentBinding, mail: MailSettings, directory: Path
+) -> Path:
+    """The e-mail template and Alertmanager's configuration naming it, written and checked by amtool;
+    returns the configuration's path."""
+    template = write_mail_template(inventory, binding.name, directory / "alert-mail.tmpl")
+    config = alertmanager_config(inventory, mail, production=binding.config.kind == "prod", templates=[str(template)])
+    return write_config(config, directory / "alertmanager.yml")
+
+
 def town_receiver(town: str) -> str:
     return f"town-{town}"
 
 
 def alertmanager_config(
-    inventory: Inventory, mail: MailSettings, production: bool = False, templates: Iterable[str] = ()
+    inventory: Inventory,
+    mail: MailSettings,
+    production: bool = False,
+    templates: Iterable[str] = (),
+    group_wait: str = GROUP_WAIT,
+    group_interval: str = GROUP_INTERVAL,
 ) -> dict[str, Any]:
     """Alertmanager's configuration for `inventory`'s contacts. In production sample contacts are
-    refused: the alerts would go to the reserved domain, that is to no one."""
+    refused: the alerts would go to the reserved domain, that is to no one. (The group timings are
+    for the tests, which cannot wait minutes for a message.)"""
     contacts = inventory.contacts
     if production and contacts.sample:
         raise AlertingError(
@@ -101,8 +143,8 @@ def alertmanager_config(
     route = {
         "receiver": "vendor",
         "group_by": ["alertname", "kind"],
-        "group_wait": GROUP_WAIT,
-        "group_interval": GROUP_INTERVAL,
+        "group_wait": group_wait,
+        "group_interval": group_interval,
         "repeat_interval": f"{repeat[DEFAULT_REPEAT]}m",
         "routes": [
             {
@@ -146,7 +188,10 @@ def _receiver(name: str, people: list[Person], mail: MailSettings) -> dict[str, 
         raise AlertingError(f"receiver {name} has no one to send to")
     return {
         "name": name,
-        "email_configs": [{"to": ", ".join(p.email for p in people), "send_resolved": True}],
+        # the Japanese subject and body of monitoring/mail_templates.py (its file in `templates`)
+        "email_configs": [
+            {"to": ", ".join(p.email for p in people), "send_resolved": True, **copy.deepcopy(EMAIL_FIELDS)}
+        ],
     }
 
 

@@ -29,7 +29,11 @@ class ConfigFiles:
 
 
 def scrape_config(
-    inventory: Inventory, binding: EnvironmentBinding, rule_files: list[str], wan_exporter: str | None
+    inventory: Inventory,
+    binding: EnvironmentBinding,
+    rule_files: list[str],
+    wan_exporter: str | None,
+    alertmanager: str | None = None,
 ) -> dict[str, Any]:
     probes = [
         {
@@ -51,7 +55,7 @@ def scrape_config(
         jobs.append(
             {"job_name": "municloud-wan", "static_configs": [{"targets": [wan_exporter]}], "scrape_timeout": "14s"}
         )
-    return {
+    config: dict[str, Any] = {
         "global": {
             "scrape_interval": SCRAPE_INTERVAL,
             "evaluation_interval": "30s",
@@ -60,10 +64,19 @@ def scrape_config(
         "rule_files": rule_files,
         "scrape_configs": jobs,
     }
+    if alertmanager:
+        # its own metrics too: `monitor status` tells a mail relay that refuses from them
+        jobs.append({"job_name": "alertmanager", "static_configs": [{"targets": [alertmanager]}]})
+        config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [alertmanager]}]}]}
+    return config
 
 
 def write_config(
-    inventory: Inventory, binding: EnvironmentBinding, directory: Path, wan_exporter: str | None = None
+    inventory: Inventory,
+    binding: EnvironmentBinding,
+    directory: Path,
+    wan_exporter: str | None = None,
+    alertmanager: str | None = None,
 ) -> ConfigFiles:
     directory.mkdir(parents=True, exist_ok=True)
     directory = directory.resolve()  # the rules file path decides the minute group evaluation offset
@@ -72,7 +85,8 @@ def write_config(
     )
     _dump(files.recording, recording_rules(inventory, str(files.recording)))
     _dump(files.alerting, alerting_rules(inventory, list(binding.towns)))
-    _dump(files.config, scrape_config(inventory, binding, [str(files.recording), str(files.alerting)], wan_exporter))
+    rule_files = [str(files.recording), str(files.alerting)]
+    _dump(files.config, scrape_config(inventory, binding, rule_files, wan_exporter, alertmanager))
     return files
 
 

@@ -113,6 +113,7 @@ def alerting_rules(inventory: Inventory, towns: list[str] | None = None) -> dict
                     "for": "2m" if severity == "page" else "15m",
                     "labels": {"severity": severity, "kind": "service", "tier": tier.id, "window": f"{long}/{short}"},
                     "annotations": {
+                        "value": "探査の失敗率 {{ $value | humanizePercentage }}",
                         "summary": "{{ $labels.town }}/{{ $labels.system }} burns its error budget fast",
                         "description": (
                             f"Failed probes over {long} and {short} exceed {factor} x the budget of "
@@ -162,7 +163,15 @@ def alerting_rules(inventory: Inventory, towns: list[str] | None = None) -> dict
                 "annotations": {"summary": f"No probe data from {town.id} ({town.name}) for 5 minutes"},
             }
         )
-    return {"groups": [{"name": "municloud-sla-alerts", "interval": "30s", "rules": rules}]}
+    return {"groups": [{"name": "municloud-sla-alerts", "interval": "30s", "rules": [_with_value(r) for r in rules]}]}
+
+
+def _with_value(rule: dict[str, Any]) -> dict[str, Any]:
+    """The rule with a `value` annotation (the e-mails' 現在値): the value that fired it, in the unit
+    its expression gives, unless the rule says how to show it."""
+    if "value" in rule["annotations"]:
+        return rule
+    return {**rule, "annotations": {**rule["annotations"], "value": '{{ $value | printf "%.4g" }}'}}
 
 
 def backup_alerts(inventory: Inventory) -> list[dict[str, Any]]:
@@ -234,6 +243,7 @@ def certificate_alerts() -> list[dict[str, Any]]:
                 "for": "10m",
                 "labels": {"severity": "ticket"},
                 "annotations": {
+                    "value": "残り {{ $value | humanizeDuration }}",
                     "summary": "The certificate of {{ $labels.subject }} expires in {{ $value | humanizeDuration }}",
                     "description": (
                         "Renew it without an outage: municloud pki rotate --town {{ $labels.subject }} for a town's, "

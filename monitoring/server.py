@@ -1,8 +1,12 @@
-"""The operations center's Prometheus (Debian's package) and the WAN exporter, as processes of ours.
+"""The operations center's Prometheus and Alertmanager (Debian's packages), the WAN exporter and, in
+a lab, the mail server, as processes of ours.
 
-`start` writes the configuration (monitoring/prometheus_config.py), checks it with promtool, and
-starts `prometheus` with its data directory under the state directory (never in the source tree),
-listening on the operations center's loopback. Each process is recorded by pid and kernel start
+`start` writes the configurations (monitoring/prometheus_config.py, monitoring/alerting.py), checks
+them with promtool and amtool, and starts Alertmanager (its silences and notification log under the
+state directory, clustering off, Japan time for the e-mails' times), the lab's mail server
+(monitoring/mailbox.py), then `prometheus` with its data directory under the state directory (never
+in the source tree), sending its alerts to that Alertmanager; all listen on the operations center's
+loopback. Each process is recorded by pid and kernel start
 time in `<state>/monitoring/<env>/processes.json` and stopped by exactly that pid, never by name.
 When the environment is a lab, the processes are also attached to the lab (toolkit/processes.attach_process)
 so that `municloud lab down` stops them with the lab they scrape.
@@ -12,9 +16,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,12 +29,17 @@ from inventory.loader import Inventory
 from toolkit.processes import ProcRef, attach_process, detach_process, stop_processes, wait_until
 from toolkit.settings import REPO_ROOT, state_dir
 
+from .alerting import AlertingError, mail_settings, write_alertmanager_files
+from .alertmanager import AlertmanagerAPI
+from .mail_templates import TIMEZONE
+from .mailbox import MAIL_PORT, mail_server_argv
 from .promapi import PrometheusAPI
 from .prometheus_config import ConfigFiles, promtool_check, write_config
 from .tsdb_server import prometheus_argv
 
 DEFAULT_PORT = 9090
 WAN_EXPORTER_PORT = 9470
+ALERTMANAGER_PORT = 9093
 
 
 class MonitorError(RuntimeError):
@@ -54,6 +65,15 @@ class MonitorPaths:
     @property
     def record(self) -> Path:
         return self.root / "processes.json"
+
+    @property
+    def alertmanager_data(self) -> Path:
+        return self.root / "alertmanager-data"
+
+    @property
+    def maildir(self) -> Path:
+        """The lab mail server's Maildir: every alert message it was sent."""
+        return self.root / "mail"
 
     def log(self, name: str) -> Path:
         return self.root / f"{name}.log"
@@ -119,43 +139,107 @@ def start(
     port: int = DEFAULT_PORT,
     wan_port: int | None = WAN_EXPORTER_PORT,
     retention: str = "400d",
+    alertmanager_port: int | None = ALERTMANAGER_PORT,
+    mail_port: int = MAIL_PORT,
 ) -> dict[str, Running]:
-    """Start (or keep) the environment's Prometheus and WAN exporter; idempotent."""
+    """Start (or keep) the environment's Alertmanager (and a lab's mail server), WAN exporter and
+    Prometheus; idempotent: what runs already re-reads its regenerated configuration."""
     paths = MonitorPaths.for_env(binding.name)
     paths.root.mkdir(parents=True, exist_ok=True)
     running = {n: r for n, r in read_record(paths).items() if r.alive()}
     lab_state = binding.lab.state_dir if binding.lab else None
     wan = f"127.0.0.1:{wan_port}" if wan_port else None
-    files: ConfigFiles = write_config(inventory, binding, paths.config_dir, wan)
+    alertmanager = f"127.0.0.1:{alertmanager_port}" if alertmanager_port else None
+    files: ConfigFiles = write_config(inventory, binding, paths.config_dir, wan, alertmanager)
     ok, output = promtool_check(files)
     if not ok:
         raise MonitorError(f"promtool refused the generated configuration:\n{output}")
-    if wan_port and "wan-exporter" not in running:
-        _port_free(wan_port)
-        env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-        argv = [sys.executable, "-m", "monitoring.wan_exporter", "--env", binding.name, "--port", str(wan_port)]
-        running["wan-exporter"] = Running("wan-exporter", _spawn("wan-exporter", argv, paths, env), f"http://{wan}")
-    if "prometheus" not in running:
-        _port_free(port)
-        argv = prometheus_argv(files.config, paths.data, port, retention, "--web.enable-lifecycle")
-        url = f"http://127.0.0.1:{port}"
-        running["prometheus"] = Running("prometheus", _spawn("prometheus", argv, paths), url)
+    try:
+        if alertmanager_port:
+            # first, so that Prometheus' first alerts find it (and the mail server before it sends)
+            _start_alerting(inventory, binding, paths, running, alertmanager_port, mail_port)
+        if wan_port and "wan-exporter" not in running:
+            _port_free(wan_port)
+            env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+            argv = [sys.executable, "-m", "monitoring.wan_exporter", "--env", binding.name, "--port", str(wan_port)]
+            running["wan-exporter"] = Running("wan-exporter", _spawn("wan-exporter", argv, paths, env), f"http://{wan}")
+        if "prometheus" not in running:
+            _port_free(port)
+            argv = prometheus_argv(files.config, paths.data, port, retention, "--web.enable-lifecycle")
+            url = f"http://127.0.0.1:{port}"
+            running["prometheus"] = Running("prometheus", _spawn("prometheus", argv, paths), url)
+            _write_record(paths, running, lab_state)
+            api = PrometheusAPI(url)
+            _wait_ready("prometheus", running["prometheus"], api.ready, paths)
+        else:
+            # running already: make it read the regenerated configuration
+            os.kill(running["prometheus"].ref.pid, signal.SIGHUP)
+    except MonitorError:
         _write_record(paths, running, lab_state)
-        api = PrometheusAPI(url)
-        ready = wait_until(lambda: api.ready() or not running["prometheus"].alive(), 60, 0.25)
-        time.sleep(0.5)  # a listener that failed to bind exits right after logging it
-        if not ready or not api.ready() or not running["prometheus"].alive():
-            tail = paths.log("prometheus").read_text(errors="replace")[-2000:]
-            stop(binding.name)
-            raise MonitorError(f"Prometheus did not become ready on {url}:\n{tail}")
-    else:
-        # running already: make it read the regenerated configuration
-        subprocess.run(["kill", "-HUP", str(running["prometheus"].ref.pid)], check=False)
+        stop(binding.name)
+        raise
     _write_record(paths, running, lab_state)
     if lab_state is not None:
         for r in running.values():
             attach_process(lab_state, f"monitor-{binding.name}-{r.name}", r.ref)
     return running
+
+
+def _start_alerting(
+    inventory: Inventory,
+    binding: EnvironmentBinding,
+    paths: MonitorPaths,
+    running: dict[str, Running],
+    port: int,
+    mail_port: int,
+) -> None:
+    """Alertmanager with its configuration from the inventory's contacts, and a lab's mail server."""
+    lab = binding.lab is not None or binding.config.kind == "lab"
+    try:
+        mail = mail_settings(binding, f"127.0.0.1:{mail_port}")
+        config = write_alertmanager_files(inventory, binding, mail, paths.config_dir)
+    except AlertingError as error:
+        raise MonitorError(str(error)) from None
+    if lab and "mail" not in running:
+        _port_free(mail_port)
+        argv = mail_server_argv(paths.maildir, mail_port)
+        env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+        running["mail"] = Running("mail", _spawn("mail", argv, paths, env), f"smtp://127.0.0.1:{mail_port}")
+        wait_until(lambda: _listening(mail_port) or not running["mail"].alive(), 15, 0.1)
+        if not running["mail"].alive():
+            raise MonitorError(f"the lab's mail server exited at once; see {paths.log('mail')}")
+    if "alertmanager" in running:
+        os.kill(running["alertmanager"].ref.pid, signal.SIGHUP)  # re-reads its configuration and template
+        return
+    _port_free(port)
+    url = f"http://127.0.0.1:{port}"
+    argv = [
+        "prometheus-alertmanager",
+        f"--config.file={config}",
+        f"--storage.path={paths.alertmanager_data}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        f"--web.external-url={url}",
+        "--cluster.listen-address=",  # one Alertmanager: no gossip port opened on every interface
+    ]
+    env = {**os.environ, "TZ": TIMEZONE}  # the e-mails' times (Go's .Local) in Japan time
+    running["alertmanager"] = Running("alertmanager", _spawn("alertmanager", argv, paths, env), url)
+    _wait_ready("alertmanager", running["alertmanager"], AlertmanagerAPI(url).ready, paths)
+
+
+def _wait_ready(name: str, process: Running, ready: Callable[[], bool], paths: MonitorPaths) -> None:
+    ok = wait_until(lambda: ready() or not process.alive(), 60, 0.25)
+    time.sleep(0.5)  # a listener that failed to bind exits right after logging it
+    if not ok or not ready() or not process.alive():
+        tail = paths.log(name).read_text(errors="replace")[-2000:]
+        raise MonitorError(f"{name} did not become ready on {process.url}:\n{tail}")
+
+
+def _listening(port: int, host: str = "127.0.0.1") -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex((host, port)) == 0
 
 
 def _port_free(port: int, host: str = "127.0.0.1") -> None:

@@ -31,6 +31,19 @@ class SshAccess(InventoryModel):
     host_key_policy: Literal["pin", "accept-new"]
 
 
+class AlertMail(InventoryModel):
+    """How the alert e-mails leave (monitoring/alerting.py). A lab's go to the mail server the lab's
+    monitoring starts (monitoring/mailbox.py: every message kept, nothing leaves the machine); a
+    production environment's to its relay, whose address and login come from the operator's
+    environment variables named here, never from the repository."""
+
+    sender: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    relay_env: str | None = None  # variable holding the relay's host:port
+    username_env: str | None = None
+    password_env: str | None = None
+    require_tls: bool = True
+
+
 class SyntheticResidents(InventoryModel):
     """A synthetic population seeded into the tenants' schemas (residents/synthetic.py): the lab
     only, never production, whose residents come from the towns themselves."""
@@ -53,9 +66,16 @@ class EnvironmentConfig(InventoryModel):
     # stack outputs; when absent, the binding is derived from the address plan alone.
     binding_file: Path | None = Field(default=None, strict=False)
     synthetic_residents: SyntheticResidents | None = None
+    alert_mail: AlertMail | None = None
 
     @model_validator(mode="after")
     def _synthetic_residents_in_the_lab_only(self) -> EnvironmentConfig:
         if self.synthetic_residents is not None and self.kind != "lab":
             raise ValueError("synthetic_residents: only a lab environment may hold synthetic residents")
+        return self
+
+    @model_validator(mode="after")
+    def _production_mail_through_a_relay(self) -> EnvironmentConfig:
+        if self.kind == "prod" and self.alert_mail is not None and not self.alert_mail.relay_env:
+            raise ValueError("alert_mail.relay_env: a production environment sends its alerts through a relay")
         return self

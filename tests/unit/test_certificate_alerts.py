@@ -97,6 +97,7 @@ def test_promtool_sees_the_alerts_fire_for_a_certificate_expiring_within_30_days
                             {
                                 "exp_labels": {"severity": "ticket", "kind": "certificate", "subject": "ina"},
                                 "exp_annotations": {
+                                    "value": "残り 19d 23h 45m 0s",
                                     "summary": "The certificate of ina expires in 19d 23h 45m 0s",
                                     "description": "Renew it without an outage: municloud pki rotate --town ina for "
                                     "a town's, municloud pki rotate --service for the service's or the operations "
