@@ -33,7 +33,7 @@ from .alerting import AlertingError, mail_settings, write_alertmanager_files
 from .alertmanager import AlertmanagerAPI
 from .mail_templates import TIMEZONE
 from .mailbox import MAIL_PORT, mail_server_argv
-from .promapi import PrometheusAPI
+from .promapi import PrometheusAPI, PrometheusError
 from .prometheus_config import ConfigFiles, promtool_check, write_config
 from .tsdb_server import prometheus_argv
 
@@ -312,6 +312,22 @@ def status(env: str) -> tuple[dict[str, Running], list[TargetHealth]]:
                 )
             )
     return running, targets
+
+
+def failed_deliveries(env: str, window: str = "15m") -> int | None:
+    """How many of Alertmanager's notifications failed in the last `window` (a mail relay or the
+    lab's mail server down: they are sent again at the group's next interval, none is dropped), as
+    Prometheus scraped it from Alertmanager; None when that cannot be known."""
+    prom = read_record(MonitorPaths.for_env(env)).get("prometheus")
+    if not prom or not prom.alive():
+        return None
+    try:
+        result = PrometheusAPI(prom.url, timeout=10).query(
+            f"sum(increase(alertmanager_notifications_failed_total[{window}]))", time.time()
+        )
+    except PrometheusError:
+        return None
+    return round(result[0].values[-1][1]) if result else 0
 
 
 def started_at(ref: ProcRef) -> float:

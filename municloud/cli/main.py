@@ -59,6 +59,15 @@ SUBCOMMANDS = {
         "exporter; its configuration and rules generated from the inventory and checked by promtool; its data "
         "under the state directory. Processes are stopped by their recorded pid; `lab down` stops them too.",
     ),
+    "alerts": Lazy(
+        "municloud.cli.alerts_cmd",
+        "app",
+        "The alerts' side of the monitoring: Alertmanager (started by `monitor up`) mails each alert in Japanese "
+        "to the people contacts.yaml names for it (a town's circuit: the carrier and the town; a lost data center: "
+        "the vendor, the secretariat and every town, once), and keeps quiet during the contract's maintenance "
+        "windows, the network's change windows and the BCP drills. `inbox` shows the messages a lab's mail server "
+        "kept; `silences` what is silenced and why.",
+    ),
     "sla": Lazy(
         "municloud.cli.sla_cmd",
         "app",

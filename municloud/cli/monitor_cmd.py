@@ -8,13 +8,16 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from monitoring.mailbox import MAIL_PORT
 from monitoring.prometheus_config import promtool_check, write_config
 from monitoring.server import (
+    ALERTMANAGER_PORT,
     DEFAULT_PORT,
     WAN_EXPORTER_PORT,
     MonitorError,
     MonitorPaths,
     expected_targets,
+    failed_deliveries,
     start,
     started_at,
     status,
@@ -22,7 +25,7 @@ from monitoring.server import (
 )
 
 from .common import Exit, binding_or_exit, fail, out, print_json
-from .options import EnvOption, JsonOption, PortOption, WanPortOption
+from .options import AlertmanagerPortOption, EnvOption, JsonOption, MailPortOption, PortOption, WanPortOption
 
 app = typer.Typer(
     help=(
@@ -30,6 +33,8 @@ app = typer.Typer(
         "operations center, scraping the towns' probe exporters, every server's node exporter and the WAN "
         "exporter; its configuration and rules generated from the inventory and checked by promtool; its data "
         "under the state directory. Processes are stopped by their recorded pid; `lab down` stops them too.\n\n"
+        "Its alerts go to Alertmanager (Debian's), which mails them in Japanese to the people contacts.yaml names "
+        "(`municloud alerts` shows what was sent and what is silenced); a lab's mail server keeps every message.\n\n"
         "Exit codes: 0 success, 1 a process failed or a target is down (status), 2 invalid input."
     ),
     no_args_is_help=True,
@@ -42,12 +47,22 @@ def up(
     port: PortOption = DEFAULT_PORT,
     wan_port: WanPortOption = WAN_EXPORTER_PORT,
     wan: Annotated[bool, typer.Option("--wan/--no-wan", help="Run the WAN exporter (reads the routers).")] = True,
+    alertmanager_port: AlertmanagerPortOption = ALERTMANAGER_PORT,
+    mail_port: MailPortOption = MAIL_PORT,
 ) -> None:
-    """Generate the configuration, check it with promtool, start Prometheus (and the WAN exporter); idempotent:
-    when they run already, the configuration is regenerated and reloaded."""
+    """Generate the configurations, check them with promtool and amtool, start Alertmanager (and a lab's mail
+    server), the WAN exporter and Prometheus; idempotent: when they run already, the configuration is
+    regenerated and reloaded."""
     inventory, binding = binding_or_exit(env)
     try:
-        running = start(inventory, binding, port, wan_port if wan else None)
+        running = start(
+            inventory,
+            binding,
+            port,
+            wan_port if wan else None,
+            alertmanager_port=alertmanager_port or None,
+            mail_port=mail_port,
+        )
     except MonitorError as error:
         fail(str(error), Exit.FAILED)
     paths = MonitorPaths.for_env(env)
@@ -71,19 +86,29 @@ def show_status(
     env: EnvOption = "lab",
     as_json: JsonOption = False,
 ) -> None:
-    """The processes and every scrape target's health. Exit 1 when Prometheus is not running, or a configured
-    target is missing, not yet scraped or down."""
+    """The processes (Prometheus, Alertmanager, a lab's mail server, the WAN exporter), every scrape target's
+    health, and the alert e-mails that could not be delivered lately. Exit 1 when a process `monitor up` started
+    is not running, a configured target is missing, not yet scraped or down, or deliveries are failing."""
     running, targets = status(env)
     prom = running.get("prometheus")
-    # healthy: every configured target discovered and scraped up (a fresh Prometheus lists none yet)
+    # healthy: every process alive, every configured target discovered and scraped up (a fresh
+    # Prometheus lists none yet), and no alert e-mail failing to leave
     expected = expected_targets(env)
-    healthy = bool(prom and prom.alive()) and len(targets) >= expected > 0 and all(t.health == "up" for t in targets)
+    failed = failed_deliveries(env)
+    healthy = (
+        bool(prom)
+        and all(r.alive() for r in running.values())
+        and len(targets) >= expected > 0
+        and all(t.health == "up" for t in targets)
+        and not failed
+    )
     if as_json:
         print_json(
             {
                 "processes": {n: {"pid": r.ref.pid, "alive": r.alive(), "url": r.url} for n, r in running.items()},
                 "targets": [t.__dict__ for t in targets],
                 "expected_targets": expected,
+                "failed_deliveries_15m": failed,
                 "healthy": healthy,
             }
         )
@@ -104,6 +129,15 @@ def show_status(
                 health = t.health if t.health == "up" else f"[red]{t.health}[/]"
                 table.add_row(t.job, t.instance, t.town or "", health, t.last_error[:60])
             out.print(table)
+        if failed:
+            out.print(
+                f"[red]alert e-mails: {failed} notification(s) failed in the last 15 minutes[/]: the mail server or "
+                f"relay refuses or is down; Alertmanager sends them again at each group interval "
+                f"(its log: {MonitorPaths.for_env(env).log('alertmanager')})"
+            )
+        for r in running.values():
+            if not r.alive():
+                out.print(f"[red]{r.name} is not running[/]: `municloud monitor up --env {env}` starts it again")
     if not healthy:
         raise typer.Exit(int(Exit.FAILED))
 

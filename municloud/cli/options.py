@@ -23,3 +23,7 @@ WorkersOption = Annotated[int, typer.Option("--workers", min=1, max=64, help="Ro
 YesOption = Annotated[bool, typer.Option("--yes", help="Really change routers or servers (required).")]
 PortOption = Annotated[int, typer.Option("--port", help="Prometheus' port on 127.0.0.1.")]
 WanPortOption = Annotated[int, typer.Option("--wan-port", help="The WAN exporter's port on 127.0.0.1.")]
+AlertmanagerPortOption = Annotated[
+    int, typer.Option("--alertmanager-port", help="Alertmanager's port on 127.0.0.1 (0: no Alertmanager).")
+]
+MailPortOption = Annotated[int, typer.Option("--mail-port", help="The lab mail server's port on 127.0.0.1.")]
