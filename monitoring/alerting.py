@@ -8,6 +8,8 @@ it concerns, each party its own message:
   wan          a town's circuits: the carrier's NOC, that town's officers
   datacenter   a data center lost: the vendor, the secretariat and every town's officers, one
                message each for the whole site (grouped by site, not by town or system)
+  drill        a BCP drill's notice (`drill run` posts it; its silence keeps everything else quiet):
+               each town the drill affects, the vendor and the secretariat, one message each
   backup, certificate, anything else: the vendor's on-call (the root route: nothing goes unrouted)
 A still-firing alert is sent again after its tier's interval (contacts.yaml's repeat_minutes).
 Inhibition: a town cut off from the WAN silences that town's service and probe-data alerts (they
@@ -37,6 +39,8 @@ from .mail_templates import EMAIL_FIELDS, write_mail_template
 from .rules import TOWN_CUT_OFF
 
 KINDS = ("service", "probe-data", "wan", "datacenter", "backup", "certificate")
+DRILL_KIND = "drill"  # not a rule's: the notice `drill run` hands Alertmanager while a drill runs
+DRILL_NOTICE = "MunicloudDrillRunning"
 PARTY_RECEIVERS = {"vendor_oncall": "vendor", "secretariat": "secretariat", "carrier_noc": "carrier"}
 GROUP_WAIT = "30s"  # the alerts one cause raises together (a DC's towns) go out in one message
 GROUP_INTERVAL = "5m"  # a group's changes (and a failed delivery's retry) at most this often
@@ -160,6 +164,8 @@ def alertmanager_config(
             },
             {"matchers": ['kind="probe-data"'], "routes": per_town(["vendor"], ["kind", "town"])},
             {"matchers": ['kind="wan"'], "routes": per_town(["carrier"], ["kind", "town"])},
+            # a drill's notice (municloud drill run): each affected town, the vendor and the secretariat once
+            {"matchers": [f'kind="{DRILL_KIND}"'], "routes": per_town(["vendor", "secretariat"], ["kind", "scenario"])},
         ],
     }
     route["routes"][0]["routes"][-1]["continue"] = False

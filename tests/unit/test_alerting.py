@@ -14,6 +14,8 @@ import yaml
 
 from inventory.check import load_inventory
 from monitoring.alerting import (
+    DRILL_KIND,
+    DRILL_NOTICE,
     KINDS,
     AlertingError,
     MailSettings,
@@ -63,6 +65,11 @@ def test_every_alert_the_rules_raise_has_a_kind_the_routes_know() -> None:
         # the backups and the certificates: the vendor's on-call
         ({"alertname": "MunicloudBackupTooOld", "kind": "backup", "site": "dc1"}, ["vendor"]),
         ({"alertname": "MunicloudCertificateExpiresSoon", "kind": "certificate", "subject": "ina"}, ["vendor"]),
+        # a drill's notice: the town it affects, the vendor and the secretariat
+        (
+            {"alertname": DRILL_NOTICE, "kind": DRILL_KIND, "town": "ina", "scenario": "circuit-failover"},
+            ["town-ina", "vendor", "secretariat"],
+        ),
         # an alert nobody classified still reaches someone
         ({"alertname": "SomethingNew"}, ["vendor"]),
     ],
