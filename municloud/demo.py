@@ -41,6 +41,8 @@ from inventory.environment import BINDING_ENV_VAR
 from lab.binding import write_lab_binding
 from lab.engine import Lab
 from lab.topology import Topology
+from monitoring.alerting import DRILL_NOTICE
+from monitoring.mail_templates import alert_texts
 
 DRILLS = ("wan-primary-circuit-loss", "carrier-edge-loss", "dc-site-loss")
 NODES_UP_TIMEOUT_S = 60  # every node answering after `lab up` (sshd banners on a loaded machine)
@@ -71,6 +73,8 @@ class DemoTarget:
     state_dir: Path
     prometheus_port: int = 9090
     wan_port: int = 9091
+    alertmanager_port: int = 9093
+    mail_port: int = 2525
     # a progress display for `lab up`: a context yielding update(what, done, total), or None for none
     lab_progress: Callable[[], AbstractContextManager[Callable[[str, int, int], None] | None]] = nullcontext
 
@@ -108,6 +112,9 @@ class DemoResult:
     prometheus: str = ""
     sla_period: tuple[str, str] | None = None
     journals: dict[str, str] = field(default_factory=dict)
+    # the alert e-mails sent from the drills' start to the reports' end: how many, the drills' own
+    # notices among them, the subjects of any other, and the command that shows them
+    alert_mail: dict[str, Any] | None = None
     failure: dict[str, Any] | None = None
 
     @property
@@ -134,6 +141,7 @@ class Demo:
         self.log = out_dir / "demo.log"
         self._drill_results: dict[str, dict[str, Any]] = {}
         self._measuring_since: datetime | None = None
+        self._drills_started: datetime | None = None
 
     # ---- running the real commands -------------------------------------------------------------------
     def cli(self, stage: str, *args: str, timeout: float = 1800) -> subprocess.CompletedProcess[str]:
@@ -241,7 +249,9 @@ class Demo:
 
     def stage_monitor(self) -> str:
         t = self.target
-        up = self.cli("monitor", "monitor", "up", "--port", str(t.prometheus_port), "--wan-port", str(t.wan_port))
+        ports = ["--port", str(t.prometheus_port), "--wan-port", str(t.wan_port)]
+        ports += ["--alertmanager-port", str(t.alertmanager_port), "--mail-port", str(t.mail_port)]
+        up = self.cli("monitor", "monitor", "up", *ports)
         if up.returncode != 0:
             raise DemoFailed("monitor", f"`municloud monitor up` exited {up.returncode} (see {self.log})")
         deadline = time.monotonic() + TARGETS_TIMEOUT_S
@@ -268,6 +278,7 @@ class Demo:
         return f"{targets} scrape targets up at {self.result.prometheus}"
 
     def stage_drills(self) -> str:
+        self._drills_started = datetime.now(UTC)
         lines = []
         for name in DRILLS:
             self.announce(f"  drill {name}")
@@ -316,7 +327,22 @@ class Demo:
         self.announce("  cost allocation")
         costs = self.cli_json("reports/costs", "cost", "allocate", "--json", "--out", str(reports / "costs"))
         self.result.reports.append(Report("cost allocation", _files_of(costs)))
+        self._count_alert_mail()
         return f"{len(self.result.reports)} reports in {reports}"
+
+    def _count_alert_mail(self) -> None:
+        """The alert e-mails since the drills began (their notices' ends come a group interval after
+        them, during the reports): a drill pages nobody, so any other is a finding to read."""
+        since = (self._drills_started or datetime.now(UTC)).isoformat(timespec="seconds")
+        inbox = self.cli_json("reports/alerts", "alerts", "inbox", "--since", since, "--json")
+        notice = alert_texts()[DRILL_NOTICE]["title"]
+        others = [m["subject"] for m in inbox["messages"] if notice not in m["subject"]]
+        self.result.alert_mail = {
+            "messages": inbox["count"],
+            "drill_notices": inbox["count"] - len(others),
+            "others": others,
+            "read_with": f"municloud alerts inbox --since {since} --show",
+        }
 
     def _sla_report(self, reports: Path) -> None:
         # ... and ends with the minute the last drill ended in, once that minute's sample is recorded

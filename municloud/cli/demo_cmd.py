@@ -122,6 +122,16 @@ def print_summary(result: DemoResult) -> None:
             f"Prometheus: {url}/graph (targets: {url}/targets); try the query municloud:sla_minute:bad, "
             f"or `municloud monitor status`. From your own machine: ssh -L {port}:127.0.0.1:{port} root@<this host>."
         )
+    if result.alert_mail is not None:
+        mail = result.alert_mail
+        others = len(mail["others"])
+        verdict = "none but the drills' notices" if not others else f"[red]{others} besides the drills' notices[/]"
+        out.print(
+            f"Alert e-mails since the drills began: {mail['messages']} ({mail['drill_notices']} drill notices; "
+            f"{verdict}). Read them: {mail['read_with']}"
+        )
+        for subject in mail["others"][:10]:
+            out.print(f"  {subject}", markup=False, highlight=False)
     if not result.failure:
         out.print("The lab keeps running for you to explore (`municloud lab status`).")
         out.print("Stop it all with: [bold]municloud lab down[/]")

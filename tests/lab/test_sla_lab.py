@@ -39,7 +39,8 @@ def _wait_for_minute() -> datetime:
 
 def test_circuit_and_dc_cuts_show_as_downtime(provisioned_lab: SmallLab) -> None:
     lab = provisioned_lab
-    up = municloud_cli("monitor", "up", "--port", str(PORT), "--wan-port", str(PORT + 1))
+    ports = ["--port", str(PORT), "--wan-port", str(PORT + 1), "--alertmanager-port", str(PORT + 2)]
+    up = municloud_cli("monitor", "up", *ports, "--mail-port", str(PORT + 3))
     assert up.returncode == 0, up.stdout + up.stderr
     try:
         url = prometheus_url("lab")

@@ -37,6 +37,8 @@ def test_the_demo_chain_runs_end_to_end_on_the_small_profile(small_lab: SmallLab
         state_dir=small_lab.ops_state_dir,
         prometheus_port=PORT,
         wan_port=PORT + 1,
+        alertmanager_port=PORT + 2,
+        mail_port=PORT + 3,
     )
     announced: list[str] = []
     demo = Demo(target, "small", tmp_path / "demo", announce=announced.append)
