@@ -15,6 +15,7 @@ import statistics
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -149,8 +150,13 @@ def run_drill(
     operator: str | None = None,
     out_dir: Path,
     progress: Callable[[str], None] = lambda what: None,
+    silence: Callable[[Drill], AbstractContextManager[dict[str, Any]]] | None = None,
 ) -> dict[str, Any]:
-    """Run `scenario` and return its journal (also written to `out_dir/journal.json`)."""
+    """Run `scenario` and return its journal (also written to `out_dir/journal.json`).
+
+    `silence`: the alerts' silence held from before the probes until the lab is healed, whatever
+    happened (the CLI passes monitoring.silences.drill_silence: this layer knows no Alertmanager);
+    the record it yields, completed when it is left, goes into the journal as municloud.silence."""
     lab = Lab(state_dir=binding.lab.state_dir, prefix=binding.lab.prefix) if binding.lab is not None else None
     selected = list(towns or binding.towns)
     limit = scenario.towns_at_most
@@ -179,6 +185,25 @@ def run_drill(
     stop_watch = threading.Event()
     journal: dict[str, Any] = {}
     started = time.time()
+    with silence(drill) if silence is not None else nullcontext({}) as silenced:
+        _run(drill, scenario, dry_run, lab, stop_watch, progress, journal)
+    journal["municloud"] = analyse(drill, journal, started, time.time())
+    if silence is not None:
+        journal["municloud"]["silence"] = silenced
+    (out_dir / JOURNAL_FILE).write_text(json.dumps(journal, ensure_ascii=False, indent=1, default=str))
+    return journal
+
+
+def _run(
+    drill: Drill,
+    scenario: Scenario,
+    dry_run: bool,
+    lab: Lab | None,
+    stop_watch: threading.Event,
+    progress: Callable[[str], None],
+    journal: dict[str, Any],
+) -> None:
+    """The probes, the experiment (its journal into `journal`) and the safety net, always."""
     try:
         progress("fast probes from every town")
         _start_probes(drill)
@@ -187,9 +212,11 @@ def run_drill(
         watcher.start()
         progress(f"{scenario.name}: steady state, method, rollbacks")
         with exit_signals():
-            journal = run_experiment(
-                build_experiment(scenario, dry_run),
-                settings={"runtime": {"rollbacks": {"strategy": "always"}}},
+            journal.update(
+                run_experiment(
+                    build_experiment(scenario, dry_run),
+                    settings={"runtime": {"rollbacks": {"strategy": "always"}}},
+                )
             )
     finally:
         stop_watch.set()
@@ -202,9 +229,6 @@ def run_drill(
             lab.heal()
             drill.observe(f"faults left after the rollbacks were healed by the safety net: {left}")
         context.set_current(None)
-    journal["municloud"] = analyse(drill, journal, started, time.time())
-    (out_dir / JOURNAL_FILE).write_text(json.dumps(journal, ensure_ascii=False, indent=1, default=str))
-    return journal
 
 
 def _start_probes(drill: Drill) -> None:

@@ -13,6 +13,7 @@ from rich.table import Table
 from bcp_drills.journal import JOURNAL_FILE
 from bcp_drills.runner import run_drill
 from bcp_drills.scenario import scenarios
+from monitoring.silences import drill_silence
 from network.windows import change_window
 from toolkit.settings import state_dir
 
@@ -94,6 +95,9 @@ def run(
             operator=operator,
             out_dir=directory,
             progress=lambda what: status.update(f"drill {name}: {what}"),
+            # the towns and systems it affects page nobody while it runs; the silence is removed
+            # afterwards, also after a failure or Ctrl-C (no Alertmanager: said once, the drill runs)
+            silence=lambda drill: drill_silence(drill, notice=lambda text: err.print(f"[yellow]{text}[/]")),
         )
     record = journal["municloud"]
     if as_json:
@@ -121,6 +125,12 @@ def run(
             )
         for observation in record["observations"]:
             out.print(f"[yellow]observation[/]: {observation}", highlight=False)
+        silenced = record.get("silence", {})
+        if silenced.get("silences"):
+            out.print(
+                f"alerts silenced during the drill: {len(silenced['silences'])} silence(s), removed afterwards "
+                f"({len(silenced.get('tails', []))} tail(s) end by themselves; `municloud alerts silences`)"
+            )
         out.print(f"journal: {directory / JOURNAL_FILE} (report: municloud drill report {directory / JOURNAL_FILE})")
     if record["verdict"] == "failed":
         raise typer.Exit(int(Exit.FAILED))
