@@ -13,6 +13,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 
 from inventory.environment import bind_environment
+from monitoring.silences import change_silence
 from network.apply import ApplyRefused, Journal, apply_plan, rollback_device, rollback_unfinished, unfinished_changes
 from network.audit import audit, read_audit
 from network.backup import BackupError, BackupRepo
@@ -187,8 +188,12 @@ def apply(
     inv, binding = binding_or_exit(the_plan.environment)
     if _warn_unfinished(offer=not json_):
         fail("an earlier change is unfinished: roll it back first (see above)")
+    silence = change_silence(
+        inv, the_plan.environment, the_plan, emergency, notice=lambda text: err.print(f"[yellow]{text}[/]")
+    )
     try:
-        with _progress("net apply") as update:
+        # the changed towns' WAN alerts silenced while the routers change (an emergency change is not)
+        with silence, _progress("net apply") as update:
             result = apply_plan(
                 the_plan,
                 inv,
