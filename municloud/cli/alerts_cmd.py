@@ -9,10 +9,12 @@ import typer
 from rich.table import Table
 
 from inventory.model.sla import CONTRACT_TZ, to_contract_time
+from monitoring import silences
+from monitoring.alertmanager import AlertmanagerError
 from monitoring.mailbox import Mail, read_inbox
 from monitoring.server import MonitorPaths
 
-from .common import Exit, fail, out, print_json
+from .common import Exit, fail, invalid_input_exits, inventory_or_exit, out, print_json
 from .options import EnvOption, JsonOption
 
 app = typer.Typer(
@@ -84,3 +86,75 @@ def inbox(
 
 def _jst(mail: Mail) -> str:
     return f"{to_contract_time(mail.received):%Y-%m-%d %H:%M:%S}" if mail.received else "?"
+
+
+@app.command("silences")
+def silences_command(
+    env: EnvOption = "lab",
+    sync: Annotated[
+        bool,
+        typer.Option("--sync", help="First bring the maintenance windows' silences in line with sla.yaml."),
+    ] = False,
+    expired: Annotated[
+        bool, typer.Option("--expired", help="Also those expired (as long as Alertmanager keeps them).")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """municloud's silences in the environment's Alertmanager: the maintenance windows of sla.yaml (each
+    occurrence in the next 35 days and the next one however far, with the tails after it), a `net apply` in
+    its change window, a drill while it runs; each with its source, matchers, times in JST and state. With
+    --sync, the maintenance windows' silences are first created, kept or expired as sla.yaml says now (as
+    `monitor up` does). Exit 1 when no Alertmanager runs for the environment or it refuses, 2 for invalid input."""
+    inventory = inventory_or_exit()
+    with invalid_input_exits():
+        inventory.environment(env)
+    try:
+        api = silences.api_for(env)
+        result = silences.sync_contract(inventory, env, api) if sync else None
+        found = silences.municloud_silences(api, include_expired=expired)
+    except AlertmanagerError as error:
+        fail(str(error), Exit.FAILED)
+    if as_json:
+        print_json(
+            {
+                "alertmanager": api.url,
+                **({"sync": _sync_json(result)} if result else {}),
+                "silences": [_silence_json(s) for s in found],
+            }
+        )
+        return
+    if result:
+        out.print(
+            f"sync: {len(result.created)} created, {len(result.kept)} kept, {len(result.expired)} expired",
+            highlight=False,
+        )
+    table = Table(title=f"silences of '{env}' ({len(found)}), Alertmanager {api.url}")
+    for col in ("source", "state", "starts (JST)", "ends (JST)", "matchers", "id"):
+        table.add_column(col)
+    for s in found:
+        table.add_row(s.source, s.state, _clock(s.starts), _clock(s.ends), "\n".join(map(str, s.matchers)), s.id)
+    out.print(table if found else "no silence of municloud's", highlight=False)
+
+
+def _clock(moment: datetime) -> str:
+    return f"{to_contract_time(moment):%Y-%m-%d %H:%M}"
+
+
+def _silence_json(s: silences.Silence) -> dict[str, object]:
+    return {
+        "id": s.id,
+        "source": s.source,
+        "state": s.state,
+        "starts": s.starts.astimezone(CONTRACT_TZ).isoformat(),
+        "ends": s.ends.astimezone(CONTRACT_TZ).isoformat(),
+        "matchers": [str(m) for m in s.matchers],
+        "comment": s.comment,
+    }
+
+
+def _sync_json(result: silences.SyncResult) -> dict[str, object]:
+    return {
+        "created": [{"source": s.source, "matchers": [str(m) for m in s.matchers]} for s in result.created],
+        "kept": [s.id for s in result.kept],
+        "expired": [s.id for s in result.expired],
+    }
