@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -51,6 +51,7 @@ from inventory.model.sla import CONTRACT_TZ, MaintenanceWindow
 from network.windows import window_at
 
 from .alertmanager import AlertmanagerAPI, AlertmanagerError
+from .notices import drill_notice
 from .rules import alerting_rules
 
 if TYPE_CHECKING:
@@ -538,15 +539,30 @@ def drill_coverage(scenario: Scenario, towns: list[str], selected: list[str]) ->
 
 def drill_silence(drill: Drill, notice: Callable[[str], None]) -> Any:
     """The silence `drill run` holds for the drill (bcp_drills.runner.run_drill's `silence`): from
-    before the probes to after the rollbacks, at most the scenario's duration; its record goes into
-    the journal as municloud.silence."""
+    before the probes to after the rollbacks, at most the scenario's duration, and the notice that
+    tells the towns it reaches, the vendor and the secretariat that it runs and when it ended; their
+    record goes into the journal as municloud.silence (the notice's as its `notice`)."""
     scenario = drill.scenario
     source = f"{DRILL}{scenario.name}@{drill.out_dir.name}"
     comment = f"BCP訓練「{scenario.title.ja}」の通知停止 / BCP drill {scenario.name} ({scenario.title.en})"
     coverage = drill_coverage(scenario, list(drill.towns), list(drill.selected))
     api = _api_or_notice(drill.binding.name, f"drill {scenario.name}", notice)
     until = datetime.now(UTC) + timedelta(seconds=scenario.max_duration_seconds)
-    return hold(api, covered_rules(drill.inventory), coverage, source, comment, until, notice)
+    reached = sorted({town for part in coverage for town in part.towns or ()})
+    return _silenced_and_told(
+        hold(api, covered_rules(drill.inventory), coverage, source, comment, until, notice),
+        drill_notice(api, scenario.name, scenario.title.ja, reached, source, until, notice),
+    )
+
+
+@contextmanager
+def _silenced_and_told(
+    silence: AbstractContextManager[dict[str, Any]], told: AbstractContextManager[dict[str, Any]]
+) -> Iterator[dict[str, Any]]:
+    """The drill's silence, and inside it its notice (monitoring/notices.py): the journal's one record."""
+    with silence as record, told as notice_record:
+        record["notice"] = notice_record
+        yield record
 
 
 # ---- network changes ------------------------------------------------------------------------------

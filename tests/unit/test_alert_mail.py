@@ -25,6 +25,7 @@ from monitoring.alerting import MailSettings, alertmanager_config, write_config
 from monitoring.alertmanager import AlertmanagerAPI, api_time
 from monitoring.mail_templates import TIMEZONE, alert_texts, write_mail_template
 from monitoring.mailbox import Mail, mail_server_argv, read_inbox
+from monitoring.notices import drill_notice
 from monitoring.rules import alerting_rules
 from toolkit.processes import wait_until
 
@@ -190,3 +191,25 @@ def test_a_message_the_mail_server_missed_arrives_when_it_is_back(alerting: Aler
     alerting.mail.start()
     mails = alerting.wait_for(2, timeout=60)
     assert len(mails) == 2 and all("越生町" in m.subject for m in mails), [m.subject for m in mails]
+
+
+def test_a_drill_tells_its_towns_the_vendor_and_the_secretariat_that_it_runs_and_that_it_ended(
+    alerting: Alerting,
+) -> None:
+    until = datetime.now(UTC) + timedelta(minutes=30)
+    with drill_notice(
+        alerting.api, "circuit-failover", "回線切替訓練", ["ina", "ogose"], "drill:x@1", until, print
+    ) as record:
+        started = alerting.wait_for(4)
+    assert record["status"] == "sent" and record["ended"], record
+    contacts = load_inventory().contacts
+    told = {
+        frozenset(_officers("ina")),
+        frozenset(_officers("ogose")),
+        frozenset(p.email for p in contacts.vendor_oncall.people),
+        frozenset(p.email for p in contacts.secretariat.people),
+    }
+    assert {frozenset(m.recipients) for m in started} == told, [m.recipients for m in started]
+    assert all(m.subject.startswith("[municloud お知らせ] BCP訓練を実施しています") for m in started), started
+    ended = [m for m in alerting.wait_for(8) if m.subject.startswith("[municloud 終了]")]
+    assert {frozenset(m.recipients) for m in ended} == told, [m.subject for m in alerting.inbox()]
