@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from monitoring.alertmanager import AlertmanagerAPI, AlertmanagerError
 from monitoring.mailbox import MAIL_PORT
 from monitoring.prometheus_config import promtool_check, write_config
 from monitoring.server import (
@@ -23,6 +24,7 @@ from monitoring.server import (
     status,
     stop,
 )
+from monitoring.silences import sync_contract
 
 from .common import Exit, binding_or_exit, fail, out, print_json
 from .options import AlertmanagerPortOption, EnvOption, JsonOption, MailPortOption, PortOption, WanPortOption
@@ -68,6 +70,18 @@ def up(
     paths = MonitorPaths.for_env(env)
     for r in running.values():
         out.print(f"{r.name}: pid {r.ref.pid}, {r.url}")
+    if "alertmanager" in running:
+        # the contract's maintenance windows silenced ahead of them (`alerts silences --sync` renews them)
+        try:
+            synced = sync_contract(inventory, env, AlertmanagerAPI(running["alertmanager"].url))
+        except AlertmanagerError as error:
+            fail(f"the maintenance windows' silences could not be made: {error}", Exit.FAILED)
+        out.print(
+            f"silences of the maintenance windows: {len(synced.created)} created, {len(synced.kept)} in place, "
+            f"{len(synced.expired)} expired (`municloud alerts silences`)"
+        )
+    if "mail" in running:
+        out.print(f"alert e-mails: kept in {paths.maildir} (`municloud alerts inbox`)")
     out.print(f"data: {paths.data}; configuration: {paths.config_dir}; logs: {paths.root}/*.log")
 
 
