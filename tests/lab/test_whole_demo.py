@@ -60,6 +60,15 @@ def test_the_demo_chain_runs_end_to_end_on_the_small_profile(small_lab: SmallLab
         record = json.loads(Path(journal).read_text(encoding="utf-8"))["municloud"]
         assert record["verdict"] != "failed", (name, record["observations"])
     assert small_lab.lab.status().faults == []
+    # a drill pages nobody: its towns and systems silenced while it ran, removed afterwards, recorded
+    # in its journal; its notice told its people it ran and that it ended; no other message was sent
+    for name, journal in result.journals.items():
+        silence = json.loads(Path(journal).read_text(encoding="utf-8"))["municloud"]["silence"]
+        assert silence["status"] == "silenced" and silence["silences"], (name, silence)
+        assert all(s["removed_at"] for s in silence["silences"]), (name, silence)
+        assert silence["notice"]["status"] == "sent" and silence["notice"]["ended"], (name, silence)
+    mail = result.alert_mail
+    assert mail is not None and mail["drill_notices"] > 0 and mail["others"] == [], mail
     figures = {f["figure"]: f["measured"] for f in result.figures}
     assert "DC1 lost: committed writes lost" in figures and figures["DC1 lost: committed writes lost"].startswith(
         "0 of"
