@@ -1,5 +1,6 @@
 """Alerts that reach people, on the small lab: `monitor up` runs Prometheus, Alertmanager and the
-lab's mail server; a town's in-office server stopped and DC1 cut off at the same time must reach,
+lab's mail server, and silences the contract's maintenance windows ahead of them; a town's
+in-office server stopped and DC1 cut off at the same time must reach,
 within 6 minutes, exactly the people contacts.yaml names: the town's server to its IT officers and
 the vendor's on-call (nobody else), the lost data center to the vendor, the secretariat and every
 town, one grouped message each (not one per town and system)."""
@@ -50,6 +51,11 @@ def test_a_stopped_town_server_and_a_lost_dc_reach_exactly_their_people(provisio
             status = municloud_cli("monitor", "status", "--json")
         assert status.returncode == 0, status.stdout + status.stderr
         assert {"prometheus", "alertmanager", "mail", "wan-exporter"} <= set(json.loads(status.stdout)["processes"])
+        # the contract's maintenance windows are silenced ahead of them (their next occurrences)
+        listed = municloud_cli("alerts", "silences", "--json")
+        assert listed.returncode == 0, listed.stdout + listed.stderr
+        sources = {s["source"].split("@")[0] for s in json.loads(listed.stdout)["silences"]}
+        assert {f"maintenance:{w.id}" for w in inventory.sla.maintenance_windows} <= sources, sources
         before = {m.key for m in read_inbox(maildir)}
 
         faulted = datetime.now(UTC)
