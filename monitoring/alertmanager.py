@@ -10,6 +10,8 @@ import urllib.request
 from datetime import UTC, datetime
 from typing import Any
 
+from .promapi import ready_at
+
 
 class AlertmanagerError(Exception):
     """Alertmanager could not be reached or refused the request (the message says which and why)."""
@@ -42,11 +44,7 @@ class AlertmanagerAPI:
         return json.loads(raw) if raw.strip() else None
 
     def ready(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"{self.url}/-/ready", timeout=5) as answer:
-                return answer.status == 200
-        except (urllib.error.URLError, OSError):
-            return False
+        return ready_at(self.url)
 
     def status(self) -> dict[str, Any]:
         return self._call("GET", "/status")

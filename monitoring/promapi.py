@@ -14,6 +14,16 @@ from typing import Any
 MAX_POINTS = 10_000
 
 
+def ready_at(url: str) -> bool:
+    """Whether the server at `url` answers its readiness endpoint (`/-/ready`: Prometheus' and
+    Alertmanager's alike)."""
+    try:
+        with urllib.request.urlopen(f"{url.rstrip('/')}/-/ready", timeout=5) as answer:
+            return answer.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
 class PrometheusError(Exception):
     """Prometheus could not be reached or refused the query (the message says which and why)."""
 
@@ -52,11 +62,7 @@ class PrometheusAPI:
         return data["data"]
 
     def ready(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"{self.url}/-/ready", timeout=5) as answer:
-                return answer.status == 200
-        except (urllib.error.URLError, OSError):
-            return False
+        return ready_at(self.url)
 
     def query(self, expr: str, at: float) -> list[Series]:
         """An instant query at `at`; a range-vector expression returns the raw samples."""
