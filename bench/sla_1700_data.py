@@ -102,7 +102,9 @@ def dataset(root: Path = CACHE_ROOT) -> tuple[Dataset, Inventory]:
     """The dataset's description and its inventory (generated once into the cache)."""
     base = root / GENERATOR_VERSION
     inventory_dir = base / "inventory"
-    if not (inventory_dir / "towns.yaml").exists():
+    # regions.yaml: an inventory cached before the towns had regions (and their contacts) is made
+    # again; its towns and subscriptions, and so the cached series, are the same.
+    if not (inventory_dir / "regions.yaml").exists():
         staging = Path(tempfile.mkdtemp(dir=base.parent if base.parent.exists() else None))
         generate(staging / "inventory", TOWNS)
         base.mkdir(parents=True, exist_ok=True)

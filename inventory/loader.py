@@ -18,6 +18,7 @@ from .model.addressing import AddressingFile
 from .model.contacts import ContactsFile
 from .model.costs import CostsFile
 from .model.environment import EnvironmentConfig
+from .model.regions import Region, RegionsFile
 from .model.segmentation import SegmentationFile
 from .model.sites import DataCenter, DatacentersFile
 from .model.sla import ServiceCalendar, ServiceTier, SlaFile
@@ -43,6 +44,7 @@ FILES: dict[str, tuple[str, type[BaseModel]]] = {
     "costs": ("costs.yaml", CostsFile),
     "segmentation": ("segmentation.yaml", SegmentationFile),
     "contacts": ("contacts.yaml", ContactsFile),
+    "regions": ("regions.yaml", RegionsFile),
 }
 ENVIRONMENTS_DIR = "environments"
 
@@ -89,6 +91,7 @@ class Inventory:
     vsphere: VsphereFile
     segmentation: SegmentationFile
     contacts: ContactsFile
+    regions: tuple[Region, ...]
 
     @cached_property
     def town_by_id(self) -> dict[str, Town]:
@@ -97,6 +100,10 @@ class Inventory:
     @cached_property
     def system_by_id(self) -> dict[str, BusinessSystem]:
         return {s.id: s for s in self.systems}
+
+    @cached_property
+    def region_by_id(self) -> dict[str, Region]:
+        return {r.id: r for r in self.regions}
 
     @cached_property
     def tier_by_id(self) -> dict[str, ServiceTier]:
@@ -243,6 +250,7 @@ def assemble_inventory(files: LoadedFiles) -> Inventory:
         vsphere=files.models["vsphere"],  # type: ignore[arg-type]
         segmentation=files.models["segmentation"],  # type: ignore[arg-type]
         contacts=files.models["contacts"],  # type: ignore[arg-type]
+        regions=tuple(files.models["regions"].regions),  # type: ignore[attr-defined]
     )
 
 

@@ -67,6 +67,7 @@ ENTRY_NAMES = {
     "services": "service",
     "externals": "external target",
     "town_segments": "segment",
+    "regions": "region",
 }
 
 

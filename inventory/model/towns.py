@@ -95,6 +95,7 @@ class Town(InventoryModel):
     name: NonEmptyText  # Japanese, as the town writes it: 伊奈町
     romaji: NonEmptyText
     kind: Literal["town", "village"]
+    region: Slug  # the region it is run in at scale (regions.yaml)
     population: Annotated[int, Field(gt=0)]
     site: TownHallSite
     servers: Annotated[list[InOfficeServer], Field(min_length=1)]

@@ -3,7 +3,17 @@
 
 from __future__ import annotations
 
-from . import contacts, contract, costs, identity, network, segmentation, subscriptions, vsphere  # noqa: F401  (each registers its rules)
+from . import (  # noqa: F401  (each registers its rules)
+    contacts,
+    contract,
+    costs,
+    identity,
+    network,
+    regions,
+    segmentation,
+    subscriptions,
+    vsphere,
+)
 from .registry import INVENTORY_RULES, Finding, Rule, RuleSet, run_rules
 
 __all__ = ["INVENTORY_RULES", "Finding", "Rule", "RuleSet", "run_rules"]
