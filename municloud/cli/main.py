@@ -112,6 +112,12 @@ SUBCOMMANDS = {
         "town (its tenant identity on the shared service, mutual TLS) and the service's own. Keys stay under the "
         "state directory (mode 0600), never in the repository.",
     ),
+    "scale": Lazy(
+        "municloud.cli.scale_cmd",
+        "app",
+        "Run the towns past one operations machine: which execution node (ansible-runner's job protocol) and "
+        "which regional Prometheus serve which regions (regions.yaml), with the load each node takes.",
+    ),
     "drill": Lazy(
         "municloud.cli.drill_cmd",
         "app",
