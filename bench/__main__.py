@@ -18,6 +18,7 @@ from . import (
     net_full_lab,
     net_render_2000,
     provisioning_full,
+    scale_plan_1700,
     sla_1700,
     sla_figures,
     stacks_mocked,
@@ -27,6 +28,7 @@ from . import (
 BENCHMARKS = [
     inventory_1700,
     cost_allocation_1700,
+    scale_plan_1700,
     lab_figures,
     stacks_mocked,
     provisioning_full,
