@@ -42,10 +42,10 @@ FEDERATE_INTERVAL = "15s"
 
 
 @dataclass(frozen=True)
-class Shard:
-    """The towns one regional Prometheus serves (scale plan: a region, or regions packed together)."""
+class RegionalServer:
+    """One regional Prometheus and the towns it serves (the scale plan's: a node's regions)."""
 
-    id: str
+    id: str  # the plan's name for it: prom-1, prom-2, ...
     towns: tuple[str, ...]
 
 
@@ -66,13 +66,13 @@ def _alerts(inventory: Inventory, towns: list[str], regional: bool) -> dict[str,
 
 
 def write_regional_config(
-    inventory: Inventory, binding: EnvironmentBinding, shard: Shard, directory: Path, alertmanager: str | None
+    inventory: Inventory, binding: EnvironmentBinding, server: RegionalServer, directory: Path, alertmanager: str | None
 ) -> ConfigFiles:
-    """A shard's Prometheus: its towns' probes and servers, their SLA minutes and their own alerts."""
+    """A regional Prometheus: its towns' probes and servers, their SLA minutes and their own alerts."""
     directory.mkdir(parents=True, exist_ok=True)
     directory = directory.resolve()  # the minute group is named for the rule file's absolute path
     files = config_files(directory)
-    towns = set(shard.towns)
+    towns = set(server.towns)
     config = scrape_config(inventory, binding, [str(files.recording), str(files.alerting)], None, None)
     config["scrape_configs"] = [
         _keep_towns(job, towns, "town") if job["job_name"] == PROBE_JOB else _keep_towns(job, towns, "site")
@@ -94,7 +94,7 @@ def write_global_config(
     wan_exporter: str | None,
     alertmanager: str | None,
 ) -> ConfigFiles:
-    """The global Prometheus: the regional servers (`regionals`: shard id -> host:port) federated, the
+    """The global Prometheus: the regional servers (`regionals`: id -> host:port) federated, the
     data centers' and the carrier's hosts, the WAN exporter, Alertmanager, and the cloud's alerts."""
     directory.mkdir(parents=True, exist_ok=True)
     directory = directory.resolve()
@@ -111,7 +111,7 @@ def write_global_config(
             "params": {"match[]": list(FEDERATED)},
             "scrape_interval": FEDERATE_INTERVAL,
             "static_configs": [
-                {"targets": [address], "labels": {"shard": shard}} for shard, address in sorted(regionals.items())
+                {"targets": [address], "labels": {"regional": server}} for server, address in sorted(regionals.items())
             ],
         }
     )
