@@ -20,7 +20,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +31,7 @@ from toolkit.settings import REPO_ROOT, state_dir
 
 from .alerting import AlertingError, mail_settings, write_alertmanager_files
 from .alertmanager import AlertmanagerAPI
+from .federation import RegionalServer, write_global_config, write_regional_config
 from .mail_templates import TIMEZONE
 from .mailbox import MAIL_PORT, mail_server_argv
 from .promapi import PrometheusAPI, PrometheusError
@@ -40,6 +41,10 @@ from .tsdb_server import prometheus_argv
 DEFAULT_PORT = 9090
 WAN_EXPORTER_PORT = 9470
 ALERTMANAGER_PORT = 9093
+# the regional servers' ports: the global one's + this + their index (beside the WAN exporter's,
+# Alertmanager's and the mail server's, which tests and the demo place at the global's + 1 to 3)
+REGIONAL_PORT_OFFSET = 5
+REGIONAL_PREFIX = "prometheus-"
 
 
 class MonitorError(RuntimeError):
@@ -141,19 +146,36 @@ def start(
     retention: str = "400d",
     alertmanager_port: int | None = ALERTMANAGER_PORT,
     mail_port: int = MAIL_PORT,
+    regional: Sequence[RegionalServer] = (),
 ) -> dict[str, Running]:
     """Start (or keep) the environment's Alertmanager (and a lab's mail server), WAN exporter and
-    Prometheus; idempotent: what runs already re-reads its regenerated configuration."""
+    Prometheus; idempotent: what runs already re-reads its regenerated configuration. With `regional`
+    servers (the scale plan's), each scrapes its towns on `port` + REGIONAL_PORT_OFFSET + its index and
+    the Prometheus on `port` is the global one federating them (monitoring/federation.py); regional
+    servers recorded from an earlier `start` and no longer asked for are stopped."""
     paths = MonitorPaths.for_env(binding.name)
     paths.root.mkdir(parents=True, exist_ok=True)
     running = {n: r for n, r in read_record(paths).items() if r.alive()}
     lab_state = binding.lab.state_dir if binding.lab else None
     wan = f"127.0.0.1:{wan_port}" if wan_port else None
     alertmanager = f"127.0.0.1:{alertmanager_port}" if alertmanager_port else None
-    files: ConfigFiles = write_config(inventory, binding, paths.config_dir, wan, alertmanager)
-    ok, output = promtool_check(files)
-    if not ok:
-        raise MonitorError(f"promtool refused the generated configuration:\n{output}")
+    wanted = {regional_name(r.id) for r in regional}
+    stale = [r for n, r in running.items() if n.startswith(REGIONAL_PREFIX) and n not in wanted]
+    if stop_processes([r.ref for r in stale], grace=10.0):
+        raise MonitorError(f"regional Prometheus {[r.name for r in stale]} did not stop")
+    running = {n: r for n, r in running.items() if r not in stale}
+    regional_files = {
+        r.id: write_regional_config(inventory, binding, r, paths.config_dir / r.id, alertmanager) for r in regional
+    }
+    addresses = {r.id: f"127.0.0.1:{port + REGIONAL_PORT_OFFSET + i}" for i, r in enumerate(regional)}
+    if regional:
+        files = write_global_config(inventory, binding, addresses, paths.config_dir, wan, alertmanager)
+    else:
+        files = write_config(inventory, binding, paths.config_dir, wan, alertmanager)
+    for checked in [*regional_files.values(), files]:
+        ok, output = promtool_check(checked)
+        if not ok:
+            raise MonitorError(f"promtool refused the generated configuration {checked.config}:\n{output}")
     try:
         if alertmanager_port:
             # first, so that Prometheus' first alerts find it (and the mail server before it sends)
@@ -163,6 +185,9 @@ def start(
             env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
             argv = [sys.executable, "-m", "monitoring.wan_exporter", "--env", binding.name, "--port", str(wan_port)]
             running["wan-exporter"] = Running("wan-exporter", _spawn("wan-exporter", argv, paths, env), f"http://{wan}")
+        for r in regional:
+            _start_prometheus(regional_name(r.id), regional_files[r.id], addresses[r.id], paths, running, retention)
+            _write_record(paths, running, lab_state)
         if "prometheus" not in running:
             _port_free(port)
             argv = prometheus_argv(files.config, paths.data, port, retention, "--web.enable-lifecycle")
@@ -183,6 +208,24 @@ def start(
         for r in running.values():
             attach_process(lab_state, f"monitor-{binding.name}-{r.name}", r.ref)
     return running
+
+
+def regional_name(server: str) -> str:
+    return f"{REGIONAL_PREFIX}{server}"
+
+
+def _start_prometheus(
+    name: str, files: ConfigFiles, address: str, paths: MonitorPaths, running: dict[str, Running], retention: str
+) -> None:
+    """A regional Prometheus (its data beside the global one's), or a reload of its configuration."""
+    if name in running:
+        os.kill(running[name].ref.pid, signal.SIGHUP)
+        return
+    port = int(address.rsplit(":", 1)[1])
+    _port_free(port)
+    argv = prometheus_argv(files.config, paths.root / f"{name}-data", port, retention, "--web.enable-lifecycle")
+    running[name] = Running(name, _spawn(name, argv, paths), f"http://{address}")
+    _wait_ready(name, running[name], PrometheusAPI(running[name].url).ready, paths)
 
 
 def _start_alerting(
@@ -286,20 +329,28 @@ def expected_targets(env: str) -> int:
     """How many scrape targets the generated configuration names."""
     import yaml
 
-    try:
-        config = yaml.safe_load((MonitorPaths.for_env(env).config_dir / "prometheus.yml").read_text())
-    except (OSError, yaml.YAMLError):
-        return 0
-    return sum(
-        len(sc.get("targets", [])) for job in config.get("scrape_configs", []) for sc in job.get("static_configs", [])
-    )
+    paths = MonitorPaths.for_env(env)
+    names = [n for n in read_record(paths) if n == "prometheus" or n.startswith(REGIONAL_PREFIX)]
+    total = 0
+    for name in names or ["prometheus"]:
+        folder = paths.config_dir if name == "prometheus" else paths.config_dir / name.removeprefix(REGIONAL_PREFIX)
+        try:
+            config = yaml.safe_load((folder / "prometheus.yml").read_text())
+        except (OSError, yaml.YAMLError):
+            continue
+        total += sum(
+            len(sc.get("targets", []))
+            for job in config.get("scrape_configs", [])
+            for sc in job.get("static_configs", [])
+        )
+    return total
 
 
 def status(env: str) -> tuple[dict[str, Running], list[TargetHealth]]:
     running = read_record(MonitorPaths.for_env(env))
     targets: list[TargetHealth] = []
-    prom = running.get("prometheus")
-    if prom and prom.alive():
+    servers = [r for n, r in running.items() if n == "prometheus" or n.startswith(REGIONAL_PREFIX)]
+    for prom in (p for p in servers if p.alive()):
         for t in PrometheusAPI(prom.url, timeout=10).targets():
             labels = t.get("labels", {})
             targets.append(

@@ -19,6 +19,7 @@ from prometheus_client import CollectorRegistry
 from inventory.environment import EnvironmentBinding
 from inventory.loader import Inventory
 from inventory.model.towns import Circuits
+from monitoring.federation import RegionalServer
 from monitoring.probe_exporter import ProbeConfig, Prober
 from monitoring.prometheus_config import SCRAPE_INTERVAL, scrape_config
 from monitoring.rules import PROBE_JOB, recording_rules
@@ -106,3 +107,10 @@ def _exporter_series(systems: int, sites: int) -> int:
     finally:
         prober.pool.shutdown()
     return sum(len(metric.samples) for metric in registry.collect())
+
+
+def regional_servers(inventory: Inventory, binding: EnvironmentBinding) -> list[RegionalServer]:
+    """The plan's regional Prometheus servers, each with the towns of its node (`monitor up --regional`)."""
+    plan = execution_plan(inventory, binding)
+    servers = [RegionalServer(n.prometheus, tuple(t for s in n.shards for t in s.towns)) for n in plan.nodes]
+    return [s for s in servers if s.towns]

@@ -25,6 +25,7 @@ from monitoring.server import (
     stop,
 )
 from monitoring.silences import sync_contract
+from municloud.scale import regional_servers
 
 from .common import Exit, binding_or_exit, fail, out, print_json
 from .options import AlertmanagerPortOption, EnvOption, JsonOption, MailPortOption, PortOption, WanPortOption
@@ -51,11 +52,21 @@ def up(
     wan: Annotated[bool, typer.Option("--wan/--no-wan", help="Run the WAN exporter (reads the routers).")] = True,
     alertmanager_port: AlertmanagerPortOption = ALERTMANAGER_PORT,
     mail_port: MailPortOption = MAIL_PORT,
+    regional: Annotated[
+        bool,
+        typer.Option(
+            "--regional/--single",
+            help="One regional Prometheus per node of `municloud scale plan` (on --port + 5, + 6, ...), each scraping "
+            "its towns and recording their SLA minutes, and on --port a global one federating them, which the SLA "
+            "report reads; --single (the default): one Prometheus for everything.",
+        ),
+    ] = False,
 ) -> None:
     """Generate the configurations, check them with promtool and amtool, start Alertmanager (and a lab's mail
     server), the WAN exporter and Prometheus; idempotent: when they run already, the configuration is
     regenerated and reloaded."""
     inventory, binding = binding_or_exit(env)
+    servers = regional_servers(inventory, binding) if regional else []
     try:
         running = start(
             inventory,
@@ -64,6 +75,7 @@ def up(
             wan_port if wan else None,
             alertmanager_port=alertmanager_port or None,
             mail_port=mail_port,
+            regional=servers,
         )
     except MonitorError as error:
         fail(str(error), Exit.FAILED)
