@@ -6,8 +6,8 @@ inventory renders differently now), the time is outside the change windows (unle
 with a reason, recorded), or another change holds a device's lock.
 
 Then: every changed device's running config is backed up (git, one commit) and kept beside the
-change's journal; pre-checks record what is up; one canary device is changed first, then the rest in
-parallel (bounded workers). Per device: push (a rejected line is an error), post-checks (BGP and
+change's journal; pre-checks record what is up; then the change fans out per region (below). Per
+device: push (a rejected line is an error), post-checks (BGP and
 BFD up, expected prefixes, no default route, no leak between towns, the DC reachable from the town).
 A final verification runs over the whole network. Only then is every device saved (and its timed
 revert confirmed): commit-confirm. On any failure every device touched is rolled back to its backup,
@@ -19,6 +19,18 @@ before the save; FRR and NEC IX have none, so nothing is saved before the verifi
 back with the old config) and a router that drops off the management network after the push is
 reverted from the backup as soon as it answers again. The journal (`<state>/network/changes/`) is
 written before each step, so a killed apply is found by the next command, which offers the rollback.
+
+Per region (network/fanout.py): the changed devices are grouped by region, the carrier and DC edges
+in a group of their own; each group's canary is changed first, then its other devices. The shared
+group goes first, alone: every region depends on it, and a town router is checked only against the
+peers that already carry their intended config, so a region's canary changed before the carrier
+edges would prove nothing about the edges' half of the change. Then the regions, in parallel. A
+failed canary stops its region (its other devices are skipped), and any failure stops every region
+from starting another device: the change stays all-or-nothing, one plan verified as a whole and
+then saved, or every device touched rolled back (a partial commit would leave the plan half applied,
+stale for a second `net apply`, with the shared edges carrying config for towns that do not). At
+most `sessions_per_edge` management sessions are in use at once through any one carrier edge, in
+every step, whatever `workers` is.
 
 Time: one session per router is kept from the first read to the save (`Sessions`), and one SSH
 connection per town server for the probes (`Fleet.shared_server_connections`); the probes of what
@@ -49,6 +61,16 @@ from .backup import PRE_CHANGE, BackupRepo
 from .checks import reachability, reachability_problems, towns_converged, wait_healthy
 from .config import config_hash, push_commands, remediation, same_config, without_volatile
 from .drivers.device import ConfigRejected, DeviceError, DeviceState
+from .fanout import (
+    SESSIONS_PER_EDGE,
+    SHARED,
+    CanaryError,
+    EdgeSlots,
+    RegionGroup,
+    device_region,
+    management_edges,
+    region_groups,
+)
 from .fleet import Fleet, parallel
 from .intent import DeviceIntent
 from .plan import Plan, intended_configs
@@ -75,6 +97,22 @@ class DeviceResult:
     detail: str = ""
     pushed: int = 0
     seconds: float = 0.0
+    region: str = ""  # a region id, or "shared" (carrier and DC edges)
+
+
+@dataclass
+class RegionResult:
+    """One region's part of a change: its canary, how the canary went, and how the region ended."""
+
+    region: str
+    name: str
+    canary: str
+    devices: list[str]
+    canary_status: str = "pending"  # the canary's DeviceResult status right after its own change
+    # applied | canary failed | failed (another device) | stopped (another region failed first) |
+    # rolled back with the rest (all applied, then another region failed) | final verification failed
+    outcome: str = "pending"
+    detail: str = ""
 
 
 @dataclass
@@ -83,9 +121,10 @@ class ApplyResult:
     plan_id: str
     window: str
     emergency: str | None
-    canary: str | None
+    canary: str | None  # the first canary changed (the shared group's, when it has changed devices)
     results: dict[str, DeviceResult] = field(default_factory=dict)
     seconds: float = 0.0
+    regions: dict[str, RegionResult] = field(default_factory=dict)  # in the order they were changed
 
     @property
     def ok(self) -> bool:
@@ -118,7 +157,15 @@ class Journal:
         self.data: dict[str, Any] = {}
 
     @classmethod
-    def start(cls, change_id: str, plan: Plan, devices: list[str], emergency: str | None) -> Journal:
+    def start(
+        cls,
+        change_id: str,
+        plan: Plan,
+        devices: list[str],
+        emergency: str | None,
+        regions: dict[str, str] | None = None,
+        canaries: dict[str, str] | None = None,
+    ) -> Journal:
         journal = cls(change_id)
         journal.dir.mkdir(parents=True, exist_ok=True)
         journal.data = {
@@ -131,7 +178,11 @@ class Journal:
             "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "emergency": emergency,
             "status": "running",
-            "devices": {d: {"state": "pending", "platform": plan.device(d).platform} for d in devices},
+            "devices": {
+                d: {"state": "pending", "platform": plan.device(d).platform, "region": (regions or {}).get(d)}
+                for d in devices
+            },
+            "canaries": canaries or {},  # per region
         }
         journal._write()
         return journal
@@ -150,9 +201,11 @@ class Journal:
             self.data["devices"][name].update(state=state, **extra)
             self._write()
 
-    def finish(self, status: str) -> None:
+    def finish(self, status: str, regions: dict[str, str] | None = None) -> None:
         with self._lock:
             self.data["status"] = status
+            if regions is not None:
+                self.data["regions"] = regions  # per region: how it ended
             self.data["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
             self._write()
 
@@ -240,7 +293,8 @@ class Applier:
         emergency_reason: str | None = None,
         now: datetime | None = None,
         workers: int = 8,
-        canary: str | None = None,
+        canary: str | list[str] | None = None,
+        sessions_per_edge: int = SESSIONS_PER_EDGE,
         check_timeout: float = 30.0,
         reconnect_s: float = 30.0,
         revert_minutes: int = 5,
@@ -254,7 +308,8 @@ class Applier:
         self.emergency = emergency_reason
         self.now = now
         self.workers = workers
-        self.canary_name = canary
+        # explicit canaries, at most one per region (the others chosen: network/fanout.py)
+        self.canaries = [canary] if isinstance(canary, str) else list(canary or [])
         self.check_timeout = check_timeout
         self.reconnect_s = reconnect_s
         self.revert_minutes = revert_minutes
@@ -262,6 +317,11 @@ class Applier:
         self.hooks = hooks or Hooks()
         self.fleet = fleet or Fleet(binding)
         self.sessions = Sessions(self.fleet)
+        # every step that uses a router's session holds its slots on the carrier edges it crosses
+        self.slots = EdgeSlots(management_edges(inventory, binding), sessions_per_edge)
+        self.groups: list[RegionGroup] = []
+        self.regions: dict[str, str] = {}  # device -> region (or "shared")
+        self._stopped: list[str] = []  # why the fan-out stopped: its first failure
         self.change_id = time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
         self._converged: set[str] = set()
         self._in_service: set[str] = set()  # the routers the final verification covers
@@ -314,6 +374,11 @@ class Applier:
         moved = [n for n in names if n in rendered and rendered[n] != self.plan.device(n).intended]
         if moved and not self.plan.override:
             self._refuse(f"the inventory renders differently since the plan for: {', '.join(moved)}; plan again")
+        self.regions = {d.name: device_region(self.inventory, self.binding, d.name) for d in self.plan.devices}
+        try:
+            self.groups = region_groups(self.inventory, self.binding, names, self.canaries)
+        except CanaryError as error:
+            self._refuse(str(error))
         return window
 
     def run(self) -> ApplyResult:
@@ -323,7 +388,7 @@ class Applier:
         result = ApplyResult(self.change_id, self.plan.id, window, self.emergency, None)
         for d in self.plan.devices:
             if not d.changed:
-                result.results[d.name] = DeviceResult(d.name, "unchanged")
+                result.results[d.name] = DeviceResult(d.name, "unchanged", region=self.regions.get(d.name, ""))
         if not changed:
             result.seconds = time.monotonic() - started
             return result
@@ -361,7 +426,7 @@ class Applier:
                 self._tick(f"pre-check {name}", total)
                 return running, state
 
-        before = parallel(read, changed, STEP_WORKERS)
+        before = parallel(read, changed, STEP_WORKERS, hold=self.slots.hold)
         failed = {n: r for n, r in before.items() if isinstance(r, BaseException)}
         if failed:
             self._refuse("cannot read " + "; ".join(f"{n}: {e}" for n, e in failed.items()))
@@ -378,7 +443,14 @@ class Applier:
                 f"the plan is stale: the running config changed since the plan on {', '.join(stale)}; plan again"
             )
         self.backups = {n: str(running[n]) for n in changed}
-        journal = self.journal = Journal.start(self.change_id, self.plan, changed, self.emergency)
+        journal = self.journal = Journal.start(
+            self.change_id,
+            self.plan,
+            changed,
+            self.emergency,
+            regions=self.regions,
+            canaries={g.region: g.canary for g in self.groups},
+        )
         for name, text in self.backups.items():
             journal.backup_file(name).write_text(text)
         rev = BackupRepo().commit(
@@ -406,21 +478,8 @@ class Applier:
             self._in_service = self._converged | set(changed)
         self.reach_before = reach_before.result()
 
-        # 2. the canary, then the rest in parallel
-        canary = self._pick_canary(changed)
-        result.canary = canary
-        outcome = self._apply_device(canary, journal, total, check_reach=True)
-        result.results[canary] = outcome
-        rest = self._longest_first([n for n in changed if n != canary])
-        if outcome.status == "applied":
-            done = parallel(lambda n: self._apply_device(n, journal, total), rest, self.workers)
-            for name, res in done.items():
-                result.results[name] = (
-                    res if isinstance(res, DeviceResult) else DeviceResult(name, "failed", f"internal error: {res}")
-                )
-        else:
-            for name in rest:
-                result.results[name] = DeviceResult(name, "skipped", f"not changed: the canary {canary} failed")
+        # 2. per region, each with its canary first: the shared devices, then the regions in parallel
+        self._fan_out(journal, total, result)
 
         # 3. final verification over the whole network
         if all(result.results[n].status == "applied" for n in changed):
@@ -431,14 +490,16 @@ class Applier:
                     result.results[name].status = "failed"
         # 4. commit (save, confirm) or roll back everything touched
         if all(result.results[n].status == "applied" for n in changed):
-            saved = parallel(self._commit, changed, STEP_WORKERS, lambda n: self._tick(f"save {n}", total))
+            saved = parallel(
+                self._commit, changed, STEP_WORKERS, lambda n: self._tick(f"save {n}", total), hold=self.slots.hold
+            )
             for name, err in saved.items():
                 if isinstance(err, BaseException):
                     result.results[name].status = "failed"
                     result.results[name].detail = f"save failed: {err}"
         if not all(result.results[n].status == "applied" for n in changed):
             touched = [n for n in changed if result.results[n].status not in ("skipped", "rolled-back")]
-            undone = parallel(lambda n: self._rollback(n, journal), touched, self.workers)
+            undone = parallel(lambda n: self._rollback(n, journal), touched, self.workers, hold=self.slots.hold)
             for name, res in undone.items():
                 ok, detail = res if isinstance(res, tuple) else (False, str(res))
                 previous = result.results[name].detail
@@ -447,10 +508,12 @@ class Applier:
                 result.results[name].status = "rolled-back" if ok else "rollback-failed"
                 result.results[name].detail = f"{previous}; rollback: {detail}".strip("; ")
             all_back = all(isinstance(r, tuple) and r[0] for r in undone.values())
-            journal.finish("rolled-back" if all_back else "failed")
+            self._region_outcomes(result)
+            journal.finish("rolled-back" if all_back else "failed", self._journal_regions(result))
         else:
-            journal.finish("done")
-            after = parallel(self._fetch, changed, STEP_WORKERS)
+            self._region_outcomes(result)
+            journal.finish("done", self._journal_regions(result))
+            after = parallel(self._fetch, changed, STEP_WORKERS, hold=self.slots.hold)
             for text in after.values():
                 if isinstance(text, BaseException):
                     raise text
@@ -466,21 +529,98 @@ class Applier:
             change=self.change_id,
             outcome="applied" if result.ok else "rolled back",
             devices={n: r.status for n, r in result.results.items() if n in changed},
+            regions={r.region: f"{r.outcome} (canary {r.canary}: {r.canary_status})" for r in result.regions.values()},
         )
+
+    def _fan_out(self, journal: Journal, total: int, result: ApplyResult) -> None:
+        """The shared group, then the regions in parallel; in each, the canary first, then the rest
+        in parallel. At most `workers` devices are being changed at once across all regions, at most
+        `sessions_per_edge` sessions in use through one carrier edge. The first failure anywhere
+        stops every group from starting another device: the change is rolled back as a whole."""
+        gate = threading.BoundedSemaphore(max(1, self.workers))
+        stopped = self._stopped  # why the change stopped: its first failure
+
+        def stop(region: RegionResult, outcome: str, why: str) -> None:
+            with self._lock:
+                if region.outcome == "pending":
+                    region.outcome, region.detail = outcome, why
+                if not stopped:
+                    stopped.append(f"{why} in region {region.region}")
+
+        def skipped(name: str, why: str) -> DeviceResult:
+            return DeviceResult(name, "skipped", f"not changed: {why}")
+
+        def change(name: str, canary: bool = False) -> DeviceResult:
+            with self.slots.hold(name), gate:
+                if stopped:  # while it waited for its slots
+                    return skipped(name, stopped[0])
+                return self._apply_device(name, journal, total, check_reach=canary)
+
+        def run_group(group: RegionGroup) -> dict[str, DeviceResult]:
+            region = result.regions[group.region]
+            if stopped:
+                return {n: skipped(n, stopped[0]) for n in group.devices}
+            done = {group.canary: change(group.canary, canary=True)}
+            region.canary_status = done[group.canary].status
+            if region.canary_status == "skipped":
+                return done | {n: skipped(n, stopped[0]) for n in group.rest}
+            if region.canary_status != "applied":
+                stop(region, "canary failed", f"the canary {group.canary} failed")
+                return done | {n: skipped(n, f"the canary {group.canary} of its region failed") for n in group.rest}
+
+            def one(name: str) -> DeviceResult:
+                if stopped:
+                    return skipped(name, stopped[0])
+                res = change(name)
+                if res.status != "applied":
+                    stop(region, "failed", f"{name} failed")
+                return res
+
+            for name, res in parallel(one, self._longest_first(list(group.rest)), self.workers).items():
+                done[name] = res if isinstance(res, DeviceResult) else DeviceResult(name, "failed", f"internal: {res}")
+            return done
+
+        result.regions = {g.region: RegionResult(g.region, g.name, g.canary, list(g.devices)) for g in self.groups}
+        result.canary = self.groups[0].canary if self.groups else None
+        shared = [g for g in self.groups if g.region == SHARED]
+        regional = {g.region: g for g in self.groups if g.region != SHARED}
+        outcomes = {g.region: run_group(g) for g in shared}  # first, alone: every region depends on it
+        for region, res in parallel(lambda r: run_group(regional[r]), list(regional), self.workers).items():
+            if isinstance(res, BaseException):
+                res = {n: DeviceResult(n, "failed", f"internal error: {res}") for n in regional[region].devices}
+                stop(result.regions[region], "failed", "internal error")
+            outcomes[region] = res
+        for group in self.groups:  # in the order of the groups, each canary first
+            for name in group.devices:
+                result.results[name] = outcomes[group.region][name]
+                result.results[name].region = group.region
+        for region in result.regions.values():
+            if region.outcome == "pending" and any(result.results[n].status == "skipped" for n in region.devices):
+                region.outcome, region.detail = "stopped", stopped[0]
+
+    def _region_outcomes(self, result: ApplyResult) -> None:
+        """Each region's outcome once the change has ended (applied, or why not and what was undone)."""
+        for region in result.regions.values():
+            statuses = [result.results[n].status for n in region.devices]
+            if all(s == "applied" for s in statuses):
+                region.outcome, region.detail = "applied", ""
+                continue
+            if region.outcome == "pending":
+                verified = not any("final verification" in result.results[n].detail for n in region.devices)
+                region.outcome = "rolled back with the rest" if verified else "final verification failed"
+                region.detail = self._stopped[0] if verified and self._stopped else ""
+            not_back = [n for n in region.devices if result.results[n].status in ("rollback-failed", "unreachable")]
+            undone = "; NOT rolled back: " + ", ".join(not_back) if not_back else ""
+            region.detail = (region.detail + undone).strip("; ")
+
+    def _journal_regions(self, result: ApplyResult) -> dict[str, str]:
+        return {r.region: r.outcome + (f": {r.detail}" if r.detail else "") for r in result.regions.values()}
 
     def _longest_first(self, names: list[str]) -> list[str]:
         """The devices with the most lines to push first: a carrier edge takes several times as long
         as a town router, and the towns' sessions wait for it, so starting it last would add its
         whole push to the change."""
         return sorted(names, key=lambda n: len(self.plan.device(n).remediation), reverse=True)
-
-    def _pick_canary(self, changed: list[str]) -> str:
-        if self.canary_name:
-            if self.canary_name not in changed:
-                raise ApplyRefused(f"canary {self.canary_name} is not a changed device of the plan")
-            return self.canary_name
-        # the smallest blast radius: a town router, else the first device
-        return next((n for n in changed if self.plan.device(n).role == "ce"), changed[0])
 
     def _fetch(self, name: str) -> str:
         with self.sessions.use(name) as drv:
@@ -490,7 +630,7 @@ class Applier:
         started = time.monotonic()
         dplan = self.plan.device(name)
         commands = push_commands(dplan.remediation, dplan.platform)
-        res = DeviceResult(name, "applied", pushed=len(commands))
+        res = DeviceResult(name, "applied", pushed=len(commands), region=self.regions.get(name, ""))
         try:
             with self.sessions.use(name) as drv:
                 if drv.supports_timed_revert:
@@ -579,7 +719,7 @@ class Applier:
             with self.sessions.use(name) as drv:
                 return same_config(self._all_intents()[name].platform, drv.get_running_config(), rendered[name])
 
-        found = parallel(as_intended, [n for n in outside if n in rendered], STEP_WORKERS)
+        found = parallel(as_intended, [n for n in outside if n in rendered], STEP_WORKERS, hold=self.slots.hold)
         return {n for n, ok in found.items() if ok is True}  # unreadable: not vouched for
 
     def _final_verification(self) -> list[str]:
@@ -592,7 +732,7 @@ class Applier:
                 found, _ = wait_healthy(drv, intent, lambda: everyone, self.before.get(name), self.check_timeout)
                 return [f"{name}: {f}" for f in found]
 
-        results = parallel(check, sorted(names), STEP_WORKERS)
+        results = parallel(check, sorted(names), STEP_WORKERS, hold=self.slots.hold)
         found = [f for r in results.values() for f in (r if isinstance(r, list) else [f"check failed: {r}"])]
         return found + self._reach_findings(everyone)
 

@@ -11,7 +11,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from ipaddress import IPv4Address
 from pathlib import Path
 from typing import TypeVar
@@ -143,15 +143,28 @@ def reach_key(address: IPv4Address, port: int | None) -> str:
 
 
 def parallel(
-    fn: Callable[[str], T], names: Iterable[str], workers: int, progress: Progress | None = None
+    fn: Callable[[str], T],
+    names: Iterable[str],
+    workers: int,
+    progress: Progress | None = None,
+    hold: Callable[[str], AbstractContextManager[object]] | None = None,
 ) -> dict[str, T | BaseException]:
-    """Run `fn` per name with at most `workers` at a time; an exception is returned, not raised."""
+    """Run `fn` per name with at most `workers` at a time; an exception is returned, not raised.
+    With `hold`, each call runs inside `hold(name)` (a device's slots on its carrier edges: the
+    bound per edge holds whatever `workers` is)."""
     names = list(names)
     results: dict[str, T | BaseException] = {}
     if not names:
         return results
+
+    def held(name: str) -> T:
+        if hold is None:
+            return fn(name)
+        with hold(name):
+            return fn(name)
+
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(names)))) as pool:
-        futures = {pool.submit(fn, name): name for name in names}
+        futures = {pool.submit(held, name): name for name in names}
         for future in as_completed(futures):
             name = futures[future]
             try:
