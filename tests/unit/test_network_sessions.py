@@ -13,6 +13,7 @@ from inventory.check import load_inventory
 from inventory.environment import bind_environment
 from network.apply import Applier
 from network.drivers.device import DeviceError
+from network.fanout import region_groups
 from network.fleet import Fleet
 from network.plan import DevicePlan, Plan
 from network.sessions import Sessions
@@ -101,7 +102,13 @@ def test_after_the_canary_the_longest_pushes_start_first(lab_binding) -> None:
         DevicePlan("ogose-ce1", "frr", "ce", "ogose", "h", "cfg", ["x"] * 61),
     ]
     applier = Applier(Plan("p", "now", "me", "lab", devices), inventory, lab_binding)
-    assert applier._pick_canary([d.name for d in devices]) == "ina-ce1"
+    # the canaries: one per region, the shared group's first (tests/unit/test_network_regions.py)
+    groups = region_groups(inventory, lab_binding, [d.name for d in devices])
+    assert [(g.region, g.canary) for g in groups] == [
+        ("shared", "dc1-edge"),
+        ("kitaadachi", "ina-ce1"),
+        ("iruma", "ogose-ce1"),
+    ]
     assert applier._longest_first(["ina-ce1", "kddi-pe1", "dc1-edge", "ogose-ce1"]) == [
         "kddi-pe1",
         "dc1-edge",
