@@ -43,7 +43,7 @@ def test_the_global_view_equals_a_single_server_and_a_lost_regional_server_is_a_
     provisioned_lab: SmallLab, tmp_path: Path
 ) -> None:
     lab = provisioned_lab
-    keys = [(t, s) for t in lab.towns for s in lab.inventory.town(t).systems]
+    keys = [(t, s) for t in lab.towns for s in lab.inventory.town(t).subscriptions]
     # the single server, as `monitor up` would run it alone, on its own data
     single_files = write_config(lab.inventory, lab.environment(), tmp_path / "single")
     log = (tmp_path / "single.log").open("wb")
@@ -111,7 +111,7 @@ def test_the_global_view_equals_a_single_server_and_a_lost_regional_server_is_a_
                 assert set(g.down) <= set(s.down), key
             else:
                 assert np.array_equal(g.down, s.down) and np.array_equal(g.missing, s.missing), (key, g, s)
-        assert all(len(by_single[("ina", s)].down) >= 2 for s in lab.inventory.town("ina").systems)
+        assert all(len(by_single[("ina", s)].down) >= 2 for s in lab.inventory.town("ina").subscriptions)
         print(
             f"regional servers {served}; federation lag {min(lags):.1f}-{max(lags):.1f} s; "
             f"{lost} stopped 3 min: a gap for {sorted(lost_towns)} only"
