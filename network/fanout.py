@@ -34,7 +34,7 @@ from inventory.environment import EnvironmentBinding
 from inventory.loader import Inventory
 
 SHARED = "shared"  # the group of the devices every region depends on: carrier edges, DC edges
-SHARED_NAME = "共用 (shared: carrier and DC edges)"
+SHARED_NAME = "共用 (carrier and DC edges)"
 
 # At most this many management sessions in use at once through one carrier edge (DEFAULT: to be
 # replaced by the carrier's agreed figure). A town router's push re-converges its BGP and BFD

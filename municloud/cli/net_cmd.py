@@ -14,11 +14,20 @@ from rich.table import Table
 
 from inventory.environment import bind_environment
 from monitoring.silences import change_silence
-from network.apply import ApplyRefused, Journal, apply_plan, rollback_device, rollback_unfinished, unfinished_changes
+from network.apply import (
+    ApplyRefused,
+    ApplyResult,
+    Journal,
+    apply_plan,
+    rollback_device,
+    rollback_unfinished,
+    unfinished_changes,
+)
 from network.audit import audit, read_audit
 from network.backup import BackupError, BackupRepo
 from network.compliance import ComplianceReport, check_compliance
 from network.config import without_volatile
+from network.fanout import SESSIONS_PER_EDGE
 from network.fleet import Fleet
 from network.plan import Plan, PlanError, fetch_running, intended_configs, make_plan, select_devices
 
@@ -161,18 +170,35 @@ def apply(
     ] = False,
     reason: Annotated[str | None, typer.Option("--reason", help="Why this emergency change; recorded.")] = None,
     canary: Annotated[
-        str | None, typer.Option("--canary", help="The device changed first (default: a town router).")
+        list[str] | None,
+        typer.Option(
+            "--canary",
+            help="A region's canary, changed before its other routers (repeatable, one per region; the carrier "
+            "and DC edges are a region of their own). Default: the region's changed router with the fewest "
+            "residents behind it.",
+        ),
     ] = None,
     workers: WorkersOption = 8,
+    sessions_per_edge: Annotated[
+        int,
+        typer.Option(
+            "--sessions-per-edge",
+            min=1,
+            help="At most this many management sessions in use at once through one carrier edge (a town "
+            "router is reached over its circuits, through the carrier's edges), whatever --workers is.",
+        ),
+    ] = SESSIONS_PER_EDGE,
     check_timeout: Annotated[float, typer.Option(help="Seconds post-checks wait for sessions and routes.")] = 30.0,
     json_: JsonOption = False,
 ) -> None:
     """Apply a plan: refuses when the plan is stale, outside the change windows of the inventory
     (unless --emergency --reason), when another change holds a router's lock, or an earlier change
-    is unfinished. Then backup (git), pre-checks, one canary router, the rest in parallel; per router
-    push, post-checks (BGP and BFD up, expected prefixes, no default route, the DC reachable from the
+    is unfinished. Then backup (git), pre-checks, then per region: the carrier and DC edges first, then
+    the towns' regions in parallel, each region's canary before its other routers; per router push,
+    post-checks (BGP and BFD up, expected prefixes, no default route, the DC reachable from the
     town); a final verification of the whole network; only then save (commit-confirm). On any failure
-    every router touched is rolled back to its backup, verified against it.
+    every router touched is rolled back to its backup, verified against it: a failed canary stops its
+    region, and any failure stops every region from starting another router.
 
     Exit 0 applied; 1 failed and rolled back (the table says which router is not back, if any);
     2 refused (nothing was changed)."""
@@ -200,7 +226,8 @@ def apply(
                 binding,
                 emergency_reason=reason if emergency else None,
                 workers=workers,
-                canary=canary,
+                canary=canary or None,
+                sessions_per_edge=sessions_per_edge,
                 check_timeout=check_timeout,
                 progress=update,
             )
@@ -215,21 +242,46 @@ def apply(
                 "canary": result.canary,
                 "window": result.window,
                 "seconds": round(result.seconds, 2),
+                "regions": {n: vars(r) for n, r in result.regions.items()},
                 "devices": {n: vars(r) for n, r in result.results.items()},
             }
         )
     else:
-        table = Table(title=f"net apply {result.plan_id}: change {result.change_id} ({result.seconds:.1f} s)")
-        for col in ("device", "result", "lines", "seconds", "detail"):
-            table.add_column(col)
-        colour = {"applied": "green", "unchanged": "dim", "rolled-back": "yellow"}
-        for name, r in result.results.items():
-            mark = f"[{colour.get(r.status, 'red')}]{r.status}[/]" + (" (canary)" if name == result.canary else "")
-            table.add_row(name, mark, str(r.pushed), f"{r.seconds:.1f}", r.detail)
-        out.print(table)
-        out.print(result.window, highlight=False)
+        _print_apply(result)
     if not result.ok:
         raise typer.Exit(int(Exit.FAILED))
+
+
+def _print_apply(result: ApplyResult) -> None:
+    """The routers' table, then the regions' (地域別結果): each region's canary and how it ended."""
+    table = Table(title=f"net apply {result.plan_id}: change {result.change_id} ({result.seconds:.1f} s)")
+    for col in ("device", "region", "result", "lines", "seconds", "detail"):
+        table.add_column(col)
+    colour = {"applied": "green", "unchanged": "dim", "rolled-back": "yellow", "skipped": "yellow", "pending": "dim"}
+    canaries = {r.canary for r in result.regions.values()}
+    for name, r in result.results.items():
+        mark = f"[{colour.get(r.status, 'red')}]{r.status}[/]" + (" (canary)" if name in canaries else "")
+        table.add_row(name, r.region, mark, str(r.pushed), f"{r.seconds:.1f}", r.detail)
+    out.print(table)
+    if result.regions:
+        regions = Table(title="地域別結果 (per region, in the order changed)")
+        for col in ("region", "canary", "canary result", "routers", "outcome", "detail"):
+            regions.add_column(col)
+        for reg in result.regions.values():
+            counts: dict[str, int] = {}
+            for name in reg.devices:
+                counts[result.results[name].status] = counts.get(result.results[name].status, 0) + 1
+            tint = "green" if reg.outcome == "applied" else ("red" if reg.outcome.endswith("failed") else "yellow")
+            regions.add_row(
+                f"{reg.name} ({reg.region})" if reg.name != reg.region else reg.region,
+                reg.canary,
+                f"[{colour.get(reg.canary_status, 'red')}]{reg.canary_status}[/]",
+                ", ".join(f"{n} {s}" for s, n in counts.items()),
+                f"[{tint}]{reg.outcome}[/]",
+                reg.detail,
+            )
+        out.print(regions)
+    out.print(result.window, highlight=False)
 
 
 @app.command()
