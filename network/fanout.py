@@ -37,11 +37,14 @@ SHARED = "shared"  # the group of the devices every region depends on: carrier e
 SHARED_NAME = "共用 (carrier and DC edges)"
 
 # At most this many management sessions in use at once through one carrier edge (DEFAULT: to be
-# replaced by the carrier's agreed figure). A town router's push re-converges its BGP and BFD
-# sessions with both edges; four towns at once is already four times what the region's canary showed
-# the edge handles, and keeps the management traffic on a town's 10 Mbps backup circuit, should the
-# primary drop, to a few sessions. The same bound holds with 8 or 80 workers.
-SESSIONS_PER_EDGE = 4
+# replaced by the carrier's agreed figure). What a session puts through the edge is small; what a
+# change does there is not: every town router's push re-converges its BGP (and BFD) sessions with
+# both edges, and a push gone wrong makes them flap. The default is `net apply`'s default workers,
+# so that the 18 towns' change runs as before (never more than 8 routers changed at once anyway);
+# the bound is what stops a larger --workers for a larger cloud, or the steps that go to every
+# router at once (reads, checks, saves: STEP_WORKERS), from putting more towns than that through
+# one edge.
+SESSIONS_PER_EDGE = 8
 
 
 class CanaryError(ValueError):
