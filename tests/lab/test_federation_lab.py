@@ -94,8 +94,8 @@ def test_the_global_view_equals_a_single_server_and_a_lost_regional_server_is_a_
             "--alertmanager-port", str(PORT + 2), "--mail-port", str(PORT + 3),
         )  # fmt: skip
         assert again.returncode == 0, again.stdout + again.stderr
-        end = _next_minute(datetime.now(CONTRACT_TZ)) + timedelta(minutes=1)
-        _sleep_until(end + timedelta(seconds=45))  # the last minute recorded and federated
+        end = _next_minute(datetime.now(CONTRACT_TZ))  # the minute the heal fell in, whole
+        _sleep_until(end + timedelta(seconds=25))  # its sample recorded (0.25 s) and federated (< 15 s)
 
         window = Window(span_period(start, end), timedelta(0))
         by_global = fetch_minutes(glob, window, keys)
