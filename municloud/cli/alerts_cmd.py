@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -13,9 +14,11 @@ from monitoring import silences
 from monitoring.alertmanager import AlertmanagerError
 from monitoring.mailbox import Mail, read_inbox
 from monitoring.server import MonitorPaths
+from monitoring.silence_schedule import silences_job
 
 from .common import Exit, fail, invalid_input_exits, inventory_or_exit, out, print_json
 from .options import EnvOption, JsonOption
+from .scheduling import CronOption, InstallOption, print_or_install
 
 app = typer.Typer(
     help=(
@@ -158,3 +161,18 @@ def _sync_json(result: silences.SyncResult) -> dict[str, object]:
         "kept": [s.id for s in result.kept],
         "expired": [s.id for s in result.expired],
     }
+
+
+@app.command("schedule")
+def schedule(
+    env: EnvOption = "lab",
+    folder: Annotated[
+        Path | None, typer.Option("--out", help="Where cron's log goes (default: the monitoring's state folder).")
+    ] = None,
+    install: InstallOption = False,
+    cron: CronOption = False,
+) -> None:
+    """Print (or --install) the daily job that keeps the maintenance windows' silences made ahead of them
+    (`alerts silences --sync` at 05:00 JST), as a systemd timer or, for hosts without systemd, a cron line."""
+    where = folder or MonitorPaths.for_env(env).root
+    print_or_install(silences_job(env, where), where, install, cron)

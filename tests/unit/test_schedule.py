@@ -202,3 +202,19 @@ def test_the_sla_cron_line_runs_once_a_month_on_the_1st_at_6_in_japan_in_any_hos
     host = dt.timezone(dt.timedelta(hours=offset_hours))
     ran = _runs(sla_job("prod", Path("/srv/sla")), host, dt.datetime(2027, 1, 2), dt.datetime(2028, 1, 3))
     assert [(r.month, r.day, r.hour) for r in ran] == [(m, 1, 6) for m in [*range(2, 13), 1]], ran
+
+
+def test_the_maintenance_silences_are_synced_every_day_at_five_in_japan(system: dict, tmp_path: Path) -> None:
+    logs = tmp_path / "monitoring"
+    printed = CliRunner().invoke(app, ["alerts", "schedule", "--env", "prod", "--out", str(logs)])
+    assert printed.exit_code == 0, printed.output
+    assert "alerts silences --sync --env prod\n" in printed.output  # ExecStart
+    assert (
+        '"05" ] && ' in printed.output
+        and f"alerts silences --sync --env prod >> {logs}/cron.log 2>&1\n" in printed.output
+    )
+    installed = CliRunner().invoke(app, ["alerts", "schedule", "--install", "--env", "prod", "--out", str(logs)])
+    assert installed.exit_code == 0, installed.output
+    timer = system["systemd"] / "municloud-alert-silences.timer"
+    assert "OnCalendar=*-*-* 05:00:00 Asia/Tokyo\n" in timer.read_text()
+    assert system["calls"] == [("daemon-reload",), ("enable", "--now", "municloud-alert-silences.timer")]
