@@ -69,7 +69,7 @@ def mail_settings(binding: EnvironmentBinding, lab_server: str) -> MailSettings:
     mail = binding.config.alert_mail
     if mail is None:
         raise AlertingError(f"inventory/environments/{binding.name}.yaml: alert_mail: say how the alert e-mails leave")
-    if binding.lab is not None or binding.config.kind == "lab":
+    if binding.kind == "lab":
         return MailSettings(lab_server, mail.sender, require_tls=False)
     missing = [v for v in (mail.relay_env, mail.username_env, mail.password_env) if v and not os.environ.get(v)]
     if missing or not mail.relay_env:
@@ -92,7 +92,7 @@ def write_alertmanager_files(
     """The e-mail template and Alertmanager's configuration naming it, written and checked by amtool;
     returns the configuration's path."""
     template = write_mail_template(inventory, binding.name, directory / "alert-mail.tmpl")
-    config = alertmanager_config(inventory, mail, production=binding.config.kind == "prod", templates=[str(template)])
+    config = alertmanager_config(inventory, mail, production=binding.kind == "prod", templates=[str(template)])
     return write_config(config, directory / "alertmanager.yml")
 
 

@@ -25,7 +25,7 @@ from typing import Any
 from inventory.environment import EnvironmentBinding
 from inventory.loader import Inventory
 
-from .prometheus_config import ConfigFiles, config_files, dump_generated, scrape_config
+from .prometheus_config import ConfigFiles, alerting_section, config_files, dump_generated, scrape_config
 from .rules import PROBE_JOB, alerting_rules, recording_rules
 
 # the alerts of a town's own probes: raised where those probes are scraped
@@ -49,13 +49,9 @@ class RegionalServer:
     towns: tuple[str, ...]
 
 
-def _keep_towns(job: dict[str, Any], towns: set[str], by: str) -> dict[str, Any]:
-    kept = [sc for sc in job["static_configs"] if sc["labels"].get(by) in towns]
-    return {**job, "static_configs": kept}
-
-
-def _drop_towns(job: dict[str, Any], towns: set[str], by: str) -> dict[str, Any]:
-    kept = [sc for sc in job["static_configs"] if sc["labels"].get(by) not in towns]
+def _targets_of(job: dict[str, Any], towns: set[str], by: str, keep: bool = True) -> dict[str, Any]:
+    """`job` with the targets whose label `by` names one of `towns` (keep), or with all others."""
+    kept = [sc for sc in job["static_configs"] if (sc["labels"].get(by) in towns) == keep]
     return {**job, "static_configs": kept}
 
 
@@ -69,17 +65,14 @@ def write_regional_config(
     inventory: Inventory, binding: EnvironmentBinding, server: RegionalServer, directory: Path, alertmanager: str | None
 ) -> ConfigFiles:
     """A regional Prometheus: its towns' probes and servers, their SLA minutes and their own alerts."""
-    directory.mkdir(parents=True, exist_ok=True)
-    directory = directory.resolve()  # the minute group is named for the rule file's absolute path
     files = config_files(directory)
     towns = set(server.towns)
     config = scrape_config(inventory, binding, [str(files.recording), str(files.alerting)], None, None)
     config["scrape_configs"] = [
-        _keep_towns(job, towns, "town") if job["job_name"] == PROBE_JOB else _keep_towns(job, towns, "site")
-        for job in config["scrape_configs"]
+        _targets_of(job, towns, "town" if job["job_name"] == PROBE_JOB else "site") for job in config["scrape_configs"]
     ]
-    if alertmanager:
-        config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [alertmanager]}]}]}
+    if alertmanager:  # only the global server scrapes Alertmanager itself
+        config["alerting"] = alerting_section(alertmanager)
     dump_generated(files.recording, recording_rules(inventory, str(files.recording)))
     dump_generated(files.alerting, _alerts(inventory, sorted(towns), regional=True))
     dump_generated(files.config, config)
@@ -96,13 +89,11 @@ def write_global_config(
 ) -> ConfigFiles:
     """The global Prometheus: the regional servers (`regionals`: id -> host:port) federated, the
     data centers' and the carrier's hosts, the WAN exporter, Alertmanager, and the cloud's alerts."""
-    directory.mkdir(parents=True, exist_ok=True)
-    directory = directory.resolve()
     files = config_files(directory)
     towns = set(binding.towns)
     config = scrape_config(inventory, binding, [str(files.alerting)], wan_exporter, alertmanager)
     jobs = [job for job in config["scrape_configs"] if job["job_name"] != PROBE_JOB]
-    jobs = [_drop_towns(job, towns, "site") if job["job_name"] == "node" else job for job in jobs]
+    jobs = [_targets_of(job, towns, "site", keep=False) if job["job_name"] == "node" else job for job in jobs]
     jobs.append(
         {
             "job_name": FEDERATE_JOB,

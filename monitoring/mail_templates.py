@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 import jinja2
 import yaml
@@ -49,8 +48,7 @@ def render_mail_template(inventory: Inventory, env: str) -> str:
         keep_trailing_newline=True,
         autoescape=False,  # Go's text/template and html/template escape what they output
     )
-    values: dict[str, Any] = {
-        "env": env,
+    lookups: dict[str, list[tuple[str, str]]] = {
         "towns": [(t.id, t.name) for t in inventory.towns],
         "systems": [(s.id, s.name) for s in inventory.systems],
         "tiers": [(t.id, t.name) for t in inventory.sla.tiers],
@@ -59,11 +57,11 @@ def render_mail_template(inventory: Inventory, env: str) -> str:
         "actions": [(name, t["action"]) for name, t in texts.items()],
         "reports": [(name, t["report"].format(env=env)) for name, t in texts.items()],
     }
-    for pairs in values.values():
-        for _, text in pairs if isinstance(pairs, list) else []:
+    for pairs in lookups.values():
+        for _, text in pairs:
             if "{{" in text or "}}" in text:  # would be read as Go template actions
                 raise ValueError(f"{text!r}: a name or alert text must not contain {{{{ or }}}}")
-    return jinja.get_template("alert-mail.tmpl.j2").render(**values)
+    return jinja.get_template("alert-mail.tmpl.j2").render(env=env, **lookups)
 
 
 def write_mail_template(inventory: Inventory, env: str, path: Path) -> Path:

@@ -67,8 +67,13 @@ def scrape_config(
     if alertmanager:
         # its own metrics too: `monitor status` tells a mail relay that refuses from them
         jobs.append({"job_name": "alertmanager", "static_configs": [{"targets": [alertmanager]}]})
-        config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [alertmanager]}]}]}
+        config["alerting"] = alerting_section(alertmanager)
     return config
+
+
+def alerting_section(alertmanager: str) -> dict[str, Any]:
+    """Where a Prometheus sends its alerts: the environment's one Alertmanager (host:port)."""
+    return {"alertmanagers": [{"static_configs": [{"targets": [alertmanager]}]}]}
 
 
 def write_config(
@@ -78,8 +83,6 @@ def write_config(
     wan_exporter: str | None = None,
     alertmanager: str | None = None,
 ) -> ConfigFiles:
-    directory.mkdir(parents=True, exist_ok=True)
-    directory = directory.resolve()  # the rules file path decides the minute group evaluation offset
     files = config_files(directory)
     dump_generated(files.recording, recording_rules(inventory, str(files.recording)))
     dump_generated(files.alerting, alerting_rules(inventory, list(binding.towns)))
@@ -89,7 +92,10 @@ def write_config(
 
 
 def config_files(directory: Path) -> ConfigFiles:
-    """Where one Prometheus' configuration and rule files are written in `directory`."""
+    """Where one Prometheus' configuration and rule files are written in `directory` (made), by
+    absolute path: the rule file's path decides the minute group's evaluation offset."""
+    directory.mkdir(parents=True, exist_ok=True)
+    directory = directory.resolve()
     return ConfigFiles(
         directory / "prometheus.yml", directory / "sla-recording.rules.yml", directory / "sla-alerts.rules.yml"
     )

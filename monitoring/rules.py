@@ -16,6 +16,7 @@ Alerting rules (group `municloud-sla-alerts`):
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import xxhash
@@ -40,6 +41,18 @@ MINUTE_GROUP = "municloud-sla-minutes"
 # How far after each whole minute the minute group may be evaluated: its samples then cover the
 # calendar minute before them (the SLA report refuses samples further off: monitoring/sla/phase.py).
 MINUTE_PHASE_TOLERANCE_S = 0.25
+
+
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
+_DURATION = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
+
+
+def seconds(duration: str) -> float:
+    """A Prometheus duration ("90s", "1h30m", "3d"), as the rules and configurations write them, in seconds."""
+    parts = _DURATION.findall(duration)
+    if not parts or "".join(n + u for n, u in parts) != duration:
+        raise ValueError(f"not a Prometheus duration: {duration!r}")
+    return sum(int(n) * _UNITS[u] for n, u in parts)
 
 
 def evaluation_offset(rule_file: str, group: str, interval_seconds: int = 60) -> float:

@@ -45,6 +45,7 @@ ALERTMANAGER_PORT = 9093
 # Alertmanager's and the mail server's, which tests and the demo place at the global's + 1 to 3)
 REGIONAL_PORT_OFFSET = 5
 REGIONAL_PREFIX = "prometheus-"
+GLOBAL = "prometheus"  # the environment's one Prometheus, or the global one above the regional servers
 
 
 class MonitorError(RuntimeError):
@@ -115,7 +116,7 @@ def _write_record(paths: MonitorPaths, running: dict[str, Running], lab_state: P
 
 def prometheus_url(env: str) -> str | None:
     """The URL of the environment's running Prometheus, if `monitor up` started one."""
-    prom = read_record(MonitorPaths.for_env(env)).get("prometheus")
+    prom = read_record(MonitorPaths.for_env(env)).get(GLOBAL)
     return prom.url if prom and prom.alive() else None
 
 
@@ -165,7 +166,8 @@ def start(
         raise MonitorError(f"regional Prometheus {[r.name for r in stale]} did not stop")
     running = {n: r for n, r in running.items() if r not in stale}
     regional_files = {
-        r.id: write_regional_config(inventory, binding, r, paths.config_dir / r.id, alertmanager) for r in regional
+        r.id: write_regional_config(inventory, binding, r, _config_dir(paths, regional_name(r.id)), alertmanager)
+        for r in regional
     }
     addresses = {r.id: f"127.0.0.1:{port + REGIONAL_PORT_OFFSET + i}" for i, r in enumerate(regional)}
     if regional:
@@ -188,17 +190,7 @@ def start(
         for r in regional:
             _start_prometheus(regional_name(r.id), regional_files[r.id], addresses[r.id], paths, running, retention)
             _write_record(paths, running, lab_state)
-        if "prometheus" not in running:
-            _port_free(port)
-            argv = prometheus_argv(files.config, paths.data, port, retention, "--web.enable-lifecycle")
-            url = f"http://127.0.0.1:{port}"
-            running["prometheus"] = Running("prometheus", _spawn("prometheus", argv, paths), url)
-            _write_record(paths, running, lab_state)
-            api = PrometheusAPI(url)
-            _wait_ready("prometheus", running["prometheus"], api.ready, paths)
-        else:
-            # running already: make it read the regenerated configuration
-            os.kill(running["prometheus"].ref.pid, signal.SIGHUP)
+        _start_prometheus(GLOBAL, files, f"127.0.0.1:{port}", paths, running, retention)
     except MonitorError:
         _write_record(paths, running, lab_state)
         stop(binding.name)
@@ -214,10 +206,21 @@ def regional_name(server: str) -> str:
     return f"{REGIONAL_PREFIX}{server}"
 
 
+def _is_prometheus(name: str) -> bool:
+    """Whether a recorded process is one of the environment's Prometheus servers (global or regional)."""
+    return name == GLOBAL or name.startswith(REGIONAL_PREFIX)
+
+
+def _config_dir(paths: MonitorPaths, name: str) -> Path:
+    """Where a Prometheus server's configuration is written: the global one's in the folder itself."""
+    return paths.config_dir if name == GLOBAL else paths.config_dir / name.removeprefix(REGIONAL_PREFIX)
+
+
 def _start_prometheus(
     name: str, files: ConfigFiles, address: str, paths: MonitorPaths, running: dict[str, Running], retention: str
 ) -> None:
-    """A regional Prometheus (its data beside the global one's), or a reload of its configuration."""
+    """A Prometheus server (its data in `<name>-data`), or, running already, a reload of its
+    regenerated configuration. Recorded before it is waited for, so that a failure stops it."""
     if name in running:
         os.kill(running[name].ref.pid, signal.SIGHUP)
         return
@@ -237,17 +240,15 @@ def _start_alerting(
     mail_port: int,
 ) -> None:
     """Alertmanager with its configuration from the inventory's contacts, and a lab's mail server."""
-    lab = binding.lab is not None or binding.config.kind == "lab"
     try:
         mail = mail_settings(binding, f"127.0.0.1:{mail_port}")
         config = write_alertmanager_files(inventory, binding, mail, paths.config_dir)
     except AlertingError as error:
         raise MonitorError(str(error)) from None
-    if lab and "mail" not in running:
+    if binding.kind == "lab" and "mail" not in running:
         _port_free(mail_port)
         argv = mail_server_argv(paths.maildir, mail_port)
-        env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-        running["mail"] = Running("mail", _spawn("mail", argv, paths, env), f"smtp://127.0.0.1:{mail_port}")
+        running["mail"] = Running("mail", _spawn("mail", argv, paths), f"smtp://127.0.0.1:{mail_port}")
         wait_until(lambda: _listening(mail_port) or not running["mail"].alive(), 15, 0.1)
         if not running["mail"].alive():
             raise MonitorError(f"the lab's mail server exited at once; see {paths.log('mail')}")
@@ -330,12 +331,11 @@ def expected_targets(env: str) -> int:
     import yaml
 
     paths = MonitorPaths.for_env(env)
-    names = [n for n in read_record(paths) if n == "prometheus" or n.startswith(REGIONAL_PREFIX)]
+    names = [n for n in read_record(paths) if _is_prometheus(n)]
     total = 0
-    for name in names or ["prometheus"]:
-        folder = paths.config_dir if name == "prometheus" else paths.config_dir / name.removeprefix(REGIONAL_PREFIX)
+    for name in names or [GLOBAL]:
         try:
-            config = yaml.safe_load((folder / "prometheus.yml").read_text())
+            config = yaml.safe_load((_config_dir(paths, name) / "prometheus.yml").read_text())
         except (OSError, yaml.YAMLError):
             continue
         total += sum(
@@ -349,7 +349,7 @@ def expected_targets(env: str) -> int:
 def status(env: str) -> tuple[dict[str, Running], list[TargetHealth]]:
     running = read_record(MonitorPaths.for_env(env))
     targets: list[TargetHealth] = []
-    servers = [r for n, r in running.items() if n == "prometheus" or n.startswith(REGIONAL_PREFIX)]
+    servers = [r for n, r in running.items() if _is_prometheus(n)]
     for prom in (p for p in servers if p.alive()):
         for t in PrometheusAPI(prom.url, timeout=10).targets():
             labels = t.get("labels", {})
@@ -369,7 +369,7 @@ def failed_deliveries(env: str, window: str = "15m") -> int | None:
     """How many of Alertmanager's notifications failed in the last `window` (a mail relay or the
     lab's mail server down: they are sent again at the group's next interval, none is dropped), as
     Prometheus scraped it from Alertmanager; None when that cannot be known."""
-    prom = read_record(MonitorPaths.for_env(env)).get("prometheus")
+    prom = read_record(MonitorPaths.for_env(env)).get(GLOBAL)
     if not prom or not prom.alive():
         return None
     try:

@@ -47,12 +47,12 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from inventory.loader import Inventory
-from inventory.model.sla import CONTRACT_TZ, MaintenanceWindow
+from inventory.model.sla import CONTRACT_TZ, MaintenanceWindow, contract_time_text
 from network.windows import window_at
 
 from .alertmanager import AlertmanagerAPI, AlertmanagerError
 from .notices import drill_notice
-from .rules import alerting_rules
+from .rules import alerting_rules, seconds
 
 if TYPE_CHECKING:
     from bcp_drills.drill import Drill
@@ -106,8 +106,6 @@ DRILL_ALERT_KINDS: dict[str, tuple[str, ...]] = {
     "manual": (),
 }
 _SOURCE = re.compile(r"\(source: (\S+)\)$")
-_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
-_DURATION = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
 
 
 class NoAlertmanager(AlertmanagerError):
@@ -116,14 +114,6 @@ class NoAlertmanager(AlertmanagerError):
     def __init__(self, env: str) -> None:
         super().__init__(f"no Alertmanager runs for environment '{env}' (`municloud monitor up --env {env}` starts it)")
         self.env = env
-
-
-def seconds(duration: str) -> float:
-    """A Prometheus duration ("90s", "1h30m", "3d") in seconds."""
-    parts = _DURATION.findall(duration)
-    if not parts or "".join(n + u for n, u in parts) != duration:
-        raise ValueError(f"not a Prometheus duration: {duration!r}")
-    return sum(int(n) * _UNITS[u] for n, u in parts)
 
 
 @dataclass(frozen=True, order=True)
@@ -175,7 +165,7 @@ class SilenceSpec:
 
     @property
     def key(self) -> tuple[str, tuple[Matcher, ...]]:
-        return self.source, tuple(sorted(self.matchers))
+        return _key(self.source, self.matchers)
 
     def full_comment(self) -> str:
         return f"{self.comment} (source: {self.source})"
@@ -195,7 +185,12 @@ class Silence:
 
     @property
     def key(self) -> tuple[str, tuple[Matcher, ...]]:
-        return self.source, tuple(sorted(self.matchers))
+        return _key(self.source, self.matchers)
+
+
+def _key(source: str, matchers: tuple[Matcher, ...]) -> tuple[str, tuple[Matcher, ...]]:
+    """What a silence is matched by between a spec and Alertmanager: its source and its matchers."""
+    return source, tuple(sorted(matchers))
 
 
 @dataclass
@@ -320,16 +315,12 @@ def maintenance_specs(
         for start, end in occurrences_to_silence(window, now, horizon, tails=longest):
             source = f"{MAINTENANCE}{window.id}@{start:%Y-%m-%d}"
             comment = (
-                f"保守時間帯「{window.name}」{_jst(start)}〜{_jst(end)} の通知停止 / "
-                f"maintenance window {window.id}, {_jst(start)} to {_jst(end)} JST"
+                f"保守時間帯「{window.name}」{contract_time_text(start)}〜{contract_time_text(end)} の通知停止 / "
+                f"maintenance window {window.id}, {contract_time_text(start)} to {contract_time_text(end)} JST"
             )
             spans = coverage_specs(rules, [Coverage(MAINTENANCE_KINDS)], source, comment, start, end)
             specs += [s for s in spans if s.ends > now]
     return specs
-
-
-def _jst(moment: datetime) -> str:
-    return moment.astimezone(CONTRACT_TZ).strftime("%Y-%m-%d %H:%M")
 
 
 # ---- Alertmanager ---------------------------------------------------------------------------------

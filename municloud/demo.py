@@ -43,6 +43,8 @@ from lab.engine import Lab
 from lab.topology import Topology
 from monitoring.alerting import DRILL_NOTICE
 from monitoring.mail_templates import alert_texts
+from monitoring.mailbox import MAIL_PORT
+from monitoring.server import ALERTMANAGER_PORT
 
 DRILLS = ("wan-primary-circuit-loss", "carrier-edge-loss", "dc-site-loss")
 NODES_UP_TIMEOUT_S = 60  # every node answering after `lab up` (sshd banners on a loaded machine)
@@ -73,8 +75,8 @@ class DemoTarget:
     state_dir: Path
     prometheus_port: int = 9090
     wan_port: int = 9091
-    alertmanager_port: int = 9093
-    mail_port: int = 2525
+    alertmanager_port: int = ALERTMANAGER_PORT
+    mail_port: int = MAIL_PORT
     # a progress display for `lab up`: a context yielding update(what, done, total), or None for none
     lab_progress: Callable[[], AbstractContextManager[Callable[[str, int, int], None] | None]] = nullcontext
 

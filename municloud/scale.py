@@ -22,8 +22,7 @@ from inventory.model.towns import Circuits
 from monitoring.federation import RegionalServer
 from monitoring.probe_exporter import ProbeConfig, Prober
 from monitoring.prometheus_config import SCRAPE_INTERVAL, scrape_config
-from monitoring.rules import PROBE_JOB, recording_rules
-from monitoring.silences import seconds
+from monitoring.rules import PROBE_JOB, recording_rules, seconds
 from provisioning.sharding import Capacity, Load, Plan, TownLoad, plan_shards
 
 # Series of one server's node exporter: Debian bookworm's prometheus-node-exporter as the playbooks

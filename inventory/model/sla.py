@@ -24,6 +24,11 @@ def to_contract_time(moment: datetime) -> datetime:
     return moment.astimezone(CONTRACT_TZ).replace(tzinfo=None) if moment.tzinfo else moment
 
 
+def contract_time_text(moment: datetime, seconds: bool = False) -> str:
+    """`moment` as people read it in the contract's time: 2026-12-07 10:02 (with seconds: 10:02:03)."""
+    return f"{to_contract_time(moment):%Y-%m-%d %H:%M:%S}" if seconds else f"{to_contract_time(moment):%Y-%m-%d %H:%M}"
+
+
 def local_moment(day: date, time_of_day: time) -> datetime:
     """`time_of_day` on `day` as a naive Japan time; 24:00 (time.max) is the next day's 00:00, so
     that a span ending at 24:00 ends exactly where the next day starts."""

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from inventory.model.sla import CONTRACT_TZ, to_contract_time
+from inventory.model.sla import CONTRACT_TZ, contract_time_text
 from monitoring import silences
 from monitoring.alertmanager import AlertmanagerError
 from monitoring.mailbox import Mail, read_inbox
@@ -88,7 +88,7 @@ def inbox(
 
 
 def _jst(mail: Mail) -> str:
-    return f"{to_contract_time(mail.received):%Y-%m-%d %H:%M:%S}" if mail.received else "?"
+    return contract_time_text(mail.received, seconds=True) if mail.received else "?"
 
 
 @app.command("silences")
@@ -135,12 +135,15 @@ def silences_command(
     for col in ("source", "state", "starts (JST)", "ends (JST)", "matchers", "id"):
         table.add_column(col)
     for s in found:
-        table.add_row(s.source, s.state, _clock(s.starts), _clock(s.ends), "\n".join(map(str, s.matchers)), s.id)
+        table.add_row(
+            s.source,
+            s.state,
+            contract_time_text(s.starts),
+            contract_time_text(s.ends),
+            "\n".join(map(str, s.matchers)),
+            s.id,
+        )
     out.print(table if found else "no silence of municloud's", highlight=False)
-
-
-def _clock(moment: datetime) -> str:
-    return f"{to_contract_time(moment):%Y-%m-%d %H:%M}"
 
 
 def _silence_json(s: silences.Silence) -> dict[str, object]:
