@@ -74,10 +74,10 @@ def device_region(inventory: Inventory, binding: EnvironmentBinding, name: str) 
 def residents_behind(inventory: Inventory, binding: EnvironmentBinding, name: str) -> int:
     """The residents whose service path crosses the router in normal operation (see the module)."""
     host = binding.host(name)
-    towns = [inventory.town(t) for t in binding.towns]
-    everyone = sum(t.population for t in towns)
     if host.town:
         return inventory.town(host.town).population
+    towns = [inventory.town(t) for t in binding.towns]  # a shared router: whose paths cross it
+    everyone = sum(t.population for t in towns)
     edge_ids = {e.id for e in inventory.wan.carrier.edges if e.name == name}
     if edge_ids:
         if inventory.primary_dc.carrier_edge in edge_ids:
