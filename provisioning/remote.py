@@ -23,11 +23,13 @@ class RemoteError(RuntimeError):
 
 
 class Remote:
-    def __init__(self, binding: EnvironmentBinding, host: BoundHost, workdir: Path) -> None:
+    def __init__(
+        self, binding: EnvironmentBinding, host: BoundHost, workdir: Path, options: tuple[str, ...] = ()
+    ) -> None:
         self.host = host
         workdir.mkdir(parents=True, exist_ok=True)
         key = ["-i", str(binding.key_file)] if binding.key_file else []
-        options = ["-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR"]
+        options = ["-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR", *options]
         self.argv = ["ssh", *key, *options, *shlex.split(ssh_args(binding, workdir))]
         self.argv.append(f"{host.ssh_user}@{host.mgmt_address}")
 

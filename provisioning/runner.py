@@ -15,7 +15,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import ansible_runner
@@ -110,17 +110,28 @@ def mitogen_strategy() -> dict[str, str]:
     return {"ANSIBLE_STRATEGY_PLUGINS": str(plugins), "ANSIBLE_STRATEGY": "mitogen_linear"}
 
 
-def ssh_args(binding: EnvironmentBinding, workdir: Path) -> str:
-    """SSH options: host keys pinned whenever the binding knows them (the lab pins every key it
-    builds; production bindings carry them per host); otherwise the environment's policy."""
+def known_hosts(binding: EnvironmentBinding, workdir: Path) -> tuple[Path, bool]:
+    """The known-hosts file a run checks host keys against, and whether it is strict: the binding's
+    pinned keys whenever it knows them (the lab pins every key it builds; production bindings carry
+    them per host); otherwise a file in `workdir`, strict or accepting new keys by the environment's
+    policy."""
     if binding.known_hosts is not None and binding.known_hosts.exists():
-        return f"-o StrictHostKeyChecking=yes -o UserKnownHostsFile={binding.known_hosts}"
+        return binding.known_hosts, True
     known = workdir / "known_hosts"
     if binding.config.ssh.host_key_policy == "pin":
         lines = [f"{h.mgmt_address} {h.host_key}" for h in binding.servers() if h.host_key]
         known.write_text("\n".join(lines) + ("\n" if lines else ""))
-        return f"-o StrictHostKeyChecking=yes -o UserKnownHostsFile={known}"
-    return f"-o StrictHostKeyChecking=accept-new -o UserKnownHostsFile={known}"
+        return known, True
+    return known, False
+
+
+def ssh_options(known: Path | str, strict: bool) -> str:
+    return f"-o StrictHostKeyChecking={'yes' if strict else 'accept-new'} -o UserKnownHostsFile={known}"
+
+
+def ssh_args(binding: EnvironmentBinding, workdir: Path) -> str:
+    """SSH options with the host keys checked as `known_hosts` says."""
+    return ssh_options(*known_hosts(binding, workdir))
 
 
 def run_variables(inventory: Inventory, binding: EnvironmentBinding) -> dict[str, Any]:
@@ -138,9 +149,9 @@ def run_variables(inventory: Inventory, binding: EnvironmentBinding) -> dict[str
     }
 
 
-def write_inventory(inventory: Inventory, binding: EnvironmentBinding, workdir: Path) -> Path:
-    data = ansible_inventory(inventory, binding)
-    data["all"]["vars"]["ansible_ssh_common_args"] = ssh_args(binding, workdir)
+def write_inventory(data: dict[str, Any], ssh_common_args: str, workdir: Path) -> Path:
+    data = {**data, "all": {**data["all"], "vars": {**data["all"].get("vars", {})}}}
+    data["all"]["vars"]["ansible_ssh_common_args"] = ssh_common_args
     path = workdir / "inventory" / "hosts.yml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
@@ -156,6 +167,190 @@ def scrub_artifacts(artifact_dir: Path) -> None:
         command.write_text(json.dumps(data))
 
 
+@dataclass
+class Job:
+    """One ansible-runner job as the operations machine prepares it, wherever it then runs (here,
+    or on an execution node: provisioning/node_worker.py). Paths that differ by place (the SSH
+    options' known-hosts file, the environment variables) are the runner's to add."""
+
+    playbook: str
+    inventory: dict[str, Any]  # the Ansible inventory (provisioning/ansible_inventory.py)
+    limit: str | None
+    cmdline: str | None
+    extravars: dict[str, Any]
+    ident: str
+
+
+def prepare_job(
+    inventory: Inventory,
+    binding: EnvironmentBinding,
+    playbook: str = "site.yml",
+    limit: str | None = None,
+    check: bool = False,
+    diff: bool = False,
+    extravars: dict[str, Any] | None = None,
+) -> Job:
+    if not (PLAYBOOKS / playbook).is_file():
+        raise FileNotFoundError(f"no playbook {playbook} in {PLAYBOOKS}")
+    cmdline = " ".join(flag for flag, on in (("--check", check), ("--diff", diff)) if on)
+    return Job(
+        playbook,
+        ansible_inventory(inventory, binding),
+        limit,
+        cmdline or None,
+        {**run_variables(inventory, binding), **(extravars or {})},
+        time.strftime("%Y%m%dT%H%M%S") + f"-{playbook.removesuffix('.yml')}",
+    )
+
+
+class EventSink:
+    """Ansible's events of one job, as they arrive: told to the caller's `Events` (the progress
+    bars; play names followed by `label` when several jobs run at once), the failed tasks kept, and
+    the recap taken from the `playbook_on_stats` event, which a local run and a streamed one
+    (ansible-runner process) both deliver."""
+
+    def __init__(self, events: Events, label: str = "") -> None:
+        self.events = events
+        self.label = label
+        self.failures: list[TaskFailure] = []
+        self.recap: dict[str, HostRecap] = {}
+        self.seen = 0
+        self.current = {"play": "", "task": ""}
+
+    def __call__(self, event: dict[str, Any]) -> bool:
+        self.seen += 1
+        kind = event.get("event", "")
+        data = event.get("event_data", {})
+        events = self.events
+        if kind == "playbook_on_play_start":
+            self.current["play"] = data.get("play", "") + (f" @{self.label}" if self.label else "")
+            events.play_started(self.current["play"], len(data.get("play_pattern", "").split(",")))
+        elif kind == "playbook_on_task_start":
+            self.current["task"] = data.get("task", "")
+            events.task_started(self.current["play"], self.current["task"])
+        elif kind == "playbook_on_stats":
+            self._take_stats(data)
+        elif kind in ("runner_on_ok", "runner_on_skipped", "runner_on_failed", "runner_on_unreachable"):
+            host = data.get("host", "")
+            result = data.get("res", {}) or {}
+            if kind == "runner_on_failed" and data.get("ignore_errors"):
+                outcome = "ignored"
+            elif kind in ("runner_on_failed", "runner_on_unreachable"):
+                outcome = "failed" if kind == "runner_on_failed" else "unreachable"
+                failure = TaskFailure(
+                    host,
+                    self.current["play"],
+                    data.get("task", self.current["task"]),
+                    _message(result),
+                    kind == "runner_on_unreachable",
+                )
+                self.failures.append(failure)
+                events.failed(failure)
+            elif kind == "runner_on_skipped":
+                outcome = "skipped"
+            else:
+                outcome = "changed" if result.get("changed") else "ok"
+            events.host_done(self.current["play"], host, outcome)
+        return True  # keep every event in the artifacts (they hold no secret: no_log tasks are censored)
+
+    def _take_stats(self, stats: dict[str, Any]) -> None:
+        for key, attr in (
+            ("ok", "ok"),
+            ("changed", "changed"),
+            ("failures", "failed"),
+            ("dark", "unreachable"),
+            ("skipped", "skipped"),
+            ("rescued", "rescued"),
+            ("ignored", "ignored"),
+        ):
+            for host, count in (stats.get(key) or {}).items():
+                setattr(self.recap.setdefault(host, HostRecap(host)), attr, count)
+
+
+@dataclass
+class JobOutcome:
+    """How one job ended, wherever it ran."""
+
+    status: str  # successful | failed | timeout | canceled | error (a stream that broke)
+    rc: int
+    artifacts: Path
+    sink: EventSink
+    explanation: str = ""  # why a job ended without a result (a lost node), in the runner's words
+
+    def output_tail(self) -> str:
+        stdout = self.artifacts / "stdout"
+        return "\n".join(stdout.read_text(errors="replace").splitlines()[-15:]) if stdout.exists() else ""
+
+
+def ansible_envvars(
+    home: PurePath, control_path_dir: str, strategy: dict[str, str], search_path: str
+) -> dict[str, str]:
+    """The environment ansible-playbook runs in, wherever that is."""
+    return {
+        "PATH": search_path,
+        "ANSIBLE_HOME": str(home),
+        "ANSIBLE_LOCAL_TEMP": str(home / "tmp"),
+        "ANSIBLE_SSH_CONTROL_PATH_DIR": control_path_dir,
+        "ANSIBLE_FORCE_COLOR": "0",
+        "ANSIBLE_NOCOLOR": "1",
+        **strategy,
+    }
+
+
+def run_job_locally(job: Job, binding: EnvironmentBinding, sink: EventSink) -> JobOutcome:
+    """The job on this machine, through ansible-runner's Python API."""
+    workdir = private_data_dir(binding.name)
+    workdir.mkdir(parents=True, exist_ok=True)
+    os.chmod(workdir, 0o700)
+    hosts_file = write_inventory(job.inventory, ssh_args(binding, workdir), workdir)
+    home = workdir / "home"
+    cp_dir = Path("/tmp") / f"mc-ansible-cp-{binding.name}"  # ControlPath must stay short (108 bytes)
+    for d in (home, home / "tmp", cp_dir):
+        d.mkdir(parents=True, exist_ok=True)
+    # ansible-playbook lives next to this interpreter (the venv), which need not be on PATH
+    search_path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', os.defpath)}"
+    envvars = ansible_envvars(home, str(cp_dir), mitogen_strategy(), search_path)
+    envvars["ANSIBLE_CONFIG"] = str(PLAYBOOKS / "ansible.cfg")
+    if binding.key_file is not None:
+        envvars["ANSIBLE_PRIVATE_KEY_FILE"] = str(binding.key_file)
+    runner = ansible_runner.run(
+        private_data_dir=str(workdir),
+        project_dir=str(PLAYBOOKS),
+        playbook=job.playbook,
+        inventory=str(hosts_file),
+        limit=job.limit,
+        cmdline=job.cmdline,
+        extravars=job.extravars,
+        envvars=envvars,
+        event_handler=sink,
+        quiet=True,
+        rotate_artifacts=20,
+        suppress_env_files=True,
+        ident=job.ident,
+    )
+    artifacts = Path(runner.config.artifact_dir)
+    scrub_artifacts(artifacts)
+    return JobOutcome(runner.status, runner.rc, artifacts, sink)
+
+
+def playbook_result(playbook: str, outcomes: list[JobOutcome], seconds: float) -> PlaybookResult:
+    """One result of the jobs a playbook ran as (one locally, or one per place): every host's
+    recap, every failure, the worst status and exit code, the first job's artifacts."""
+    recap: dict[str, HostRecap] = {}
+    failures: list[TaskFailure] = []
+    for outcome in outcomes:
+        recap.update(outcome.sink.recap)
+        failures += outcome.sink.failures
+    bad = [o for o in outcomes if o.status != "successful" or o.rc != 0]
+    status = bad[0].status if bad else "successful"
+    rc = max((o.rc for o in outcomes), default=0)
+    tail = ""
+    if bad and not any(o.sink.recap for o in bad):
+        tail = "\n".join(o.explanation or o.output_tail() for o in bad)
+    artifacts = outcomes[0].artifacts if outcomes else private_data_dir("none")
+    return PlaybookResult(playbook, status, rc, seconds, recap, failures, artifacts, tail)
+
+
 def run_playbook(
     inventory: Inventory,
     binding: EnvironmentBinding,
@@ -166,104 +361,13 @@ def run_playbook(
     extravars: dict[str, Any] | None = None,
     events: Events | None = None,
 ) -> PlaybookResult:
-    if not (PLAYBOOKS / playbook).is_file():
-        raise FileNotFoundError(f"no playbook {playbook} in {PLAYBOOKS}")
-    events = events or Events()
-    workdir = private_data_dir(binding.name)
-    workdir.mkdir(parents=True, exist_ok=True)
-    os.chmod(workdir, 0o700)
-    hosts_file = write_inventory(inventory, binding, workdir)
-    home = workdir / "home"
-    cp_dir = Path("/tmp") / f"mc-ansible-cp-{binding.name}"  # ControlPath must stay short (108 bytes)
-    for d in (home, home / "tmp", cp_dir):
-        d.mkdir(parents=True, exist_ok=True)
-    envvars = {
-        # ansible-playbook lives next to this interpreter (the venv), which need not be on PATH
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', os.defpath)}",
-        "ANSIBLE_CONFIG": str(PLAYBOOKS / "ansible.cfg"),
-        "ANSIBLE_HOME": str(home),
-        "ANSIBLE_LOCAL_TEMP": str(home / "tmp"),
-        "ANSIBLE_SSH_CONTROL_PATH_DIR": str(cp_dir),
-        "ANSIBLE_FORCE_COLOR": "0",
-        "ANSIBLE_NOCOLOR": "1",
-        **mitogen_strategy(),
-    }
-    if binding.key_file is not None:
-        envvars["ANSIBLE_PRIVATE_KEY_FILE"] = str(binding.key_file)
-    cmdline = " ".join(flag for flag, on in (("--check", check), ("--diff", diff)) if on)
-
-    failures: list[TaskFailure] = []
-    current = {"play": "", "task": ""}
-
-    def on_event(event: dict[str, Any]) -> bool:
-        kind = event.get("event", "")
-        data = event.get("event_data", {})
-        if kind == "playbook_on_play_start":
-            current["play"] = data.get("play", "")
-            events.play_started(current["play"], len(data.get("play_pattern", "").split(",")))
-        elif kind == "playbook_on_task_start":
-            current["task"] = data.get("task", "")
-            events.task_started(current["play"], current["task"])
-        elif kind in ("runner_on_ok", "runner_on_skipped", "runner_on_failed", "runner_on_unreachable"):
-            host = data.get("host", "")
-            result = data.get("res", {}) or {}
-            if kind == "runner_on_failed" and data.get("ignore_errors"):
-                outcome = "ignored"
-            elif kind in ("runner_on_failed", "runner_on_unreachable"):
-                outcome = "failed" if kind == "runner_on_failed" else "unreachable"
-                failure = TaskFailure(
-                    host,
-                    current["play"],
-                    data.get("task", current["task"]),
-                    _message(result),
-                    kind == "runner_on_unreachable",
-                )
-                failures.append(failure)
-                events.failed(failure)
-            elif kind == "runner_on_skipped":
-                outcome = "skipped"
-            else:
-                outcome = "changed" if result.get("changed") else "ok"
-            events.host_done(current["play"], host, outcome)
-        return True  # keep every event in the artifacts (they hold no secret: no_log tasks are censored)
-
+    """The playbook on this machine (the operations machine), whatever the environment's execution
+    nodes: what runs on the data centers' servers alone (a failover, a restore) runs here.
+    provisioning/dispatch.py sends the towns' servers to their execution nodes."""
+    job = prepare_job(inventory, binding, playbook, limit, check, diff, extravars)
     started = time.monotonic()
-    runner = ansible_runner.run(
-        private_data_dir=str(workdir),
-        project_dir=str(PLAYBOOKS),
-        playbook=playbook,
-        inventory=str(hosts_file),
-        limit=limit,
-        cmdline=cmdline or None,
-        extravars={**run_variables(inventory, binding), **(extravars or {})},
-        envvars=envvars,
-        event_handler=on_event,
-        quiet=True,
-        rotate_artifacts=20,
-        suppress_env_files=True,
-        ident=time.strftime("%Y%m%dT%H%M%S") + f"-{playbook.removesuffix('.yml')}",
-    )
-    seconds = time.monotonic() - started
-    artifacts = Path(runner.config.artifact_dir)
-    scrub_artifacts(artifacts)
-    recap: dict[str, HostRecap] = {}
-    stats = runner.stats or {}
-    for key, attr in (
-        ("ok", "ok"),
-        ("changed", "changed"),
-        ("failures", "failed"),
-        ("dark", "unreachable"),
-        ("skipped", "skipped"),
-        ("rescued", "rescued"),
-        ("ignored", "ignored"),
-    ):
-        for host, count in (stats.get(key) or {}).items():
-            setattr(recap.setdefault(host, HostRecap(host)), attr, count)
-    tail = ""
-    if not recap and runner.status != "successful":
-        stdout = artifacts / "stdout"
-        tail = "\n".join(stdout.read_text(errors="replace").splitlines()[-15:]) if stdout.exists() else ""
-    return PlaybookResult(playbook, runner.status, runner.rc, seconds, recap, failures, artifacts, tail)
+    outcome = run_job_locally(job, binding, EventSink(events or Events()))
+    return playbook_result(playbook, [outcome], time.monotonic() - started)
 
 
 def _message(result: dict[str, Any]) -> str:
