@@ -4,7 +4,7 @@ Layout (regions carved in this order unless the environment gives them explicitl
   core        the business-systems service prefix, one LAN per data center, router loopbacks,
               and the core links (PE-PE, DC-PE, the DC1-DC2 interconnect)
   management  one flat subnet (one bridge in the lab): the operations center first, then the core
-              nodes, then one fixed-size slot per town
+              nodes, then the execution nodes (exec-1 ...), then one fixed-size slot per town
   towns       one block per town: its server LAN, one segment per layer of the three-layer
               separation (マイナンバー利用事務系, LGWAN接続系, インターネット接続系) sized from the
               town's device counts (`town_segments`), primary and backup circuits, loopback
@@ -24,7 +24,7 @@ from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Any
 
 from .model.addressing import AddressingFile
-from .model.environment import EnvironmentConfig
+from .model.environment import EnvironmentConfig, execution_node_names
 from .model.layers import LAYERS, Layer
 from .model.segmentation import SegmentationFile
 from .model.sites import DataCenter, site_servers
@@ -113,6 +113,7 @@ class AddressPlan:
     core_links: tuple[Link, ...]
     towns: dict[str, TownAddresses]
     mgmt: dict[str, IPv4Interface] = field(default_factory=dict)  # node name -> management address
+    execution_nodes: tuple[str, ...] = ()  # exec-1 ... exec-N, each with its address in `mgmt`
 
     @property
     def external_gateway(self) -> IPv4Interface:
@@ -256,7 +257,15 @@ def plan_addresses(
     core_nodes = routers + [name for name, _role in site_servers(datacenters)]
     if len(core_nodes) + 1 > CORE_MGMT_SLOTS - 2:
         raise PlanError("too many core nodes for the management plan", ("datacenters", "datacenters"))
-    for name in core_nodes:
+    # The execution nodes after the core nodes, so that adding them (or more of them) moves no address.
+    execution_nodes = tuple(execution_node_names(env.execution_nodes))
+    if len(core_nodes) + len(execution_nodes) + 1 > CORE_MGMT_SLOTS - 2:
+        raise PlanError(
+            f"{len(execution_nodes)} execution nodes do not fit the management plan beside its "
+            f"{len(core_nodes)} core nodes ({CORE_MGMT_SLOTS - 3} addresses in all)",
+            ("environment", "execution_nodes"),
+        )
+    for name in (*core_nodes, *execution_nodes):
         mgmt[name] = IPv4Interface((next(mgmt_hosts), management.prefixlen))
 
     # Towns: block and management slot by number.
@@ -360,6 +369,7 @@ def plan_addresses(
         core_links=tuple(core_links),
         towns=plans,
         mgmt=mgmt,
+        execution_nodes=execution_nodes,
     )
 
 

@@ -20,12 +20,12 @@ from pydantic import Field, ValidationError
 from .address_plan import AddressPlan, plan_addresses
 from .loader import Inventory
 from .model.base import InventoryModel
-from .model.environment import EnvironmentConfig
+from .model.environment import EXECUTION_NODE_ROLE, EXECUTION_NODE_SITE, EnvironmentConfig
 from .problems import InventoryError
 from .schema_errors import schema_problems
 from .source import SourceFile
 
-HostKind = Literal["router", "server"]
+HostKind = Literal["router", "server", "node"]  # node: an execution node (runs the playbooks)
 
 
 class BoundHostOverride(InventoryModel):
@@ -65,8 +65,8 @@ class BindingFile(InventoryModel):
 class BoundHost:
     name: str
     kind: HostKind
-    role: str  # pe | ce | dc-edge | app | db | probe | file | print | directory
-    site: str  # town id, data center id, or "carrier"
+    role: str  # pe | ce | dc-edge | app | db | probe | file | print | directory | execution-node
+    site: str  # town id, data center id, "carrier", or "operations" (the execution nodes)
     town: str | None
     mgmt_address: IPv4Address
     data_address: IPv4Interface | None
@@ -86,6 +86,9 @@ class EnvironmentBinding:
     known_hosts: Path | None = None
     clients: dict[str, BoundClient] = field(default_factory=dict)  # client segment name -> namespace
     lab: LabHandle | None = None
+    # exec-1 ... exec-N (the environment's execution_nodes), kind "node": kept out of `hosts`, so that
+    # what works on the cloud's routers and servers never meets the machines that run the playbooks.
+    execution_nodes: tuple[BoundHost, ...] = ()
 
     @property
     def kind(self) -> str:
@@ -102,6 +105,16 @@ class EnvironmentBinding:
             if h.name == name:
                 return h
         raise KeyError(f"no host '{name}' in environment '{self.name}'")
+
+    def execution_node(self, name: str) -> BoundHost:
+        for node in self.execution_nodes:
+            if node.name == name:
+                return node
+        known = ", ".join(n.name for n in self.execution_nodes)
+        raise KeyError(
+            f"no execution node '{name}' in environment '{self.name}' "
+            + (f"(its nodes: {known})" if known else "(it has none: execution_nodes is 0)")
+        )
 
 
 def environment_plan(inventory: Inventory, name: str) -> AddressPlan:
@@ -179,6 +192,8 @@ def bind_environment(inventory: Inventory, name: str, binding_file: Path | None 
         t = plan.towns[town_id]
         hosts.append(host(town.router.name, "router", "ce", town_id, town_id, t.lan_gateway, town.router.platform))
         hosts += [host(s.name, "server", s.role, town_id, town_id, t.servers[s.name]) for s in town.servers]
+    # The execution nodes: the environment's servers' user; no data-plane address.
+    nodes = tuple(host(n, "node", EXECUTION_NODE_ROLE, EXECUTION_NODE_SITE, None, None) for n in plan.execution_nodes)
     return EnvironmentBinding(
         name,
         env,
@@ -189,6 +204,7 @@ def bind_environment(inventory: Inventory, name: str, binding_file: Path | None 
         binding.known_hosts,
         dict(binding.clients),
         binding.lab,
+        nodes,
     )
 
 

@@ -20,6 +20,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 
+from inventory.model.environment import execution_node_name
 from inventory.model.regions import Region
 
 # What one node of a shard holds, each figure with where it comes from. A node is AWX's / Ansible
@@ -108,7 +109,7 @@ class Node:
 
     @property
     def name(self) -> str:
-        return f"exec-{self.index}"
+        return execution_node_name(self.index)
 
     @property
     def prometheus(self) -> str:

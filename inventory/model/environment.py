@@ -11,6 +11,22 @@ from pydantic import Field, model_validator
 from .base import InventoryModel, Slug
 from .towns import RouterPlatform
 
+EXECUTION_NODE_PREFIX = "exec-"
+# How the binding and the lab label an execution node: its role, and its site (beside the operations
+# machine, neither a town nor a data center).
+EXECUTION_NODE_ROLE = "execution-node"
+EXECUTION_NODE_SITE = "operations"
+
+
+def execution_node_name(index: int) -> str:
+    """The name of execution node `index` (from 1): `exec-1`, as `municloud scale plan` names its nodes."""
+    return f"{EXECUTION_NODE_PREFIX}{index}"
+
+
+def execution_node_names(count: int) -> list[str]:
+    """The names of an environment's `count` execution nodes: exec-1 ... exec-N."""
+    return [execution_node_name(i) for i in range(1, count + 1)]
+
 
 class Regions(InventoryModel):
     """Explicit sub-ranges of the supernet. Leave out to have them carved in order."""
@@ -67,6 +83,12 @@ class EnvironmentConfig(InventoryModel):
     binding_file: Path | None = Field(default=None, strict=False)
     synthetic_residents: SyntheticResidents | None = None
     alert_mail: AlertMail | None = None
+    # How many execution nodes run this environment's playbooks (ansible-runner's streaming protocol:
+    # transmitted from the operations machine, `ansible-runner worker` on the node over SSH); 0: every
+    # playbook runs on the operations machine itself. Named exec-1 ... exec-N (`execution_node_names`),
+    # the names `municloud scale plan` gives its nodes; their management addresses follow the core
+    # nodes' in the address plan.
+    execution_nodes: int = Field(default=0, ge=0, le=32)
 
     @model_validator(mode="after")
     def _synthetic_residents_in_the_lab_only(self) -> EnvironmentConfig:
