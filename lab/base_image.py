@@ -38,6 +38,7 @@ PACKAGES = (
     "sudo",
     "python3",
     "python3-apt",
+    "python3-venv",  # an execution node builds its venv from it (playbooks/roles/execution_node)
     "acl",
     "python3-yaml",
     "python3-prometheus-client",

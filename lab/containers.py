@@ -65,49 +65,52 @@ class Containers:
         return names.container_name(self.prefix, spec.name)
 
     def _config(self, spec: ContainerSpec, base: BaseImage, cdir: Path) -> str:
-        lan = self.topo.lan(spec.lan)
-        return "\n".join(
-            [
-                "# written by municloud lab: an overlayfs clone of the lab's base image",
-                "lxc.include = /usr/share/lxc/config/common.conf",
-                "lxc.arch = linux64",
-                f"lxc.uts.name = {spec.hostname}",
-                f"lxc.rootfs.path = overlay:{base.rootfs}:{cdir / 'delta0'}",
-                "lxc.apparmor.profile = unconfined",
-                "lxc.signal.halt = SIGRTMIN+3",
-                "lxc.signal.reboot = SIGTERM",
-                "lxc.start.auto = 0",
-                "lxc.sysctl.net.ipv6.conf.all.disable_ipv6 = 1",
-                "lxc.sysctl.net.ipv6.conf.default.disable_ipv6 = 1",
-                "lxc.net.0.type = veth",
-                f"lxc.net.0.link = {self.topo.mgmt_bridge}",
-                f"lxc.net.0.veth.pair = {names.container_mgmt_port(self.prefix, spec.name)}",
-                "lxc.net.0.name = eth0",
-                "lxc.net.0.flags = up",
-                f"lxc.net.0.ipv4.address = {spec.mgmt_address}",
-                f"lxc.net.0.script.up = {cdir / 'mgmt-up'}",
+        lines = [
+            "# written by municloud lab: an overlayfs clone of the lab's base image",
+            "lxc.include = /usr/share/lxc/config/common.conf",
+            "lxc.arch = linux64",
+            f"lxc.uts.name = {spec.hostname}",
+            f"lxc.rootfs.path = overlay:{base.rootfs}:{cdir / 'delta0'}",
+            "lxc.apparmor.profile = unconfined",
+            "lxc.signal.halt = SIGRTMIN+3",
+            "lxc.signal.reboot = SIGTERM",
+            "lxc.start.auto = 0",
+            "lxc.sysctl.net.ipv6.conf.all.disable_ipv6 = 1",
+            "lxc.sysctl.net.ipv6.conf.default.disable_ipv6 = 1",
+            "lxc.net.0.type = veth",
+            f"lxc.net.0.link = {self.topo.mgmt_bridge}",
+            f"lxc.net.0.veth.pair = {names.container_mgmt_port(self.prefix, spec.name)}",
+            "lxc.net.0.name = eth0",
+            "lxc.net.0.flags = up",
+            f"lxc.net.0.ipv4.address = {spec.mgmt_address}",
+            f"lxc.net.0.script.up = {cdir / 'mgmt-up'}",
+        ]
+        if spec.lan is not None:  # a management-only container (an execution node) has eth0 alone
+            lines += [
                 "lxc.net.1.type = veth",
                 f"lxc.net.1.veth.pair = {names.container_lan_port(self.prefix, spec.name)}",
                 "lxc.net.1.name = eth1",
                 "lxc.net.1.flags = up",
                 f"lxc.net.1.ipv4.address = {spec.address}",
-                f"lxc.net.1.ipv4.gateway = {lan.gateway.ip}",
+                f"lxc.net.1.ipv4.gateway = {self.topo.lan(spec.lan).gateway.ip}",
                 f"lxc.net.1.script.up = {cdir / 'lan-up'}",
-                "",
             ]
-        )
+        return "\n".join([*lines, ""])
 
     def _hooks(self, spec: ContainerSpec, cdir: Path) -> None:
-        lan_ns = names.lan_ns(self.prefix, spec.lan)
-        bridge = names.lan_bridge(self.prefix, spec.lan)
         hooks = {
             # args: container section(net) up veth host-ifname
             "mgmt-up": '#!/bin/sh\nh="${5:-$LXC_NET_PEER}"\n'
             'echo 1 > "/proc/sys/net/ipv6/conf/$h/disable_ipv6" 2>/dev/null\nexit 0\n',
-            "lan-up": '#!/bin/sh\nset -e\nh="${5:-$LXC_NET_PEER}"\n'
-            f'ip link set dev "$h" netns {lan_ns}\n'
-            f'ip -n {lan_ns} link set dev "$h" master {bridge} up\n',
         }
+        if spec.lan is not None:
+            lan_ns = names.lan_ns(self.prefix, spec.lan)
+            bridge = names.lan_bridge(self.prefix, spec.lan)
+            hooks["lan-up"] = (
+                '#!/bin/sh\nset -e\nh="${5:-$LXC_NET_PEER}"\n'
+                f'ip link set dev "$h" netns {lan_ns}\n'
+                f'ip -n {lan_ns} link set dev "$h" master {bridge} up\n'
+            )
         for fname, text in hooks.items():
             path = cdir / fname
             path.write_text(text)

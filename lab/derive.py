@@ -9,6 +9,7 @@ they face, so an engineer reading `show interface` in the lab knows where each g
   CE:       wan-primary, wan-backup, lan (town hall LAN: the servers), and one LAN with a client
             namespace per layer of 三層分離: clients (マイナンバー利用事務系, `<town>-pcs`), lgwan
             (LGWAN接続系, `<town>-lgw-pc`), internet (インターネット接続系, `<town>-inet-pc`)
+The lab environment's execution nodes (exec-1 ...) are containers on the management network only.
 The names come from `network/interfaces.py`, the one map the renderer uses too.
 """
 
@@ -19,6 +20,7 @@ from ipaddress import IPv4Interface
 
 from inventory.address_plan import AddressPlan
 from inventory.loader import Inventory
+from inventory.model.environment import EXECUTION_NODE_ROLE, EXECUTION_NODE_SITE
 from inventory.model.towns import Town
 from network.interfaces import SEGMENT_INTERFACE_ROLE, interface_name
 
@@ -159,6 +161,13 @@ def derive_topology(inventory: Inventory, plan: AddressPlan, towns: Sequence[Tow
                     role=server.role,
                 )
             )
+
+    # The execution nodes (the lab environment's execution_nodes): containers on the management
+    # network only, which run the playbooks against the other nodes over their management addresses.
+    for name in plan.execution_nodes:
+        containers.append(
+            ContainerSpec(name, name, plan.mgmt[name], None, None, site=EXECUTION_NODE_SITE, role=EXECUTION_NODE_ROLE)
+        )
 
     topology = Topology(
         name=f"municloud lab ({len(towns)} towns)",

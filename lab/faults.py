@@ -167,10 +167,16 @@ def stop_container(home: LabHome, container: str, kill: bool = False) -> dict[st
         containers.stop_container(names.container_name(topo.prefix, c.name), kill=kill)
         # The kernel tears a stopped container's network namespace down asynchronously; until it
         # has, the container's address still answers on its LAN (seen under load: a ping answered
-        # after lxc-info said STOPPED). The fault is in force once its LAN port is gone with it.
-        lan_ns, port = names.lan_ns(topo.prefix, c.lan), names.container_lan_port(topo.prefix, c.name)
-        if not wait_until(lambda: not ok(["ip", "-n", lan_ns, "link", "show", "dev", port]), 10.0, 0.05):
-            raise LabError(f"container {container} stopped, but its LAN port {port} is still in {lan_ns} after 10 s")
+        # after lxc-info said STOPPED). The fault is in force once its LAN port is gone with it (a
+        # management-only container's, its management port in the root namespace).
+        if c.lan is None:
+            where, port = ["ip"], names.container_mgmt_port(topo.prefix, c.name)
+            place = "the root namespace"
+        else:
+            place = names.lan_ns(topo.prefix, c.lan)
+            where, port = ["ip", "-n", place], names.container_lan_port(topo.prefix, c.name)
+        if not wait_until(lambda: not ok([*where, "link", "show", "dev", port]), 10.0, 0.05):
+            raise LabError(f"container {container} stopped, but its port {port} is still in {place} after 10 s")
         return fault
 
 

@@ -89,7 +89,7 @@ def lab_status(home: LabHome) -> LabStatus:
                 "container",
                 ssh,
                 str(c.mgmt_address.ip),
-                [str(c.mgmt_address), str(c.address)],
+                [str(c.mgmt_address)] + ([str(c.address)] if c.address is not None else []),
                 f"lxc {st.lower()}",
                 faults_by_target.get(c.name, []),
             )

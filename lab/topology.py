@@ -101,19 +101,27 @@ class LanSpec:
 
 @dataclass(frozen=True)
 class ContainerSpec:
-    """An LXC system container: eth0 on the management bridge, eth1 on a LAN (default route)."""
+    """An LXC system container: eth0 on the management bridge, eth1 on a LAN (default route).
+
+    With `lan` and `address` None, on the management network only (an execution node): eth0 alone
+    and no default route, since everything it reaches is on the management subnet."""
 
     name: str
     hostname: str
     mgmt_address: IPv4Interface
-    lan: str
-    address: IPv4Interface  # on the LAN, with the LAN's prefix length
+    lan: str | None
+    address: IPv4Interface | None  # on the LAN, with the LAN's prefix length
     site: str = ""
     role: str = ""
 
     def __post_init__(self) -> None:
         _set(self, "mgmt_address", _iface(self.mgmt_address))
-        _set(self, "address", _iface(self.address))
+        if self.address is not None:
+            _set(self, "address", _iface(self.address))
+
+    @property
+    def management_only(self) -> bool:
+        return self.lan is None
 
 
 @dataclass(frozen=True)
@@ -270,6 +278,10 @@ class Topology:
             in_range(f"LAN {lan.name} gateway", lan.gateway)
         for host in (*self.containers, *self.clients):
             kind = "container" if isinstance(host, ContainerSpec) else "client namespace"
+            if isinstance(host, ContainerSpec) and (host.lan is None or host.address is None):
+                if (host.lan, host.address) != (None, None):
+                    problems.append(f"container {host.name}: give both a LAN and its address, or neither")
+                continue  # on the management network only
             lan = lans.get(host.lan)
             if lan is None:
                 problems.append(f"{kind} {host.name}: unknown LAN {host.lan!r}")
