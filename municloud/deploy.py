@@ -26,12 +26,15 @@ from inventory.environment import EnvironmentBinding
 from inventory.loader import Inventory
 from network.apply import apply_plan
 from network.plan import make_plan, select_devices
-from provisioning.runner import Events, run_playbook
+from provisioning.dispatch import lost_lines, placement_lines
+from provisioning.node_worker import NodeUnavailable
+from provisioning.runner import Events
 from provisioning.verify import run_verify
 from toolkit.documents import DocumentError
 from toolkit.settings import state_dir
 
 from .isolation import NO_PROBE_POINTS, IsolationUnavailable, has_probe_points, run_isolation
+from .scale import run_playbook_by_plan
 
 STAGES = ("network", "provisioning", "verification", "isolation")
 
@@ -86,6 +89,7 @@ def deploy(
     stage_started: Callable[[str], None] = lambda stage: None,
     network_progress: Callable[[str, int, int], None] | None = None,
     events: Events | None = None,
+    local: bool = False,
 ) -> DeployResult:
     result = DeployResult(binding.name, towns, time.time())
     routers = [r.name for r in binding.routers() if r.town is None]  # the shared carrier and DC edges
@@ -121,14 +125,19 @@ def deploy(
 
     stage_started("provisioning")
     limit = ":".join(["role_app", "role_db", "role_backup", *(f"town_{t.replace('-', '_')}" for t in towns)])
-    provisioned = run_playbook(inventory, binding, "site.yml", limit=limit, events=events)
+    try:
+        provisioned = run_playbook_by_plan(inventory, binding, "site.yml", local=local, limit=limit, events=events)
+    except NodeUnavailable as error:
+        result.stages.append(StageResult("provisioning", False, 0.0, str(error)))
+        return _record(result)
+    where = "".join(f"; {line}" for line in placement_lines(provisioned)) if provisioned.nodes else ""
     result.stages.append(
         StageResult(
             "provisioning",
             provisioned.ok,
             provisioned.seconds,
-            f"{len(provisioned.recap)} server(s), {provisioned.changed} change(s)",
-            sorted({f"{f.host}: {f.task}" for f in provisioned.failures}),
+            f"{len(provisioned.recap)} server(s), {provisioned.changed} change(s){where}",
+            sorted({f"{f.host}: {f.task}" for f in provisioned.failures}) + lost_lines(provisioned),
         )
     )
     if not provisioned.ok:

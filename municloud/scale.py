@@ -23,6 +23,8 @@ from monitoring.federation import RegionalServer
 from monitoring.probe_exporter import ProbeConfig, Prober
 from monitoring.prometheus_config import SCRAPE_INTERVAL, scrape_config
 from monitoring.rules import PROBE_JOB, recording_rules, seconds
+from provisioning import dispatch
+from provisioning.runner import Events, PlaybookResult, run_playbook
 from provisioning.sharding import Capacity, Load, Plan, TownLoad, plan_shards
 
 # Series of one server's node exporter: Debian bookworm's prometheus-node-exporter as the playbooks
@@ -108,8 +110,39 @@ def _exporter_series(systems: int, sites: int) -> int:
     return sum(len(metric.samples) for metric in registry.collect())
 
 
+def environment_plan(inventory: Inventory, binding: EnvironmentBinding) -> Plan:
+    """The plan the environment runs by: over its execution nodes (environments/<env>.yaml
+    `execution_nodes`), or, when it has none, over the fewest nodes its load needs."""
+    return execution_plan(inventory, binding, nodes=len(binding.execution_nodes) or None)
+
+
+def town_nodes(inventory: Inventory, binding: EnvironmentBinding) -> dict[str, str]:
+    """Town -> the execution node that provisions it."""
+    return {town: node.name for town, node in environment_plan(inventory, binding).node_of().items()}
+
+
+def run_playbook_by_plan(
+    inventory: Inventory,
+    binding: EnvironmentBinding,
+    playbook: str = "site.yml",
+    *,
+    local: bool = False,
+    limit: str | None = None,
+    check: bool = False,
+    diff: bool = False,
+    events: Events | None = None,
+) -> PlaybookResult:
+    """The playbook where the environment runs it: each town's servers on its execution node, by the
+    plan (provisioning/dispatch.py), or everything here when the environment has no nodes or `local`."""
+    if local or not binding.execution_nodes:
+        return run_playbook(inventory, binding, playbook, limit=limit, check=check, diff=diff, events=events)
+    return dispatch.run_playbook(
+        inventory, binding, town_nodes(inventory, binding), playbook, limit, check, diff, events=events
+    )
+
+
 def regional_servers(inventory: Inventory, binding: EnvironmentBinding) -> list[RegionalServer]:
     """The plan's regional Prometheus servers, each with the towns of its node (`monitor up --regional`)."""
-    plan = execution_plan(inventory, binding)
+    plan = environment_plan(inventory, binding)
     servers = [RegionalServer(n.prometheus, tuple(t for s in n.shards for t in s.towns)) for n in plan.nodes]
     return [s for s in servers if s.towns]

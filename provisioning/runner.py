@@ -63,6 +63,19 @@ class TaskFailure:
 
 
 @dataclass
+class NodeRun:
+    """A playbook's job on one execution node (provisioning/dispatch.py)."""
+
+    node: str
+    towns: list[str]
+    hosts: list[str]
+    status: str
+    seconds: float
+    artifacts: Path
+    lost: str = ""  # why the node was lost during the run, or ""
+
+
+@dataclass
 class PlaybookResult:
     playbook: str
     status: str  # successful | failed | timeout | canceled
@@ -72,6 +85,13 @@ class PlaybookResult:
     failures: list[TaskFailure]
     artifacts: Path
     output_tail: str = ""  # the end of ansible's output, for a run that failed before any host did
+    nodes: list[NodeRun] = field(default_factory=list)  # the jobs sent to execution nodes, if any
+    moved: dict[str, str] = field(default_factory=dict)  # a node not ready -> why, and who took its towns
+
+    @property
+    def lost(self) -> dict[str, list[str]]:
+        """Each execution node lost during the run, with the towns it held."""
+        return {n.node: n.towns for n in self.nodes if n.lost}
 
     @property
     def ok(self) -> bool:

@@ -13,7 +13,7 @@ from network.apply import ApplyRefused
 
 from ..deploy import STAGES, deploy, deploy_towns, last_deploys
 from .common import Exit, binding_or_exit, err, fail, invalid_input_exits, out, print_json
-from .options import EnvOption, JsonOption, TownOption, YesOption
+from .options import EnvOption, JsonOption, LocalOption, TownOption, YesOption
 from .provision_cmd import progress_events
 
 
@@ -29,6 +29,7 @@ def deploy_command(
     ] = False,
     yes: YesOption = False,
     emergency: Annotated[str | None, typer.Option(help="Outside the change windows: the reason, recorded.")] = None,
+    local: LocalOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Deploy towns end to end: network (plan and apply on the shared routers and the towns' CE
@@ -37,7 +38,9 @@ def deploy_command(
 
     By default every town whose cut-over is live or migrating; `--wave N` follows the staggered
     cut-over; `--town T` one town; `--all-towns` every town the environment has, whatever its
-    cut-over state (the lab rehearsing a planned town's cut-over). Stops at the first failing stage
+    cut-over state (the lab rehearsing a planned town's cut-over). An environment with execution
+    nodes provisions each town's servers on its node (the data centers' here; `--local`: all here).
+    Stops at the first failing stage
     and names it and the failing routers or hosts. Exit 0 when all four stages passed, 1 when one
     failed, 2 for invalid input.
     """
@@ -76,6 +79,7 @@ def deploy_command(
                     stage_started=stage_started,
                     network_progress=network_progress,
                     events=events,
+                    local=local,
                 )
     except ApplyRefused as error:
         fail(f"network stage refused, nothing was changed: {error}")

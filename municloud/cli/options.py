@@ -20,6 +20,14 @@ ReportFolderOption = Annotated[
 TownOption = Annotated[str | None, typer.Option("--town", help="Only this town (its id).")]
 TownsOption = Annotated[list[str] | None, typer.Option("--town", "-t", help="Only this town (its id; repeatable).")]
 WorkersOption = Annotated[int, typer.Option("--workers", min=1, max=64, help="Routers or hosts worked on at once.")]
+LocalOption = Annotated[
+    bool,
+    typer.Option(
+        "--local",
+        help="Run every playbook on this machine, not on the environment's execution nodes "
+        "(environments/<env>.yaml execution_nodes; `municloud scale plan` says which node runs which towns).",
+    ),
+]
 YesOption = Annotated[bool, typer.Option("--yes", help="Really change routers or servers (required).")]
 PortOption = Annotated[int, typer.Option("--port", help="Prometheus' port on 127.0.0.1.")]
 WanPortOption = Annotated[int, typer.Option("--wan-port", help="The WAN exporter's port on 127.0.0.1.")]

@@ -20,15 +20,18 @@ from monitoring.incidents import NoIncident, latest_incident
 from monitoring.promapi import PrometheusAPI, PrometheusError
 from monitoring.server import prometheus_url
 from provisioning.db_state import primary_site
+from provisioning.dispatch import lost_lines, placement_lines
 from provisioning.failover import failback, failover
+from provisioning.node_worker import NodeUnavailable
 from provisioning.remote import RemoteError
 from provisioning.restore import JST, Restorer, RestoreRefused, RestoreResult, jst_text
-from provisioning.runner import Events, PlaybookResult, TaskFailure, run_playbook
+from provisioning.runner import Events, PlaybookResult, TaskFailure
 from provisioning.verify import CheckResult, VerifyResult, run_verify
 from toolkit.settings import state_dir
 
+from ..scale import run_playbook_by_plan
 from .common import Exit, binding_or_exit, err, fail, invalid_input_exits, out, print_json
-from .options import EnvOption, JsonOption, ReportFolderOption, TownOption, WorkersOption, YesOption
+from .options import EnvOption, JsonOption, LocalOption, ReportFolderOption, TownOption, WorkersOption, YesOption
 from .written import print_written
 
 if TYPE_CHECKING:
@@ -106,6 +109,9 @@ def result_json(result: PlaybookResult) -> dict[str, object]:
         "recap": {h: vars(r) for h, r in sorted(result.recap.items())},
         "failures": [vars(f) for f in result.failures],
         "artifacts": str(result.artifacts),
+        "nodes": [{**vars(n), "artifacts": str(n.artifacts)} for n in result.nodes],
+        "moved": result.moved,
+        "lost": result.lost,
     }
 
 
@@ -114,7 +120,11 @@ def report(result: PlaybookResult, as_json: bool) -> None:
         print_json(result_json(result))
     else:
         out.print(recap_table(result))
+        for line in placement_lines(result):
+            out.print(line, highlight=False)
         out.print(f"artifacts: {result.artifacts}", highlight=False)
+    for line in lost_lines(result):
+        err.print(f"[red]{line}[/]", highlight=False)
     if not result.recap and result.ok:
         err.print("[yellow]no host matched[/]: nothing was provisioned")
     if result.output_tail:
@@ -130,13 +140,18 @@ def provision(
     playbook: Annotated[str, typer.Option(help="The playbook in playbooks/ to run.")] = "site.yml",
     check: Annotated[bool, typer.Option("--check", help="Dry run: report what would change.")] = False,
     diff: Annotated[bool, typer.Option("--diff", help="Show the changes made to files.")] = False,
+    local: LocalOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Provision the environment's servers with the playbooks (ansible-runner).
 
-    The Ansible inventory is generated from the inventory and the environment binding. A progress
-    bar per play, a line per failed task, a recap per host at the end. Exit 0 only when no host
-    failed or was unreachable; 1 otherwise; 2 for invalid input.
+    The Ansible inventory is generated from the inventory and the environment binding. In an
+    environment with execution nodes, each town's servers are provisioned on the node of its region
+    (ansible-runner transmit | worker over SSH | process, the protocol of AWX's execution nodes) and
+    the data centers' here; a node that is not ready has its towns run on another, a node lost
+    during the run is named with its towns (re-run them). A progress bar per play, a line per failed
+    task, a recap per host at the end. Exit 0 only when no host failed or was unreachable and no
+    node was lost; 1 otherwise; 2 for invalid input.
     """
     inventory, binding = binding_or_exit(env)
     if town is not None:
@@ -147,9 +162,14 @@ def provision(
         limit = f"town_{town.replace('-', '_')}" + (f":&{limit}" if limit else "")
     try:
         with progress_events("provision") as events:
-            result = run_playbook(inventory, binding, playbook, limit=limit, check=check, diff=diff, events=events)
+            result = run_playbook_by_plan(
+                inventory, binding, playbook, local=local, limit=limit, check=check, diff=diff, events=events
+            )
     except FileNotFoundError as error:
         fail(str(error))
+    except NodeUnavailable as error:
+        err.print(f"[red]not provisioned[/]: {error}")
+        raise typer.Exit(int(Exit.FAILED)) from error
     report(result, as_json)
 
 
