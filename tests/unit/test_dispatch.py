@@ -14,7 +14,7 @@ from inventory.environment import BindingFile, bind_environment, write_binding
 from municloud.scale import town_nodes
 from provisioning.dispatch import Placement, lost_lines, matched_hosts, place, placement_lines
 from provisioning.node_worker import DATA_CENTER_ONLY_VARIABLES, NodeUnavailable, write_bundle
-from provisioning.runner import EventSink, Events, NodeRun, PlaybookResult, prepare_job
+from provisioning.runner import Events, EventSink, NodeRun, PlaybookResult, prepare_job
 
 TOWNS = ["ina", "ogose", "namegawa"]
 
@@ -92,7 +92,12 @@ def test_a_nodes_job_holds_its_towns_identities_and_nothing_of_the_data_centers(
     node_dir = Path("/var/lib/municloud-node/jobs/x-exec-2")
     variables = write_bundle(job, binding, ["ogose", "namegawa"], bundle, node_dir)  # type: ignore[arg-type]
     files = sorted(p.relative_to(bundle).as_posix() for p in (bundle / "files").rglob("*") if p.is_file())
-    assert files == ["files/known_hosts", "files/pki/ca.pem", "files/pki/towns/namegawa.pem", "files/pki/towns/ogose.pem"]
+    assert files == [
+        "files/known_hosts",
+        "files/pki/ca.pem",
+        "files/pki/towns/namegawa.pem",
+        "files/pki/towns/ogose.pem",
+    ]
     assert not set(DATA_CENTER_ONLY_VARIABLES) & set(variables)
     assert variables["municloud_pki_dir"] == str(node_dir / "files" / "pki")
     assert set(variables.get("handover_delivery_keys", {})) <= {"ogose", "namegawa"}
@@ -109,7 +114,9 @@ def test_a_lost_node_is_named_with_its_towns(tmp_path: Path) -> None:
     result = PlaybookResult("site.yml", "error", 255, 1.0, sink.recap, [], tmp_path)
     result.nodes = [
         NodeRun("exec-1", ["ina"], ["ina-sv01"], "successful", 20.0, tmp_path),
-        NodeRun("exec-2", ["ogose", "namegawa"], ["ogose-sv01"], "error", 9.0, tmp_path, "node exec-2 lost: ssh exit 255"),
+        NodeRun(
+            "exec-2", ["ogose", "namegawa"], ["ogose-sv01"], "error", 9.0, tmp_path, "node exec-2 lost: ssh exit 255"
+        ),
     ]
     result.moved = {}
     assert result.lost == {"exec-2": ["ogose", "namegawa"]} and not result.ok
