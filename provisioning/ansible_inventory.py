@@ -13,6 +13,9 @@ from toolkit.schedule import ZONE
 
 # pgBackRest's name for the business database's cluster in every repository.
 BACKUP_STANZA = "main"
+# The group of the environment's execution nodes (playbooks/execution_nodes.yml); present, empty, when
+# it has none.
+EXECUTION_NODES_GROUP = "execution_nodes"
 
 
 def _group(name: str) -> str:
@@ -98,9 +101,24 @@ def ansible_inventory(inventory: Inventory, binding: EnvironmentBinding) -> dict
         **backup_vars(inventory, binding),
     }
     groups.setdefault("windows_clients", {"hosts": {}})  # production PCs over WinRM; none in the lab
+    groups[EXECUTION_NODES_GROUP] = {"hosts": execution_node_hosts(binding)}
     if binding.key_file is not None:
         all_vars["ansible_ssh_private_key_file"] = str(binding.key_file)
     return {"all": {"vars": all_vars, "children": groups}}
+
+
+def execution_node_hosts(binding: EnvironmentBinding) -> dict[str, dict[str, Any]]:
+    """The execution nodes as the group `execution_nodes` holds them (execution_nodes.yml's hosts):
+    in no other group, so no other play's pattern (servers, role_*, town_*, site_*) reaches them."""
+    return {
+        node.name: {
+            "ansible_host": str(node.mgmt_address),
+            "ansible_user": node.ssh_user,
+            "municloud_role": node.role,
+            "municloud_site": node.site,
+        }
+        for node in binding.execution_nodes
+    }
 
 
 def repository_number(inventory: Inventory, site: str) -> int:

@@ -177,3 +177,65 @@ def test_playbooks_run_with_the_installed_mitogen_strategy() -> None:
     plugin = Path(settings["ANSIBLE_STRATEGY_PLUGINS"]) / f"{settings['ANSIBLE_STRATEGY']}.py"
     assert plugin.is_file(), plugin
     assert "site-packages" in plugin.parts or "dist-packages" in plugin.parts  # the installed package's
+
+
+def test_the_execution_nodes_are_in_their_own_group_only(lab_binding) -> None:
+    groups = ansible_inventory(load_inventory(), lab_binding)["all"]["children"]
+    nodes = groups["execution_nodes"]["hosts"]
+    assert list(nodes) == ["exec-1", "exec-2"]
+    node = lab_binding.execution_node("exec-1")
+    assert nodes["exec-1"] == {
+        "ansible_host": str(node.mgmt_address),
+        "ansible_user": lab_binding.config.ssh.server_user,
+        "municloud_role": "execution-node",
+        "municloud_site": "operations",
+    }
+    assert all("exec-1" not in g["hosts"] for name, g in groups.items() if name != "execution_nodes")
+
+
+def test_no_other_play_reaches_the_execution_nodes(lab_binding, tmp_path: Path) -> None:
+    """Every play of every playbook, its hosts as Ansible selects them (--list-hosts, nothing run):
+    the nodes in execution_nodes.yml's play alone, which holds nothing else."""
+    import os
+    import subprocess
+    import sys
+
+    from provisioning.runner import PLAYBOOKS
+
+    hosts_file = tmp_path / "hosts.yml"
+    hosts_file.write_text(yaml.safe_dump(ansible_inventory(load_inventory(), lab_binding)))
+    plays = sorted(p.name for p in PLAYBOOKS.glob("*.yml"))
+    env = {
+        **os.environ,
+        "ANSIBLE_HOME": str(tmp_path / "ansible"),
+        "ANSIBLE_LOCAL_TEMP": str(tmp_path / "tmp"),
+        "ANSIBLE_CONFIG": str(PLAYBOOKS / "ansible.cfg"),
+    }
+    listed = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(hosts_file), "--list-hosts", *plays],
+        cwd=PLAYBOOKS,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert listed.returncode == 0, listed.stderr
+    selected: dict[str, set[str]] = {}  # "playbook play #n" -> hosts
+    playbook = where = ""
+    for line in listed.stdout.splitlines():
+        text = line.strip()
+        if text.startswith("playbook: "):
+            playbook = text.removeprefix("playbook: ")
+        elif text.startswith("play #"):
+            where = f"{playbook} {text.split(':')[0]}"
+            selected[where] = set()
+        elif where and line.startswith("      ") and text:
+            selected[where].add(text)
+    assert len(selected) >= len(plays) and "execution_nodes.yml play #1 (execution_nodes)" in selected
+    nodes = {"exec-1", "exec-2"}
+    for play, hosts in selected.items():
+        if play.startswith("execution_nodes.yml "):
+            assert hosts == nodes, play
+        else:
+            assert not hosts & nodes, play
+    assert any(play.startswith("site.yml ") and "ina-sv01" in hosts for play, hosts in selected.items())
