@@ -118,6 +118,13 @@ SUBCOMMANDS = {
         "Run the towns past one operations machine: which execution node (ansible-runner's job protocol) and "
         "which regional Prometheus serve which regions (regions.yaml), with the load each node takes.",
     ),
+    "nodes": Lazy(
+        "municloud.cli.nodes_cmd",
+        "app",
+        "The execution nodes that run the environment's playbooks (exec-1 ...: execution_nodes in "
+        "inventory/environments/), each an `ansible-runner worker` in a venv of this machine's versions: `setup` "
+        "makes them ready, `status` asks them.",
+    ),
     "drill": Lazy(
         "municloud.cli.drill_cmd",
         "app",
