@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from inventory.environment import BINDING_ENV_VAR
+from inventory.model.environment import EXECUTION_NODE_ROLE
 from lab.binding import write_lab_binding
 from lab.engine import Lab
 from lab.topology import Topology
@@ -234,11 +235,19 @@ class Demo:
         if down:
             raise DemoFailed("lab", f"nodes not up {NODES_UP_TIMEOUT_S} s after `lab up`", down)
         t = self.target.topology
-        return f"{len(self.target.towns)} towns, {len(t.routers)} routers, {len(t.containers)} servers"
+        nodes = [c for c in t.containers if c.role == EXECUTION_NODE_ROLE]
+        return (
+            f"{len(self.target.towns)} towns, {len(t.routers)} routers, {len(t.containers) - len(nodes)} servers, "
+            f"{len(nodes)} execution nodes"
+        )
 
     def stage_deploy(self) -> str:
         # every town the lab has, the planned one too: the demo rehearses the whole cloud, and
         # monitoring and the SLA report cover every town of the environment
+        # the lab's execution nodes first: the deploy provisions each town's servers on its node
+        nodes = self.cli("nodes", "nodes", "setup")
+        if nodes.returncode != 0:
+            raise DemoFailed("deploy/nodes", f"`municloud nodes setup` exited {nodes.returncode} (see {self.log})")
         result = self.cli("deploy", "deploy", "--yes", "--all-towns", "--json")
         data = _json_or_none(result.stdout)
         if result.returncode != 0 or data is None or not data.get("ok"):

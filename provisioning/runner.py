@@ -139,7 +139,8 @@ def known_hosts(binding: EnvironmentBinding, workdir: Path) -> tuple[Path, bool]
         return binding.known_hosts, True
     known = workdir / "known_hosts"
     if binding.config.ssh.host_key_policy == "pin":
-        lines = [f"{h.mgmt_address} {h.host_key}" for h in binding.servers() if h.host_key]
+        hosts = [*binding.servers(), *binding.execution_nodes]
+        lines = [f"{h.mgmt_address} {h.host_key}" for h in hosts if h.host_key]
         known.write_text("\n".join(lines) + ("\n" if lines else ""))
         return known, True
     return known, False

@@ -316,7 +316,11 @@ def networked_lab(small_lab: SmallLab) -> SmallLab:
 
 @pytest.fixture(scope="session")
 def provisioned_lab(networked_lab: SmallLab) -> SmallLab:
-    """The routed small lab with every server provisioned (`municloud provision`), once per session."""
+    """The routed small lab with every server provisioned (`municloud provision`), once per session:
+    the lab environment's execution nodes set up first (`municloud nodes setup`), so each town's
+    servers are provisioned on its node and the data centers' here, as the environment says."""
+    nodes = municloud_cli("nodes", "setup")
+    assert nodes.returncode == 0, nodes.stdout[-3000:] + nodes.stderr[-3000:]
     result = municloud_cli("provision", "--json")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     networked_lab.first_provision = json.loads(result.stdout)
