@@ -37,7 +37,7 @@ def test_a_failed_deploy_names_its_stage_and_failing_hosts(tmp_path: Path) -> No
             "failing": ["ina-srv1", "dc2-db"],
         },
     ]
-    demo = CannedDemo(tmp_path, {"deploy --yes": (1, {"ok": False, "stages": stages})})
+    demo = CannedDemo(tmp_path, {"nodes setup": (0, None), "deploy --yes": (1, {"ok": False, "stages": stages})})
     with pytest.raises(DemoFailed) as failed:
         demo.stage_deploy()
     assert failed.value.stage == "deploy/provisioning"
@@ -46,10 +46,17 @@ def test_a_failed_deploy_names_its_stage_and_failing_hosts(tmp_path: Path) -> No
 
 
 def test_a_deploy_that_printed_nothing_still_names_the_stage(tmp_path: Path) -> None:
-    demo = CannedDemo(tmp_path, {"deploy --yes": (2, None)})
+    demo = CannedDemo(tmp_path, {"nodes setup": (0, None), "deploy --yes": (2, None)})
     with pytest.raises(DemoFailed, match="exited 2") as failed:
         demo.stage_deploy()
     assert failed.value.stage == "deploy"
+
+
+def test_execution_nodes_that_cannot_be_set_up_stop_the_demo_before_its_deploy(tmp_path: Path) -> None:
+    demo = CannedDemo(tmp_path, {"nodes setup": (1, None)})  # no deploy answer: it must not be asked
+    with pytest.raises(DemoFailed, match="nodes setup") as failed:
+        demo.stage_deploy()
+    assert failed.value.stage == "deploy/nodes"
 
 
 def test_a_failed_drill_names_the_towns_that_did_not_recover(tmp_path: Path) -> None:
