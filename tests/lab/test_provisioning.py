@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from bcp_drills.fastprobe import client_context
+from inventory.model.environment import EXECUTION_NODE_ROLE
 from lab.names import container_name
 from network.apply import apply_plan
 from network.plan import make_plan
