@@ -11,11 +11,30 @@ import pytest
 import yaml
 
 from inventory.check import CheckResult
+from inventory.environment import BindingFile, BoundHostOverride, write_binding
 from inventory.loader import DEFAULT_ROOT
 from inventory.source import InventoryLoader
 from municloud.checks import check_inventory
 
 Edit = Callable[[str, Callable[[Any], None]], None]
+
+
+def lab_binding_file(tmp_path: Path, towns: list[str], hosts: dict[str, str] | None = None) -> Path:
+    """A lab binding file of `towns` with a key pair and a pinned known-hosts file of its own
+    (`hosts`: management addresses that override the plan's)."""
+    key = tmp_path / "keys" / "id_ed25519"
+    key.parent.mkdir()
+    key.write_text("private")
+    key.with_name("id_ed25519.pub").write_text("ssh-ed25519 AAAAC3Nza lab\n")
+    known = tmp_path / "keys" / "known_hosts"
+    known.write_text("198.18.16.65 ssh-ed25519 AAAA\n")
+    path = tmp_path / "binding.yaml"
+    overrides = {name: BoundHostOverride(mgmt_address=address) for name, address in (hosts or {}).items()}
+    write_binding(
+        path,
+        BindingFile(environment="lab", towns=towns, key_file=key, known_hosts=known, hosts=overrides),
+    )
+    return path
 
 
 @pytest.fixture(autouse=True)

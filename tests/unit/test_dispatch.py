@@ -10,11 +10,13 @@ from pathlib import Path
 import pytest
 
 from inventory.check import load_inventory
-from inventory.environment import BindingFile, bind_environment, write_binding
+from inventory.environment import bind_environment
 from municloud.scale import town_nodes
 from provisioning.dispatch import Placement, lost_lines, matched_hosts, place, placement_lines
 from provisioning.node_worker import DATA_CENTER_ONLY_VARIABLES, NodeUnavailable, write_bundle
 from provisioning.runner import Events, EventSink, NodeRun, PlaybookResult, prepare_job
+
+from .conftest import lab_binding_file
 
 TOWNS = ["ina", "ogose", "namegawa"]
 
@@ -27,15 +29,7 @@ def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def binding(tmp_path: Path, state: Path):
-    key = tmp_path / "keys" / "id_ed25519"
-    key.parent.mkdir()
-    key.write_text("private")
-    key.with_name("id_ed25519.pub").write_text("ssh-ed25519 AAAAC3Nza lab\n")
-    known = tmp_path / "keys" / "known_hosts"
-    known.write_text("198.18.16.65 ssh-ed25519 AAAA\n")
-    path = tmp_path / "binding.yaml"
-    write_binding(path, BindingFile(environment="lab", towns=TOWNS, key_file=key, known_hosts=known))
-    return bind_environment(load_inventory(), "lab", path)
+    return bind_environment(load_inventory(), "lab", lab_binding_file(tmp_path, TOWNS))
 
 
 def servers_of(binding, town: str | None) -> list[str]:

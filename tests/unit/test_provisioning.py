@@ -11,13 +11,15 @@ import yaml
 from typer.testing import CliRunner
 
 from inventory.check import load_inventory
-from inventory.environment import BindingFile, BoundHostOverride, bind_environment, write_binding
+from inventory.environment import bind_environment
 from municloud.cli.main import app
 from provisioning.ansible_inventory import ansible_inventory
 from provisioning.db_state import forget_primary_site, primary_site, record_primary_site
 from provisioning.runner import mitogen_strategy, run_variables, ssh_args
 from provisioning.secrets import SECRET_NAMES, ensure_secrets
 from provisioning.verify import read_junit, verification_plan
+
+from .conftest import lab_binding_file
 
 runner = CliRunner()
 
@@ -30,23 +32,7 @@ def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def lab_binding(tmp_path: Path):
-    path = tmp_path / "binding.yaml"
-    key = tmp_path / "keys" / "id_ed25519"
-    key.parent.mkdir()
-    key.write_text("private")
-    key.with_name("id_ed25519.pub").write_text("ssh-ed25519 AAAAC3Nza lab\n")
-    known = tmp_path / "keys" / "known_hosts"
-    known.write_text("198.18.16.65 ssh-ed25519 AAAA\n")
-    write_binding(
-        path,
-        BindingFile(
-            environment="lab",
-            towns=["ina", "ogose"],
-            key_file=key,
-            known_hosts=known,
-            hosts={"ina-sv01": BoundHostOverride(mgmt_address="198.19.240.65")},
-        ),
-    )
+    path = lab_binding_file(tmp_path, ["ina", "ogose"], {"ina-sv01": "198.19.240.65"})
     return bind_environment(load_inventory(), "lab", path)
 
 
