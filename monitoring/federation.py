@@ -18,6 +18,7 @@ purpose for the 13 months an audit needs; federation needs nothing beyond Promet
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from typing import Any
 from inventory.environment import EnvironmentBinding
 from inventory.loader import Inventory
 
+from .promapi import PrometheusAPI
 from .prometheus_config import ConfigFiles, alerting_section, config_files, dump_generated, scrape_config
 from .rules import PROBE_JOB, alerting_rules, recording_rules
 
@@ -111,3 +113,20 @@ def write_global_config(
     dump_generated(files.alerting, _alerts(inventory, sorted(towns), regional=False))
     dump_generated(files.config, config)
     return files
+
+
+def federation_lags(api: PrometheusAPI, seconds: float, poll: float = 0.5) -> list[float]:
+    """For `seconds`, how long after its timestamp each newly recorded SLA minute was first seen in
+    the global view `api` (the lag must stay under a minute: the regional server's next minute
+    replaces the sample). One figure per minute that arrived while watching."""
+    lags: list[float] = []
+    last = None
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        newest = api.query("max(timestamp(municloud:sla_minute:bad))", time.time())
+        stamp = newest[0].values[-1][1] if newest else None
+        if stamp is not None and last is not None and stamp > last:
+            lags.append(time.time() - stamp)
+        last = stamp
+        time.sleep(poll)
+    return lags

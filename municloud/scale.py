@@ -24,7 +24,7 @@ from monitoring.probe_exporter import ProbeConfig, Prober
 from monitoring.prometheus_config import SCRAPE_INTERVAL, scrape_config
 from monitoring.rules import PROBE_JOB, recording_rules, seconds
 from provisioning import dispatch
-from provisioning.runner import Events, PlaybookResult, run_playbook
+from provisioning.runner import Events, PlaybookResult, prepare_job, run_playbook
 from provisioning.sharding import Capacity, Load, Plan, TownLoad, plan_shards
 
 # Series of one server's node exporter: Debian bookworm's prometheus-node-exporter as the playbooks
@@ -136,9 +136,8 @@ def run_playbook_by_plan(
     plan (provisioning/dispatch.py), or everything here when the environment has no nodes or `local`."""
     if local or not binding.execution_nodes:
         return run_playbook(inventory, binding, playbook, limit=limit, check=check, diff=diff, events=events)
-    return dispatch.run_playbook(
-        inventory, binding, town_nodes(inventory, binding), playbook, limit, check, diff, events=events
-    )
+    job = prepare_job(inventory, binding, playbook, limit, check, diff)
+    return dispatch.run_job(binding, job, town_nodes(inventory, binding), events)
 
 
 def regional_servers(inventory: Inventory, binding: EnvironmentBinding) -> list[RegionalServer]:

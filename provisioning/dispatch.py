@@ -20,10 +20,8 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 from inventory.environment import EnvironmentBinding
-from inventory.loader import Inventory
 
 from .node_worker import NodeUnavailable, node_info, run_job_on_node
 from .runner import (
@@ -34,7 +32,6 @@ from .runner import (
     NodeRun,
     PlaybookResult,
     playbook_result,
-    prepare_job,
     private_data_dir,
     run_job_locally,
     write_inventory,
@@ -90,21 +87,12 @@ def place(
     return placement
 
 
-def run_playbook(
-    inventory: Inventory,
-    binding: EnvironmentBinding,
-    town_nodes: Mapping[str, str],
-    playbook: str = "site.yml",
-    limit: str | None = None,
-    check: bool = False,
-    diff: bool = False,
-    extravars: dict[str, Any] | None = None,
-    events: Events | None = None,
+def run_job(
+    binding: EnvironmentBinding, job: Job, town_nodes: Mapping[str, str], events: Events | None = None
 ) -> PlaybookResult:
-    """The playbook with each town's servers on its execution node (`town_nodes`: town -> node, from
-    the execution plan) and the rest here. Raises NodeUnavailable when no node is ready."""
+    """`job` (runner.prepare_job) with each town's servers on its execution node (`town_nodes`: town
+    -> node, from the execution plan) and the rest here. Raises NodeUnavailable when no node is ready."""
     events = events or Events()
-    job = prepare_job(inventory, binding, playbook, limit, check, diff, extravars)
     started = time.monotonic()
     workdir = private_data_dir(binding.name)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -117,7 +105,7 @@ def run_playbook(
 
     outcomes: list[JobOutcome] = []
     if placement.local or not placement.hosts:
-        local = replace(job, limit=":".join(placement.local) or (limit or "all"))
+        local = replace(job, limit=":".join(placement.local) or (job.limit or "all"))
         outcomes.append(run_job_locally(local, binding, EventSink(events)))
 
     def on_node(node: str) -> tuple[JobOutcome, float]:
@@ -143,7 +131,7 @@ def run_playbook(
                     lost,
                 )
             )
-    result = playbook_result(playbook, outcomes, time.monotonic() - started)
+    result = playbook_result(job.playbook, outcomes, time.monotonic() - started)
     result.nodes = runs
     result.moved = placement.moved
     return result

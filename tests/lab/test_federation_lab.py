@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from inventory.model.sla import CONTRACT_TZ
+from monitoring.federation import federation_lags
 from monitoring.promapi import PrometheusAPI
 from monitoring.prometheus_config import write_config
 from monitoring.server import REGIONAL_PREFIX, MonitorPaths, prometheus_url, read_record
@@ -77,7 +78,7 @@ def test_the_global_view_equals_a_single_server_and_a_lost_regional_server_is_a_
         start = _next_minute(datetime.now(CONTRACT_TZ))
         # a good minute, and how long a recorded minute takes to reach the global view: under a
         # minute, or the next one would replace it on the regional server before it is federated
-        lags = _federation_lags(glob, until=start + timedelta(seconds=80))
+        lags = federation_lags(glob, (start + timedelta(seconds=80) - datetime.now(CONTRACT_TZ)).total_seconds())
         assert lags and max(lags) < 60, lags
         # at once: ina's circuits cut (its down minutes, on the server that serves it) and the
         # regional server that does not serve ina lost (a gap for its towns)
@@ -121,20 +122,6 @@ def test_the_global_view_equals_a_single_server_and_a_lost_regional_server_is_a_
         lab.lab.heal()
         down = municloud_cli("monitor", "down")
         assert down.returncode == 0, down.stdout + down.stderr
-
-
-def _federation_lags(api: PrometheusAPI, until: datetime) -> list[float]:
-    """Seconds from each recorded minute's timestamp to its first sight in the global view."""
-    lags: list[float] = []
-    last = None
-    while datetime.now(CONTRACT_TZ) < until:
-        newest = api.query("max(timestamp(municloud:sla_minute:bad))", time.time())
-        stamp = newest[0].values[-1][1] if newest else None
-        if stamp is not None and last is not None and stamp > last:
-            lags.append(time.time() - stamp)
-        last = stamp
-        time.sleep(0.5)
-    return lags
 
 
 def _towns_of(name: str) -> set[str]:
