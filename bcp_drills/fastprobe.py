@@ -28,6 +28,7 @@ import contextlib
 import json
 import re
 import signal
+import socket
 import ssl
 import sys
 import time
@@ -58,30 +59,59 @@ class KeptConnections:
     kept connection the service closed meanwhile (a restart) fails at once, before any answer: that
     request is tried on another, within the same probe's timeout.
 
-    New connections are opened in the background, at most MAX_OPENING at a time, each within
-    OPEN_TIMEOUT, and a probe that times out does not cancel the one it waits for: it joins the idle
-    ones when it is ready. Were each probe to open its own and give up with it, a slow moment of the
-    service would turn into a handshake per probe, each abandoned half-way, the service slower still,
-    and no probe would get through again (seen on the full lab at the start of the DC drill: 43,137
-    handshakes abandoned in 3 minutes)."""
+    New connections are opened in the background, at most MAX_OPENING at a time, and a probe that
+    times out does not cancel the one it waits for: it joins the idle ones when it is ready. Were each
+    probe to open its own and give up with it, a slow moment of the service would turn into a
+    handshake per probe, each abandoned half-way, the service slower still, and no probe would get
+    through again (seen on the full lab at the start of the DC drill: 43,137 handshakes abandoned in
+    3 minutes). The TCP connect has a short timeout of its own (a SYN into a cut path is not retried
+    for a second: the next open tries again at once), the TLS handshake a long one (a service slow
+    for a moment still completes it, for the next probe). A waiting probe wakes when an open ends or
+    when another probe gives a connection back, whichever comes first, and fails with an open's
+    error only when no other open is still under way and no connection is idle: one slow or failed
+    open does not fail every probe waiting beside it (issue 19: after DC1's loss the first answers
+    from DC2 took ~1 s, alternating with time-outs, in probes that gave up on opens still running)."""
 
     MAX_OPENING = 2
-    OPEN_TIMEOUT = 1.0  # a cut path's SYN is not retried for minutes: the next open tries again
+    CONNECT_TIMEOUT = 0.5
+    HANDSHAKE_TIMEOUT = 5.0
 
     def __init__(self, host: str, port: int, tls: ssl.SSLContext | None) -> None:
         self.host, self.port, self.tls = host, port, tls
         self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
         self.opening: set[asyncio.Future[tuple[asyncio.StreamReader, asyncio.StreamWriter]]] = set()
+        self.failed: BaseException | None = None  # the last open's error, until a connection is made
+        self.changed = asyncio.Event()
+
+    def _pulse(self) -> None:
+        """Wake every waiting probe: an open ended, or a connection came back idle."""
+        self.changed.set()
+        self.changed = asyncio.Event()
 
     async def _open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        loop = asyncio.get_running_loop()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setblocking(False)
+        try:
+            await asyncio.wait_for(loop.sock_connect(sock, (self.host, self.port)), self.CONNECT_TIMEOUT)
+        except BaseException:
+            sock.close()
+            raise
         hostname = self.host if self.tls else None
-        opened = asyncio.open_connection(self.host, self.port, ssl=self.tls, server_hostname=hostname)
-        return await asyncio.wait_for(opened, self.OPEN_TIMEOUT)
+        return await asyncio.open_connection(
+            sock=sock,
+            ssl=self.tls,
+            server_hostname=hostname,
+            ssl_handshake_timeout=self.HANDSHAKE_TIMEOUT if self.tls else None,
+        )
 
     def _opened(self, task: asyncio.Future[tuple[asyncio.StreamReader, asyncio.StreamWriter]]) -> None:
         self.opening.discard(task)
-        if not task.cancelled() and task.exception() is None:
-            self.idle.append(task.result())
+        if not task.cancelled():  # cancelled: only when the stream itself ends
+            self.failed = task.exception()
+            if self.failed is None:
+                self.idle.append(task.result())
+        self._pulse()
 
     async def request(self, method: str, path: str) -> tuple[bytes, bytes]:
         """(head, body) of the answer."""
@@ -96,11 +126,10 @@ class KeptConnections:
                 task = asyncio.ensure_future(self._open())
                 self.opening.add(task)
                 task.add_done_callback(self._opened)
-            # asyncio.wait leaves the opens running when this probe is cancelled (its timeout)
-            done, _ = await asyncio.wait(set(self.opening), return_when=asyncio.FIRST_COMPLETED)
-            failed = [t for t in done if not t.cancelled() and t.exception() is not None]
-            if failed and not self.idle:
-                raise failed[0].exception()  # type: ignore[misc]
+            changed = self.changed
+            await changed.wait()  # leaves the opens running when this probe is cancelled (its timeout)
+            if not self.idle and not self.opening and self.failed is not None:
+                raise self.failed  # every open ended and none made a connection: the service is not there
 
     async def _exchange(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, method: str, path: str
@@ -116,6 +145,7 @@ class KeptConnections:
             raise
         if length and not re.search(rb"(?im)^connection:\s*close", head):
             self.idle.append((reader, writer))
+            self._pulse()  # a probe waiting for a connection takes this one
         else:
             writer.close()
         return head, body
