@@ -104,7 +104,7 @@ def node_job_dir(job: Job, node: str) -> PurePosixPath:
     return NODE_JOBS / f"{job.ident}-{node}"
 
 
-def node_variables(job: Job, pki_dir: Path, towns: list[str], node_pki: PurePosixPath) -> dict[str, Any]:
+def node_variables(job: Job, towns: list[str], node_pki: PurePosixPath) -> dict[str, Any]:
     """The job's extra variables as the node's plays see them (module docstring)."""
     variables = {k: v for k, v in job.extravars.items() if k not in DATA_CENTER_ONLY_VARIABLES}
     variables["municloud_pki_dir"] = str(node_pki)
@@ -137,7 +137,7 @@ def write_bundle(
     common = {k: v for k, v in job.inventory["all"].get("vars", {}).items() if k != "ansible_ssh_private_key_file"}
     inventory = {**job.inventory, "all": {**job.inventory["all"], "vars": common}}
     write_inventory(inventory, ssh_options(node_dir / "files" / "known_hosts", strict), bundle)
-    return node_variables(job, pki_source, towns, node_dir / "files" / "pki")
+    return node_variables(job, towns, node_dir / "files" / "pki")
 
 
 def run_job_on_node(
@@ -149,12 +149,8 @@ def run_job_on_node(
     node_dir = node_job_dir(job, node.name)
     ident = f"{job.ident}-{node.name}"
     envvars = ansible_envvars(
-        node_dir / "home",
-        f"/tmp/mc-ansible-cp-{binding.name}",
-        {"ANSIBLE_STRATEGY_PLUGINS": str(NODE_MITOGEN_STRATEGY), "ANSIBLE_STRATEGY": "mitogen_linear"},
-        NODE_SEARCH_PATH,
+        binding.name, node_dir / "home", node_dir / "project", NODE_MITOGEN_STRATEGY, NODE_SEARCH_PATH
     )
-    envvars["ANSIBLE_CONFIG"] = str(node_dir / "project" / "ansible.cfg")
     key = binding.key_file.read_text() if binding.key_file is not None else None
     explanation: dict[str, str] = {}
 
@@ -220,8 +216,8 @@ def run_job_on_node(
     artifacts = Path(processor.artifact_dir)
     scrub_artifacts(artifacts)
     status = processor.status
-    rc_file = artifacts / "rc"
-    rc = int(rc_file.read_text().strip()) if rc_file.exists() and rc_file.read_text().strip() else None
+    rc_text = (artifacts / "rc").read_text().strip() if (artifacts / "rc").exists() else ""
+    rc = int(rc_text) if rc_text else None
     if status not in ("successful", "failed", "timeout", "canceled") or (code != 0 and rc is None):
         # the stream ended without the worker's end: the node, its SSH session or the worker died
         reason = b"".join(stderr).decode(errors="replace").strip()[-400:]

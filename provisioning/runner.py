@@ -15,7 +15,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path, PurePath
+from pathlib import Path, PurePath, PurePosixPath
 from typing import Any
 
 import ansible_runner
@@ -117,16 +117,18 @@ def private_data_dir(environment: str) -> Path:
     return state_dir() / "ansible" / environment
 
 
-def mitogen_strategy() -> dict[str, str]:
+def mitogen_strategy(plugins: PurePath | None = None) -> dict[str, str]:
     """Ansible settings that run every play with Mitogen's linear strategy: one Python interpreter
     per host for the whole run, modules sent once and cached, instead of a new `ssh` + `python3`
     process (and a fresh copy of the module) per task and host. Same tasks, same results, check and
-    diff modes alike; the idempotent re-run of the small lab took about half the time. The plugin
-    directory is where pip installed `mitogen` (a dependency), found without importing it."""
-    spec = importlib.util.find_spec("ansible_mitogen")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("the mitogen package is not installed (a dependency of municloud: pip install -e .)")
-    plugins = Path(spec.submodule_search_locations[0]) / "plugins" / "strategy"
+    diff modes alike; the idempotent re-run of the small lab took about half the time. `plugins`:
+    the strategy plugins' folder where the run happens (an execution node's); by default where pip
+    installed `mitogen` here (a dependency), found without importing it."""
+    if plugins is None:
+        spec = importlib.util.find_spec("ansible_mitogen")
+        if spec is None or not spec.submodule_search_locations:
+            raise RuntimeError("the mitogen package is not installed (a dependency of municloud: pip install -e .)")
+        plugins = Path(spec.submodule_search_locations[0]) / "plugins" / "strategy"
     return {"ANSIBLE_STRATEGY_PLUGINS": str(plugins), "ANSIBLE_STRATEGY": "mitogen_linear"}
 
 
@@ -235,11 +237,9 @@ class EventSink:
         self.label = label
         self.failures: list[TaskFailure] = []
         self.recap: dict[str, HostRecap] = {}
-        self.seen = 0
         self.current = {"play": "", "task": ""}
 
     def __call__(self, event: dict[str, Any]) -> bool:
-        self.seen += 1
         kind = event.get("event", "")
         data = event.get("event_data", {})
         events = self.events
@@ -303,18 +303,25 @@ class JobOutcome:
         return "\n".join(stdout.read_text(errors="replace").splitlines()[-15:]) if stdout.exists() else ""
 
 
+def control_path_dir(environment: str) -> PurePosixPath:
+    """Where SSH's control sockets go, on this machine or a node (a ControlPath must stay under 108 bytes)."""
+    return PurePosixPath("/tmp") / f"mc-ansible-cp-{environment}"
+
+
 def ansible_envvars(
-    home: PurePath, control_path_dir: str, strategy: dict[str, str], search_path: str
+    environment: str, home: PurePath, project: PurePath, strategy_plugins: PurePath | None, search_path: str
 ) -> dict[str, str]:
-    """The environment ansible-playbook runs in, wherever that is."""
+    """The environment ansible-playbook runs in, wherever that is: `home` its own folder, `project`
+    the playbooks' (their ansible.cfg), `strategy_plugins` Mitogen's (None: this machine's)."""
     return {
         "PATH": search_path,
+        "ANSIBLE_CONFIG": str(project / "ansible.cfg"),
         "ANSIBLE_HOME": str(home),
         "ANSIBLE_LOCAL_TEMP": str(home / "tmp"),
-        "ANSIBLE_SSH_CONTROL_PATH_DIR": control_path_dir,
+        "ANSIBLE_SSH_CONTROL_PATH_DIR": str(control_path_dir(environment)),
         "ANSIBLE_FORCE_COLOR": "0",
         "ANSIBLE_NOCOLOR": "1",
-        **strategy,
+        **mitogen_strategy(strategy_plugins),
     }
 
 
@@ -325,13 +332,11 @@ def run_job_locally(job: Job, binding: EnvironmentBinding, sink: EventSink) -> J
     os.chmod(workdir, 0o700)
     hosts_file = write_inventory(job.inventory, ssh_args(binding, workdir), workdir)
     home = workdir / "home"
-    cp_dir = Path("/tmp") / f"mc-ansible-cp-{binding.name}"  # ControlPath must stay short (108 bytes)
-    for d in (home, home / "tmp", cp_dir):
+    for d in (home, home / "tmp", Path(control_path_dir(binding.name))):
         d.mkdir(parents=True, exist_ok=True)
     # ansible-playbook lives next to this interpreter (the venv), which need not be on PATH
     search_path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', os.defpath)}"
-    envvars = ansible_envvars(home, str(cp_dir), mitogen_strategy(), search_path)
-    envvars["ANSIBLE_CONFIG"] = str(PLAYBOOKS / "ansible.cfg")
+    envvars = ansible_envvars(binding.name, home, PLAYBOOKS, None, search_path)
     if binding.key_file is not None:
         envvars["ANSIBLE_PRIVATE_KEY_FILE"] = str(binding.key_file)
     runner = ansible_runner.run(
